@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Creates .venv with Python 3.11 and installs the platform, the four services and the dev tools,
+# pinned by constraints.txt. Safe to run again: pip only installs what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  for candidate in "${PYTHON:-}" python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys, venv; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+if ! PY=$(find_python); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing Python 3.11 from Debian's packages"
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-venv python3-dev
+    PY=$(find_python) || { echo "bootstrap: Debian's python3 is not 3.11; install Python 3.11 and set PYTHON=" >&2; exit 1; }
+  else
+    echo "bootstrap: Python 3.11 with venv is missing; install it (Debian: apt-get install python3.11 python3.11-venv) or set PYTHON=/path/to/python3.11" >&2
+    exit 1
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -c constraints.txt \
+  -e shared -e services/registry -e services/tickets -e services/events -e services/notifications \
+  -r requirements-dev.txt
+echo "bootstrap: .venv ready"

@@ -1,0 +1,1 @@
+"""The notifications service: reaches staff and merchants on the right channel."""

@@ -1,0 +1,5 @@
+from alliance_platform.service import AllianceService
+
+
+class NotificationsService(AllianceService):
+    name = "notifications"

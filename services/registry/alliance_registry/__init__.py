@@ -1,0 +1,1 @@
+"""The registry service: the alliance's register of districts, organisations and merchants."""

@@ -1,0 +1,1 @@
+"""The tickets service: the merchants' demand list (需求清单)."""

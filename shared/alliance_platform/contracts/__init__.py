@@ -1,0 +1,162 @@
+"""Event contracts: the envelope every event travels in, and a versioned schema per payload.
+
+A contract is a marshmallow schema registered with ``@event_contract(source, event_type,
+version, examples=[...])`` in the module named after its source service. Publishers pass Python
+values (datetimes, dates, decimals); ``build_envelope`` dumps them to JSON-ready data and
+validates the result, so an event that breaks its contract fails the use case that publishes it
+instead of reaching consumers. Consumers receive an ``Event`` whose payload was loaded through
+the same schema.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from marshmallow import Schema, fields, validate
+from marshmallow import ValidationError as SchemaError
+
+
+class ContractError(Exception):
+    """An event that does not match its contract, or has none. A bug or a poison message."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str
+    event_type: str
+    version: int
+    schema: Schema
+    examples: tuple
+    description: str
+
+
+CATALOG = {}
+
+
+def event_contract(source, event_type, version=1, examples=()):
+    """Register the decorated schema as the payload of ``source``'s ``event_type`` at ``version``."""
+
+    def register(schema_cls):
+        key = (source, event_type, version)
+        if key in CATALOG:
+            raise ContractError(f"contract {key} is registered twice")
+        if not examples:
+            raise ContractError(f"contract {key} needs at least one documented example")
+        CATALOG[key] = Contract(
+            source=source,
+            event_type=event_type,
+            version=version,
+            schema=schema_cls(),
+            examples=tuple(examples),
+            description=(schema_cls.__doc__ or "").strip(),
+        )
+        return schema_cls
+
+    return register
+
+
+def get_contract(source, event_type, version=1):
+    try:
+        return CATALOG[(source, event_type, version)]
+    except KeyError:
+        raise ContractError(f"no contract for {source}.{event_type} v{version}") from None
+
+
+def versions(source, event_type):
+    return sorted(v for (s, t, v) in CATALOG if (s, t) == (source, event_type))
+
+
+class EnvelopeSchema(Schema):
+    event_id = fields.String(required=True, validate=validate.Length(min=32, max=36))
+    event_type = fields.String(required=True, validate=validate.Length(min=1))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True)
+    source = fields.String(required=True, validate=validate.Length(min=1))
+    correlation_id = fields.String(required=True, validate=validate.Length(min=1))
+    aggregate_id = fields.String(required=True, validate=validate.Length(min=1))
+    actor = fields.String(required=True, allow_none=True)
+    payload = fields.Dict(required=True)
+
+
+_envelope = EnvelopeSchema()
+
+
+def build_envelope(*, source, event_type, version, payload, **meta):
+    """A JSON-ready envelope for ``payload``; raises ``ContractError`` if the payload breaks its contract."""
+    contract = get_contract(source, event_type, version)
+    try:
+        data = contract.schema.dump(payload)
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise ContractError(f"{source}.{event_type} v{version} payload cannot be serialised: {exc}") from exc
+    errors = contract.schema.validate(data)
+    if errors:
+        raise ContractError(f"{source}.{event_type} v{version} payload breaks its contract: {errors}")
+    return {
+        "event_id": meta["event_id"],
+        "event_type": event_type,
+        "version": version,
+        "occurred_at": meta["occurred_at"].isoformat(),
+        "source": source,
+        "correlation_id": meta["correlation_id"],
+        "aggregate_id": meta["aggregate_id"],
+        "actor": meta.get("actor"),
+        "payload": data,
+    }
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as a handler receives it: envelope fields and the payload loaded by its contract."""
+
+    event_id: str
+    event_type: str
+    version: int
+    occurred_at: datetime
+    source: str
+    correlation_id: str
+    aggregate_id: str
+    actor: str | None
+    payload: dict
+
+
+def parse_event(body):
+    """Validate a received message body against the envelope and its payload contract."""
+    if not isinstance(body, dict):
+        raise ContractError(f"event body must be an object, got {type(body).__name__}")
+    try:
+        envelope = _envelope.load(body)
+    except SchemaError as exc:
+        raise ContractError(f"invalid envelope: {exc.messages}") from exc
+    contract = get_contract(envelope["source"], envelope["event_type"], envelope["version"])
+    try:
+        payload = contract.schema.load(envelope["payload"])
+    except SchemaError as exc:
+        raise ContractError(
+            f"{contract.source}.{contract.event_type} v{contract.version} payload is invalid: {exc.messages}"
+        ) from exc
+    return Event(**{**envelope, "payload": payload})
+
+
+def example_envelopes(source, event_type):
+    """Complete envelopes around every documented example of every version — for tests and docs."""
+    out = []
+    for version in versions(source, event_type):
+        contract = get_contract(source, event_type, version)
+        for example in contract.examples:
+            out.append(
+                {
+                    "event_id": uuid.uuid4().hex,
+                    "event_type": event_type,
+                    "version": version,
+                    "occurred_at": datetime(2026, 3, 1, 9, 30, tzinfo=UTC).isoformat(),
+                    "source": source,
+                    "correlation_id": "example",
+                    "aggregate_id": "example",
+                    "actor": "staff:example",
+                    "payload": example,
+                }
+            )
+    return out
+
+
+from . import registry  # noqa: E402,F401  (registers the registry's contracts)

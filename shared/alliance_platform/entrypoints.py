@@ -1,0 +1,237 @@
+"""The platform's entrypoints: ``rpc``, ``event_handler`` and ``timer``.
+
+Each one settles the worker's transaction *before* the outside world hears the outcome: nameko
+calls an entrypoint's ``handle_result`` (which sends the RPC reply or acks the message) before
+the dependencies' ``worker_result``, so committing there would let a caller see success for a
+change that then failed to commit.
+
+- ``rpc(schema=..., allow=...)``: the caller's signed identity is verified, its roles checked
+  against ``allow``, and the arguments loaded by the marshmallow ``schema``; the method receives
+  the loaded data. Every refusal is a typed error from ``errors.py`` and nothing is written.
+- ``event_handler(source, event_type)``: the message is checked against its event contract, the
+  event id is claimed in the inbox table in the same transaction as the handler's effect (a
+  redelivery has no second effect), and a failing handler is retried with backoff, then
+  dead-lettered (``messaging.py``).
+- ``timer(interval)``: nameko's timer, with the same transaction settlement.
+
+They rely on the two dependencies every service inherits from ``AllianceService``: ``call``
+(``context.CallContext``) and ``db`` (``db.Database``).
+"""
+
+import functools
+import sys
+import traceback
+from functools import partial
+
+import psycopg
+import structlog
+from kombu import Queue, binding
+from marshmallow import ValidationError as SchemaError
+from nameko import events as nameko_events
+from nameko import rpc as nameko_rpc
+from nameko import timer as nameko_timer
+from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import SharedExtension
+from nameko.messaging import HEADER_PREFIX
+
+from .context import CORRELATION_KEY
+from .contracts import ContractError, parse_event, versions
+from .db import Database, translate_db_error
+from .errors import AllianceError, ValidationError
+from .messaging import FailureRouter, declare_failure_topology, retry_binding, retry_delays
+
+log = structlog.get_logger("alliance.entrypoints")
+
+
+def _settle(container, worker_ctx, exc_info):
+    """Commit or roll back the worker's transaction; returns the outcome the caller should see."""
+    try:
+        for dependency in container.dependencies:
+            if isinstance(dependency, Database):
+                exc_info = dependency.finalize(worker_ctx, exc_info)
+    except Exception:
+        exc_info = sys.exc_info()
+    return exc_info
+
+
+def _describe(exc_info):
+    exc = exc_info[1]
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+class Rpc(nameko_rpc.Rpc):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("expected_exceptions", AllianceError)
+        super().__init__(**kwargs)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        exc_info = _settle(self.container, worker_ctx, exc_info)
+        if exc_info is not None:
+            result = None
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+def load_arguments(schema, args, kwargs):
+    """Load RPC arguments through ``schema``; positional arguments follow its field order."""
+    if schema is None:
+        if args or kwargs:
+            raise ValidationError("this method takes no arguments", {"_args": ["unexpected arguments"]})
+        return None
+    names = list(schema.fields)
+    if len(args) > len(names):
+        raise ValidationError("too many positional arguments", {"_args": [f"at most {len(names)} expected"]})
+    data = dict(zip(names, args))
+    twice = set(data) & set(kwargs)
+    if twice:
+        raise ValidationError("argument given twice", {name: ["given twice"] for name in twice})
+    data.update(kwargs)
+    try:
+        return schema.load(data)
+    except SchemaError as exc:
+        raise ValidationError("invalid input", exc.messages) from exc
+
+
+def rpc(fn=None, *, schema=None, allow=None, authenticated=True, **kwargs):
+    """Expose a method over RPC. ``allow``: roles that may call it (None: any verified caller)."""
+    schema = schema() if isinstance(schema, type) else schema
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kw):
+            if authenticated:
+                identity = self.call.identity
+                if allow:
+                    identity.require_roles(*allow)
+            data = load_arguments(schema, args, kw)
+            try:
+                return method(self, data) if schema is not None else method(self)
+            except psycopg.Error as exc:
+                typed = translate_db_error(exc)
+                if typed is None:
+                    raise
+                raise typed from exc
+
+        wrapper.rpc_schema = schema
+        wrapper.rpc_allow = tuple(allow or ())
+        return Rpc.decorator(**kwargs)(wrapper)
+
+    return decorate(fn) if fn is not None else decorate
+
+
+class FailureTopology(SharedExtension):
+    """Declares the retry and dead-letter queues once per service and routes failed messages."""
+
+    def setup(self):
+        config = self.container.config
+        self.delays = retry_delays(config)
+        self.router = FailureRouter(config["AMQP_URI"], self.container.service_name, self.delays)
+
+    def start(self):
+        declare_failure_topology(self.container.config["AMQP_URI"], self.container.service_name, self.delays)
+
+
+class EventHandler(nameko_events.EventHandler):
+    failures = FailureTopology()
+
+    def __init__(self, source_service, event_type, **kwargs):
+        kwargs.setdefault("expected_exceptions", AllianceError)
+        super().__init__(
+            source_service,
+            event_type,
+            handler_type=nameko_events.SERVICE_POOL,
+            reliable_delivery=True,
+            requeue_on_error=False,
+            **kwargs,
+        )
+
+    def setup(self):
+        super().setup()
+        # One queue, two ways in: the source's events exchange, and the retry return exchange.
+        # (kombu drops a queue's own exchange once it has extra bindings, so both are bindings.)
+        queue = self.queue
+        self.queue = Queue(
+            queue.name,
+            bindings=[binding(queue.exchange, routing_key=queue.routing_key), retry_binding(queue.name)],
+            durable=True,
+            auto_delete=queue.auto_delete,
+            exclusive=queue.exclusive,
+        )
+        self.handler_name = f"{self.container.service_name}.{self.method_name}"
+
+    def unpack_message_headers(self, message):
+        # Only nameko's own context headers become context data: broker and retry headers
+        # (x-death, attempts) must not be forwarded on every downstream call.
+        prefix = f"{HEADER_PREFIX}."
+        return {k[len(prefix) :]: v for k, v in (message.headers or {}).items() if k.startswith(prefix)}
+
+    def handle_message(self, body, message):
+        try:
+            event = parse_event(body)
+            if (event.source, event.event_type) != (self.source_service, self.event_type):
+                raise ContractError(f"{event.source}.{event.event_type} arrived at {self.queue.name}")
+        except ContractError as exc:
+            self._dead_letter_poison(message, str(exc))
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data[CORRELATION_KEY] = event.correlation_id
+        try:
+            self.container.spawn_worker(
+                self,
+                (event,),
+                {},
+                context_data=context_data,
+                handle_result=partial(self.handle_result, message),
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def _dead_letter_poison(self, message, reason):
+        log.error("event rejected: breaks its contract", queue=self.queue.name, reason=reason)
+        try:
+            self.failures.router.dead_letter(message, self.queue.name, self.handler_name, reason, attempts=0)
+            self.queue_consumer.ack_message(message)
+        except Exception:
+            log.exception("could not dead-letter a rejected event; it stays in its queue")
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        exc_info = _settle(self.container, worker_ctx, exc_info)
+        try:
+            if exc_info is not None:
+                outcome = self.failures.router.route(message, self.queue.name, self.handler_name, _describe(exc_info))
+                log.warning("event handler failed", handler=self.handler_name, outcome=outcome, error=_describe(exc_info))
+            self.queue_consumer.ack_message(message)
+        except Exception:
+            # The broker did not take the retry: leave the message with the broker, which
+            # redelivers it; the inbox keeps a second run from repeating a committed effect.
+            log.exception("could not route a failed event; returning it to its queue", handler=self.handler_name)
+            self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+
+def event_handler(source, event_type, **kwargs):
+    """Handle ``source``'s ``event_type`` events exactly once in effect; the method gets an ``Event``."""
+    if not versions(source, event_type):
+        raise ContractError(f"no contract for {source}.{event_type}: declare it in alliance_platform.contracts")
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, event):
+            if not self.db.claim_event(f"{self.name}.{method.__name__}", event.event_id):
+                log.info("duplicate event skipped", event_id=event.event_id, event_type=event.event_type)
+                return None
+            return method(self, event)
+
+        wrapper.handles = (source, event_type)
+        return EventHandler.decorator(source, event_type, **kwargs)(wrapper)
+
+    return decorate
+
+
+class Timer(nameko_timer.Timer):
+    def handle_result(self, worker_ctx, result, exc_info):
+        exc_info = _settle(self.container, worker_ctx, exc_info)
+        return super().handle_result(worker_ctx, result, exc_info)
+
+
+timer = Timer.decorator

@@ -69,8 +69,8 @@ class TokenService:
     """Issues and verifies identity tokens with the current and previously accepted secrets."""
 
     def __init__(self, secret, previous=(), cache_size=10_000):
-        if not secret:
-            raise ValueError("SIGNING_SECRET is empty")
+        if len(secret or "") < 32:
+            raise ValueError("SIGNING_SECRET must be at least 32 characters (HS256 needs a 256-bit key)")
         self.secret = secret
         self.accepted = [secret, *[s for s in previous if s]]
         # Verifying an HS256 token costs tens of microseconds; a caller reuses its token for

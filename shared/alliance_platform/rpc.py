@@ -122,11 +122,10 @@ class AllianceClient:
     """A standalone RPC client acting as the identity in ``token``; every call times out."""
 
     def __init__(self, amqp_uri, token, timeout=10.0, correlation_id=None):
-        self._proxy = ClusterRpcProxy(
-            {"AMQP_URI": amqp_uri},
-            context_data={AUTHORIZATION_KEY: token, CORRELATION_KEY: correlation_id or uuid.uuid4().hex},
-            timeout=timeout,
-        )
+        context = {CORRELATION_KEY: correlation_id or uuid.uuid4().hex}
+        if token is not None:
+            context[AUTHORIZATION_KEY] = token
+        self._proxy = ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data=context, timeout=timeout)
         self._cluster = None
 
     def __enter__(self):

@@ -1,0 +1,144 @@
+"""Fixtures for every test level. Integration and end-to-end tests use the real PostgreSQL and
+RabbitMQ: each test gets fresh databases cloned from migrated templates, and nameko's
+``rabbit_config`` gives it a fresh broker vhost, so tests never see each other's data."""
+
+import alliance_platform  # noqa: F401  (quiets eventlet's deprecation notice before eventlet loads)
+import eventlet
+
+eventlet.monkey_patch()
+
+import itertools  # noqa: E402
+import os  # noqa: E402
+from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+from psycopg import sql  # noqa: E402
+
+from alliance_platform import logs  # noqa: E402
+from alliance_platform.config import installed_services, load_config, platform_defaults, service_package  # noqa: E402
+from alliance_platform.identity import TokenService  # noqa: E402
+from alliance_platform.migrate import apply  # noqa: E402
+from alliance_platform.rpc import AllianceClient  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+RUN_PREFIX = f"alliance_t{os.getpid()}"
+
+# Services whose databases tests can ask for, with the migration packages of each.
+DATABASE_PACKAGES = {name: ["alliance_platform", service_package(name)] for name in installed_services()}
+DATABASE_PACKAGES["probe"] = ["alliance_platform", "tests.support"]
+
+
+def database_url(name):
+    return urlunsplit(urlsplit(PG_ADMIN_URL)._replace(path=f"/{name}"))
+
+
+def _admin():
+    return psycopg.connect(PG_ADMIN_URL, autocommit=True)
+
+
+def _drop_databases(conn, names):
+    for name in names:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _stale_test_databases(conn):
+    """Databases left by earlier test runs whose process is gone (killed runs)."""
+    stale = []
+    for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'alliance_t%%'"):
+        pid = name[len("alliance_t") :].split("_", 1)[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            stale.append(name)
+    return stale
+
+
+def pytest_configure(config):
+    logs.configure(fmt="console", level=os.environ.get("ALLIANCE_TEST_LOG_LEVEL", "WARNING"))
+
+
+@pytest.fixture(scope="session")
+def database_templates():
+    """Migrated template databases, made on first use; all of this run's databases dropped at the end."""
+    made = {}
+    with _admin() as conn:
+        _drop_databases(conn, _stale_test_databases(conn))
+
+    def template(kind):
+        if kind not in made:
+            name = f"{RUN_PREFIX}_{kind}_template"
+            apply(database_url(name), DATABASE_PACKAGES[kind])
+            made[kind] = name
+        return made[kind]
+
+    yield template
+    with _admin() as conn:
+        names = [n for (n,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{RUN_PREFIX}_%",))]
+        _drop_databases(conn, names)
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def fresh_database(database_templates):
+    """``fresh_database("registry")`` -> URL of a new database with that service's schema."""
+
+    def make(kind):
+        template = database_templates(kind)
+        name = f"{RUN_PREFIX}_{kind}_{next(_counter)}"
+        with _admin() as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
+            )
+        return database_url(name)
+
+    return make
+
+
+@pytest.fixture
+def tokens():
+    return TokenService.from_config(load_config("registry"))
+
+
+@pytest.fixture
+def admin_token(tokens):
+    return tokens.issue("admin-1", "staff", roles=["admin"], districts=["*"])
+
+
+@pytest.fixture
+def service_config(rabbit_config, fresh_database):
+    """``service_config("tickets", database="tickets", **overrides)``: test config for one service.
+
+    The database defaults to a fresh one of the service's own kind; pass ``database=url`` to share.
+    """
+
+    def make(name, database=None, kind=None, **overrides):
+        base = load_config(name) if name in installed_services() else platform_defaults()
+        base.update(
+            {
+                "SERVICE_NAME": name,
+                "AMQP_URI": rabbit_config["AMQP_URI"],
+                "DATABASE_URL": database or fresh_database(kind or name),
+                "WEB_SERVER_ADDRESS": "127.0.0.1:0",
+                "EVENT_RETRY_DELAYS_MS": [50, 100],
+                "OUTBOX_POLL_INTERVAL": 0.05,
+                "OUTBOX_MAX_BACKOFF": 0.5,
+                "RPC_TIMEOUT": 5,
+            }
+        )
+        base.update(overrides)
+        return base
+
+    return make
+
+
+@pytest.fixture
+def client(rabbit_config, admin_token):
+    """``with client() as alliance:`` as the alliance administrator, or ``client(token)``."""
+
+    def make(token=None, timeout=5.0, correlation_id=None):
+        return AllianceClient(
+            rabbit_config["AMQP_URI"], token or admin_token, timeout=timeout, correlation_id=correlation_id
+        )
+
+    return make

@@ -1,0 +1,114 @@
+"""Probe services: the smallest services built on the platform, to test its mechanisms alone.
+
+``ProbeService`` records items (each change publishes ``probe.item_recorded`` through the outbox)
+and can sleep in the database; ``ProbeConsumer`` handles those events, failing on demand.
+"""
+
+import eventlet
+from marshmallow import Schema, fields, validate
+
+from alliance_platform.contracts import event_contract
+from alliance_platform.entrypoints import event_handler, rpc
+from alliance_platform.errors import Conflict, NotFound
+from alliance_platform.rpc import ServiceRpc
+from alliance_platform.service import AllianceService
+
+
+@event_contract(
+    "probe",
+    "item_recorded",
+    examples=[{"item_id": "item-1", "aggregate": "a-1", "seq": 1}],
+)
+class ItemRecorded(Schema):
+    """A probe item was recorded (test-only contract)."""
+
+    item_id = fields.String(required=True)
+    aggregate = fields.String(required=True)
+    seq = fields.Integer(required=True, strict=True)
+
+
+class RecordItem(Schema):
+    item_id = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    aggregate = fields.String(load_default="a")
+    seq = fields.Integer(load_default=1)
+
+
+class ItemRef(Schema):
+    item_id = fields.String(required=True)
+
+
+class Sleep(Schema):
+    seconds = fields.Float(required=True, validate=validate.Range(min=0, max=5))
+
+
+def record_item(session, cmd):
+    """The probe's one use case: a row and the event announcing it, in one transaction."""
+    session.execute(
+        "INSERT INTO probe_items (id, aggregate, seq) VALUES (%(item_id)s, %(aggregate)s, %(seq)s)", cmd
+    )
+    session.publish("item_recorded", cmd, aggregate_id=cmd["aggregate"])
+    return cmd
+
+
+class ProbeService(AllianceService):
+    name = "probe"
+
+    consumer_rpc = ServiceRpc("probe_consumer")
+
+    @rpc
+    def ping(self):
+        return "pong"
+
+    @rpc(schema=Sleep)
+    def sleep(self, cmd):
+        self.db.execute("SELECT pg_sleep(%s)", (cmd["seconds"],))
+        return cmd["seconds"]
+
+    @rpc(schema=RecordItem, allow=("staff", "admin", "system"))
+    def record_item(self, cmd):
+        return record_item(self.db, cmd)
+
+    @rpc(schema=RecordItem)
+    def record_item_then_refuse(self, cmd):
+        record_item(self.db, cmd)
+        raise Conflict("refused after writing: the write must not survive")
+
+    @rpc(schema=ItemRef)
+    def get_item(self, cmd):
+        row = self.db.fetchone("SELECT id, aggregate, seq FROM probe_items WHERE id = %s", (cmd["item_id"],))
+        if row is None:
+            raise NotFound(f"no item {cmd['item_id']}")
+        return row
+
+    @rpc
+    def whoami_downstream(self):
+        """Calls the consumer service, which reports the identity it saw."""
+        return self.consumer_rpc.whoami()
+
+    @rpc(schema=Sleep)
+    def call_slow_downstream(self, cmd):
+        return self.consumer_rpc.slow(seconds=cmd["seconds"])
+
+
+class ProbeConsumer(AllianceService):
+    name = "probe_consumer"
+
+    @event_handler("probe", "item_recorded")
+    def handle_probe_item_recorded(self, event):
+        item = event.payload
+        if self.db.fetchone("SELECT 1 FROM probe_failures WHERE item_id = %s", (item["item_id"],)):
+            raise RuntimeError(f"item {item['item_id']} is marked to fail")
+        self.db.execute(
+            "INSERT INTO probe_effects (item_id, aggregate, seq, event_id) VALUES (%s, %s, %s, %s)",
+            (item["item_id"], item["aggregate"], item["seq"], event.event_id),
+        )
+
+    @rpc
+    def whoami(self):
+        identity = self.call.identity
+        return {"kind": identity.kind, "subject": identity.subject, "correlation_id": self.call.correlation_id}
+
+    @rpc(schema=Sleep)
+    def slow(self, cmd):
+        eventlet.sleep(cmd["seconds"])
+        return "late"

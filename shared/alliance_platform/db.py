@@ -68,8 +68,12 @@ class Session:
 
     @property
     def connection(self):
+        return self.acquire()
+
+    def acquire(self, timeout=None):
+        """The session's connection; waits at most ``timeout`` seconds for a free one."""
         if self._conn is None:
-            self._conn = self._pool.getconn()
+            self._conn = self._pool.getconn(timeout=timeout)
         return self._conn
 
     def execute(self, query, params=None):

@@ -24,6 +24,7 @@ class HealthCheck:
         report = {"service": self.service, "checked_at": time.time()}
         ok = True
         try:
+            self.session.acquire(timeout=2)
             row = self.session.fetchone(
                 "SELECT count(*) AS backlog,"
                 " count(*) FILTER (WHERE last_error IS NOT NULL) AS failing,"

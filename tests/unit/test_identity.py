@@ -1,0 +1,58 @@
+import pytest
+
+from alliance_platform.errors import Forbidden, Unauthenticated
+from alliance_platform.identity import TokenService
+
+SECRET = "a-test-signing-secret-of-at-least-32-chars"
+OLD_SECRET = "the-previous-signing-secret-32-chars-long"
+
+
+def test_a_token_round_trips_its_identity():
+    tokens = TokenService(SECRET)
+    identity = tokens.verify(
+        tokens.issue("p-7", "staff", roles=["staff", "volunteer"], districts=["aodele"], name="张三")
+    )
+    assert (identity.subject, identity.kind, identity.name) == ("p-7", "staff", "张三")
+    assert identity.roles == {"staff", "volunteer"} and identity.districts == {"aodele"}
+    assert identity.covers_district("aodele") and not identity.covers_district("outlets")
+
+
+def test_expired_forged_and_malformed_tokens_are_unauthenticated():
+    tokens = TokenService(SECRET)
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.verify(tokens.issue("p", "staff", ttl=10, now=1_000_000))
+    with pytest.raises(Unauthenticated, match="signature"):
+        tokens.verify(TokenService("x" * 40).issue("p", "staff", roles=["admin"]))
+    with pytest.raises(Unauthenticated):
+        tokens.verify("eyJhbGciOiJIUzI1NiJ9.e30.abc")
+    with pytest.raises(Unauthenticated, match="no identity"):
+        tokens.verify(None)
+
+
+def test_tokens_signed_with_a_previous_secret_stay_valid_during_rotation():
+    old_token = TokenService(OLD_SECRET).issue("p", "staff", roles=["staff"])
+    assert TokenService(SECRET, previous=[OLD_SECRET]).verify(old_token).subject == "p"
+    with pytest.raises(Unauthenticated):
+        TokenService(SECRET).verify(old_token)
+
+
+def test_unknown_kinds_roles_and_short_secrets_are_refused_when_issuing():
+    tokens = TokenService(SECRET)
+    with pytest.raises(ValueError):
+        tokens.issue("p", "robot")
+    with pytest.raises(ValueError):
+        tokens.issue("p", "staff", roles=["emperor"])
+    with pytest.raises(ValueError):
+        TokenService("short")
+
+
+def test_roles_and_districts_are_enforced():
+    tokens = TokenService(SECRET)
+    staff = tokens.verify(tokens.issue("p", "staff", roles=["staff"], districts=["aodele"]))
+    staff.require_roles("staff", "admin")
+    with pytest.raises(Forbidden):
+        staff.require_roles("admin")
+    with pytest.raises(Forbidden):
+        staff.require_district("outlets")
+    admin = tokens.verify(tokens.issue("a", "staff", roles=["admin"]))
+    admin.require_district("outlets")

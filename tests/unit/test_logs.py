@@ -1,0 +1,32 @@
+import io
+import json
+import logging
+
+import structlog
+
+from alliance_platform import logs
+
+
+def test_phone_id_card_and_tokens_are_masked_in_text():
+    text = "call 13912345678 id 11010519491231002X token eyJhbGciOi.eyJzdWIiOiJ4In0.sig order 20261128000123456789"
+    masked = logs.mask_text(text)
+    assert "13912345678" not in masked and "139****5678" in masked
+    assert "11010519491231002X" not in masked and "110*************2X" in masked
+    assert "eyJ" not in masked
+    assert "20261128000123456789" in masked, "a longer run of digits is neither a phone nor an ID"
+
+
+def test_every_line_is_json_masked_and_carries_the_bound_context():
+    stream = io.StringIO()
+    logs.configure(fmt="json", level="INFO", stream=stream)
+    try:
+        structlog.contextvars.bind_contextvars(service="registry", correlation_id="corr-1")
+        structlog.get_logger("t").info("registered", phone="13912345678", authorization="secret-token")
+        logging.getLogger("kombu.test").warning("from stdlib 13912345678")
+    finally:
+        structlog.contextvars.clear_contextvars()
+        logs.configure(fmt="console", level="WARNING")
+    first, second = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert first["service"] == "registry" and first["correlation_id"] == "corr-1"
+    assert first["phone"] == "139****5678" and first["authorization"] == "[masked]"
+    assert second["event"] == "from stdlib 139****5678" and second["level"] == "warning"

@@ -2,7 +2,6 @@
 RabbitMQ: each test gets fresh databases cloned from migrated templates, and nameko's
 ``rabbit_config`` gives it a fresh broker vhost, so tests never see each other's data."""
 
-import alliance_platform  # noqa: F401  (quiets eventlet's deprecation notice before eventlet loads)
 import eventlet
 
 eventlet.monkey_patch()
@@ -72,7 +71,9 @@ def database_templates():
 
     yield template
     with _admin() as conn:
-        names = [n for (n,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{RUN_PREFIX}_%",))]
+        names = [
+            n for (n,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{RUN_PREFIX}_%",))
+        ]
         _drop_databases(conn, names)
 
 

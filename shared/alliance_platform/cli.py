@@ -66,3 +66,105 @@ def token(subject, kind, roles, districts, merchant_id, name, ttl):
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def _operator_client(timeout=10.0):
+    """An RPC client acting as the operator CLI, with a token minted from the configured secret."""
+    from .rpc import AllianceClient
+
+    config = load_config("registry")
+    token = _token_service().issue("alliance-cli", "system", roles=["admin", "operator", "system"], districts=["*"])
+    return AllianceClient(config["AMQP_URI"], token, timeout=timeout)
+
+
+@main.command("demo-data")
+def demo_data():
+    """Load the demo merchants of the three districts through the registry (idempotent)."""
+    from rich.progress import Progress
+
+    from . import demo_data as demo
+
+    total = sum(count for count, _ in demo.DISTRICTS.values())
+    with _operator_client() as alliance, Progress(transient=True) as progress:
+        task = progress.add_task("registering demo merchants", total=total)
+        counts = demo.load(alliance, progress=lambda: progress.advance(task))
+    click.echo(f"demo data: {counts['registered']} merchants registered, {counts['already present']} already present")
+
+
+@main.command()
+@click.option("--no-demo-data", is_flag=True, help="Start the services without loading demo data.")
+def up(no_demo_data):
+    """Run all services in this terminal with merged, labelled logs; Ctrl-C stops them all."""
+    from .supervisor import Supervisor
+
+    supervisor = Supervisor(installed_services())
+    supervisor.start()
+    code = 1
+    try:
+        supervisor.wait_ready()
+        if not no_demo_data:
+            supervisor.say("loading demo data through the registry ...", "alliance: ")
+            from . import demo_data as demo
+
+            with _operator_client() as alliance:
+                counts = demo.load(alliance)
+            supervisor.say(
+                f"demo data: {counts['registered']} merchants registered, {counts['already present']} already present",
+                "alliance: ",
+            )
+        supervisor.say("all services running; press Ctrl-C to stop them", "alliance: ")
+        code = supervisor.wait()
+    except (RuntimeError, KeyboardInterrupt) as exc:
+        if isinstance(exc, RuntimeError):
+            supervisor.say(f"error: {exc}", "alliance: ")
+    finally:
+        supervisor.stop()
+    sys.exit(code)
+
+
+@main.group("dead-letters")
+def dead_letters():
+    """Inspect and replay messages that failed every retry."""
+
+
+@dead_letters.command("list")
+@click.argument("service")
+@click.option("--limit", default=100, show_default=True)
+def dead_letters_list(service, limit):
+    """List SERVICE's dead letters without removing them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .deadletters import list_dead_letters
+
+    letters = list_dead_letters(load_config(service)["AMQP_URI"], service, limit=limit)
+    table = Table(
+        "id", "event", "handler", "attempts", "dead at", "error", title=f"{service}: {len(letters)} dead letter(s)"
+    )
+    for letter in letters:
+        table.add_row(
+            letter.id,
+            f"{letter.event_type} {letter.event_id}",
+            letter.handler,
+            str(letter.attempts),
+            letter.dead_at,
+            letter.error[:120],
+        )
+    Console().print(table)
+
+
+@dead_letters.command("replay")
+@click.argument("service")
+@click.argument("ids", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Replay every dead letter of SERVICE.")
+def dead_letters_replay(service, ids, all_):
+    """Send dead letters back to the handler they failed in (by id, or --all)."""
+    from .deadletters import replay_dead_letters
+
+    if not ids and not all_:
+        raise click.UsageError("name the dead letters to replay, or pass --all")
+    replayed = replay_dead_letters(load_config(service)["AMQP_URI"], service, None if all_ else ids)
+    missing = set(ids) - {letter.id for letter in replayed}
+    click.echo(f"{service}: {len(replayed)} dead letter(s) replayed")
+    if missing:
+        raise click.ClickException(f"not found: {', '.join(sorted(missing))}")

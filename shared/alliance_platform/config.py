@@ -12,6 +12,7 @@ from nameko.cli.main import setup_yaml_parser
 
 setup_yaml_parser()
 
+
 def _load_yaml(text):
     return yaml.safe_load(text) or {}
 

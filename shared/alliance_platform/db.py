@@ -104,8 +104,7 @@ class Session:
             actor=call.actor if call else None,
         )
         self.execute(
-            "INSERT INTO outbox (event_id, event_type, aggregate_id, correlation_id, body)"
-            " VALUES (%s, %s, %s, %s, %s)",
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, correlation_id, body) VALUES (%s, %s, %s, %s, %s)",
             (
                 body["event_id"],
                 event_type,

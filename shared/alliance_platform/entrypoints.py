@@ -80,7 +80,7 @@ def load_arguments(schema, args, kwargs):
     names = list(schema.fields)
     if len(args) > len(names):
         raise ValidationError("too many positional arguments", {"_args": [f"at most {len(names)} expected"]})
-    data = dict(zip(names, args))
+    data = dict(zip(names, args, strict=False))  # fewer positional arguments than fields is fine
     twice = set(data) & set(kwargs)
     if twice:
         raise ValidationError("argument given twice", {name: ["given twice"] for name in twice})
@@ -199,7 +199,9 @@ class EventHandler(nameko_events.EventHandler):
         try:
             if exc_info is not None:
                 outcome = self.failures.router.route(message, self.queue.name, self.handler_name, _describe(exc_info))
-                log.warning("event handler failed", handler=self.handler_name, outcome=outcome, error=_describe(exc_info))
+                log.warning(
+                    "event handler failed", handler=self.handler_name, outcome=outcome, error=_describe(exc_info)
+                )
             self.queue_consumer.ack_message(message)
         except Exception:
             # The broker did not take the retry: leave the message with the broker, which

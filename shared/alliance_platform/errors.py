@@ -76,4 +76,3 @@ class ServiceUnavailable(AllianceError):
     """The target service or a resource it needs cannot be reached."""
 
     code = "unavailable"
-

@@ -80,9 +80,7 @@ def apply(url, packages):
                         continue
                     with conn.transaction():
                         conn.execute(text)
-                        conn.execute(
-                            "INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (name, checksum)
-                        )
+                        conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES (%s, %s)", (name, checksum))
                     applied_now.append(name)
                     log.info("migration applied", migration=name)
         finally:

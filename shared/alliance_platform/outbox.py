@@ -107,9 +107,9 @@ class OutboxRelay:
             self._db = psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
             self._leader = False
         if not self._leader:
-            self._leader = self._db.execute(
-                "SELECT pg_try_advisory_lock(%s) AS leader", (RELAY_LOCK_KEY,)
-            ).fetchone()["leader"]
+            self._leader = self._db.execute("SELECT pg_try_advisory_lock(%s) AS leader", (RELAY_LOCK_KEY,)).fetchone()[
+                "leader"
+            ]
             if self._leader:
                 log.info("outbox relay is the publisher for this database", service=self.service)
         return self._leader
@@ -174,9 +174,7 @@ class OutboxRelay:
             else:
                 sent.append(row["id"])
         if sent:
-            self._db.execute(
-                "UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY(%s)", (sent,)
-            )
+            self._db.execute("UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY(%s)", (sent,))
         for row, reason in failed:
             delay = min(self.max_backoff, 0.5 * 2 ** row["attempts"])
             self._db.execute(
@@ -209,4 +207,3 @@ class OutboxRelay:
         self._returned[message.properties.get("message_id")] = (
             f"unroutable: no queue bound to {exchange} for {routing_key} ({exc})"
         )
-

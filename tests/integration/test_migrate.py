@@ -48,6 +48,9 @@ def test_two_processes_migrating_at_once_apply_everything_exactly_once(empty_dat
 
 def test_an_applied_migration_that_was_edited_is_an_error(empty_database_url):
     apply(empty_database_url, PACKAGES)
-    query(empty_database_url, "UPDATE schema_migrations SET checksum = 'edited' WHERE name LIKE 'alliance_registry/%%' RETURNING name")
+    query(
+        empty_database_url,
+        "UPDATE schema_migrations SET checksum = 'edited' WHERE name LIKE 'alliance_registry/%%' RETURNING name",
+    )
     with pytest.raises(MigrationError, match="changed after it was applied"):
         apply(empty_database_url, PACKAGES)

@@ -5,13 +5,12 @@ from nameko.testing.services import entrypoint_waiter
 
 from alliance_platform.config import service_class
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
-from alliance_registry.domain import credit_code_check_character
+from alliance_platform.identifiers import make_credit_code
 from tests.support.helpers import query
 
 
 def credit_code(n):
-    body = f"9137140{n:010d}"
-    return body + credit_code_check_character(body)
+    return make_credit_code(f"9137140{n:010d}")
 
 
 @pytest.fixture
@@ -34,12 +33,11 @@ def test_the_three_districts_with_the_alliance_base(registry, client):
 def test_register_a_merchant_and_tickets_learns_of_it(registry, client, container_factory, service_config):
     tickets = container_factory(service_class("tickets"), service_config("tickets"))
     tickets.start()
-    with entrypoint_waiter(tickets, "handle_registry_merchant_registered"):
-        with client() as alliance:
-            merchant = alliance.registry.register_merchant(
-                shop_name="鑫盛五金", district_id="wholesale_city", category="五金", credit_code=credit_code(1)
-            )
-            assert alliance.registry.get_merchant(merchant_id=merchant["merchant_id"]) == merchant
+    with entrypoint_waiter(tickets, "handle_registry_merchant_registered"), client() as alliance:
+        merchant = alliance.registry.register_merchant(
+            shop_name="鑫盛五金", district_id="wholesale_city", category="五金", credit_code=credit_code(1)
+        )
+        assert alliance.registry.get_merchant(merchant_id=merchant["merchant_id"]) == merchant
     directory = query(tickets.config["DATABASE_URL"], "SELECT merchant_id::text, shop_name FROM merchant_directory")
     assert directory == [{"merchant_id": merchant["merchant_id"], "shop_name": "鑫盛五金"}]
 
@@ -60,9 +58,8 @@ def test_bad_merchants_are_refused_and_nothing_is_written(registry, client, toke
         with pytest.raises(NotFound):
             alliance.registry.get_merchant(merchant_id="00000000-0000-0000-0000-000000000000")
     staff_elsewhere = tokens.issue("s-1", "staff", roles=["staff"], districts=["outlets"])
-    with client(staff_elsewhere) as alliance:
-        with pytest.raises(Forbidden):
-            alliance.registry.register_merchant(**{**good, "credit_code": credit_code(3)})
+    with client(staff_elsewhere) as alliance, pytest.raises(Forbidden):
+        alliance.registry.register_merchant(**{**good, "credit_code": credit_code(3)})
     rows = query(registry.config["DATABASE_URL"], "SELECT credit_code FROM merchants")
     assert [r["credit_code"] for r in rows] == [good["credit_code"]]
     assert query(registry.config["DATABASE_URL"], "SELECT count(*) AS n FROM outbox")[0]["n"] == 1

@@ -29,9 +29,8 @@ def _count_items(config):
 
 
 def test_validation_error_carries_field_messages_and_writes_nothing(probe, client):
-    with client() as alliance:
-        with pytest.raises(ValidationError) as caught:
-            alliance.probe.record_item(item_id="", seq="not a number", colour="red")
+    with client() as alliance, pytest.raises(ValidationError) as caught:
+        alliance.probe.record_item(item_id="", seq="not a number", colour="red")
     assert set(caught.value.fields) == {"item_id", "seq", "colour"}
     assert _count_items(probe) == 0
 
@@ -68,7 +67,9 @@ def test_not_found_and_conflict_are_caught_by_class(probe, client):
             lambda tokens: tokens.issue("admin-1", "staff", roles=["admin"], ttl=60, now=1_000_000), id="expired"
         ),
         pytest.param(
-            lambda tokens: TokenService("someone-elses-secret-of-32-characters!").issue("admin-1", "staff", roles=["admin"]),
+            lambda tokens: TokenService("someone-elses-secret-of-32-characters!").issue(
+                "admin-1", "staff", roles=["admin"]
+            ),
             id="forged",
         ),
     ],
@@ -101,15 +102,12 @@ def test_every_wait_has_a_timeout(runner_factory, service_config, client):
     config = service_config("probe", kind="probe", RPC_TIMEOUT=0.3)
     runner = runner_factory(config, ProbeService, ProbeConsumer)
     runner.start()
-    with client(timeout=5) as alliance:
-        with pytest.raises(ServiceTimeout):
-            alliance.probe.call_slow_downstream(seconds=2)
-    with client(timeout=0.3) as alliance:
-        with pytest.raises(ServiceTimeout):
-            alliance.probe_consumer.slow(seconds=2)
+    with client(timeout=5) as alliance, pytest.raises(ServiceTimeout):
+        alliance.probe.call_slow_downstream(seconds=2)
+    with client(timeout=0.3) as alliance, pytest.raises(ServiceTimeout):
+        alliance.probe_consumer.slow(seconds=2)
 
 
 def test_calling_a_service_that_is_not_running_is_unavailable(client):
-    with client() as alliance:
-        with pytest.raises(ServiceUnavailable):
-            alliance.nobody.ping()
+    with client() as alliance, pytest.raises(ServiceUnavailable):
+        alliance.nobody.ping()

@@ -25,11 +25,12 @@ def test_the_callers_correlation_id_reaches_the_event_handler_and_its_logs(
     consumer = container_factory(ProbeConsumer, service_config("probe_consumer", kind="probe"))
     consumer.start()
     producer.start()
-    with entrypoint_waiter(consumer, "handle_probe_item_recorded"):
-        with client(correlation_id="trace-me") as alliance:
-            alliance.probe.record_item(item_id="traced")
+    with entrypoint_waiter(consumer, "handle_probe_item_recorded"), client(correlation_id="trace-me") as alliance:
+        alliance.probe.record_item(item_id="traced")
 
-    handled = {(line.get("service"), line.get("entrypoint")): line for line in log_lines() if line["event"] == "call handled"}
+    handled = {
+        (line.get("service"), line.get("entrypoint")): line for line in log_lines() if line["event"] == "call handled"
+    }
     rpc_line = handled[("probe", "record_item")]
     event_line = handled[("probe_consumer", "handle_probe_item_recorded")]
     for line in (rpc_line, event_line):

@@ -43,9 +43,7 @@ class Sleep(Schema):
 
 def record_item(session, cmd):
     """The probe's one use case: a row and the event announcing it, in one transaction."""
-    session.execute(
-        "INSERT INTO probe_items (id, aggregate, seq) VALUES (%(item_id)s, %(aggregate)s, %(seq)s)", cmd
-    )
+    session.execute("INSERT INTO probe_items (id, aggregate, seq) VALUES (%(item_id)s, %(aggregate)s, %(seq)s)", cmd)
     session.publish("item_recorded", cmd, aggregate_id=cmd["aggregate"])
     return cmd
 

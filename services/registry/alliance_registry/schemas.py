@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from .domain import is_valid_credit_code, is_valid_mobile
+from alliance_platform.identifiers import is_valid_credit_code, is_valid_mobile
 
 
 def _credit_code(value):

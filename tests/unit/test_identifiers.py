@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alliance_registry.domain import (
+from alliance_platform.identifiers import (
     CREDIT_CODE_CHARSET,
     credit_code_check_character,
     is_valid_credit_code,
@@ -36,4 +36,8 @@ def test_malformed_codes_are_invalid():
 
 def test_mobile_numbers():
     assert is_valid_mobile("13912345678")
-    assert not is_valid_mobile("12912345678") and not is_valid_mobile("1391234567") and not is_valid_mobile("+8613912345678")
+    assert (
+        not is_valid_mobile("12912345678")
+        and not is_valid_mobile("1391234567")
+        and not is_valid_mobile("+8613912345678")
+    )

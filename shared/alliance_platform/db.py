@@ -25,6 +25,8 @@ from .errors import Conflict, ServiceUnavailable
 
 waiting.wait = waiting.wait_select
 
+OUTBOX_CHANNEL = "alliance_outbox"
+
 
 def make_pool(url, *, max_size, name, min_size=1, timeout=10.0):
     return ConnectionPool(
@@ -58,10 +60,9 @@ class Session:
     announces, so both commit or neither does; the outbox relay sends it afterwards.
     """
 
-    def __init__(self, pool, source, on_events_committed=None):
+    def __init__(self, pool, source):
         self._pool = pool
         self.source = source
-        self._on_events_committed = on_events_committed
         self._conn = None
         self._events = 0
         self.finished = False
@@ -113,6 +114,9 @@ class Session:
                 json.dumps(body, ensure_ascii=False),
             ),
         )
+        if not self._events:
+            # Delivered at commit (and not at all on rollback): wakes the relay of any instance.
+            self.execute(f"NOTIFY {OUTBOX_CHANNEL}")
         self._events += 1
         return body["event_id"]
 
@@ -131,8 +135,6 @@ class Session:
         if self._conn is None:
             return
         self._conn.commit()
-        if self._events and self._on_events_committed:
-            self._on_events_committed()
 
     def rollback(self):
         if self.finished:
@@ -201,11 +203,7 @@ class Database(DependencyProvider):
         self.pool.close(timeout=0)
 
     def get_dependency(self, worker_ctx):
-        session = Session(
-            self.pool,
-            self.container.service_name,
-            self.relay.wake if self.relay else None,
-        )
+        session = Session(self.pool, self.container.service_name)
         self.sessions[worker_ctx] = session
         return session
 

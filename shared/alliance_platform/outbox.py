@@ -17,9 +17,10 @@ import eventlet
 import psycopg
 import structlog
 from amqp import Message
-from eventlet.event import Event as GreenEvent
 from kombu import Connection
 from psycopg.rows import dict_row
+
+from .db import OUTBOX_CHANNEL
 
 log = structlog.get_logger("alliance.outbox")
 
@@ -53,7 +54,6 @@ class OutboxRelay:
         self.batch_size = int(config.get("OUTBOX_BATCH_SIZE", 1000))
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 0.5))
         self.max_backoff = float(config.get("OUTBOX_MAX_BACKOFF", 60))
-        self._wake = GreenEvent()
         self._stopping = False
         self._thread = None
         self._db = None
@@ -68,15 +68,11 @@ class OutboxRelay:
         self._thread = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
 
     def stop(self):
+        # The loop notices within one poll interval; the batch in flight is finished, not cut.
         self._stopping = True
-        self.wake()
         if self._thread is not None:
             self._thread.wait()
             self._thread = None
-
-    def wake(self):
-        if not self._wake.ready():
-            self._wake.send(True)
 
     def _run(self):
         failures = 0
@@ -89,22 +85,23 @@ class OutboxRelay:
                 log.warning("outbox relay interrupted; will retry", error=str(exc), failures=failures)
                 self._disconnect()
                 published = 0
-                self._sleep(min(self.max_backoff, 0.2 * 2**failures))
+                eventlet.sleep(min(self.max_backoff, 0.2 * 2**failures))
                 continue
             if published == 0:
-                self._sleep(self.poll_interval)
+                self._wait_for_commits(self.poll_interval)
         self._disconnect()
 
-    def _sleep(self, seconds):
-        with eventlet.Timeout(seconds, False):
-            self._wake.wait()
-        self._wake = GreenEvent()
+    def _wait_for_commits(self, seconds):
+        """Wait for a commit that wrote events (NOTIFY from ``Session.publish``), or ``seconds``."""
+        for _ in self._db.notifies(timeout=seconds, stop_after=1):
+            pass
 
     # connections -----------------------------------------------------------------------------
 
     def _hold_lease(self):
         if self._db is None or self._db.closed:
             self._db = psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
+            self._db.execute(f"LISTEN {OUTBOX_CHANNEL}")
             self._leader = False
         if not self._leader:
             self._leader = self._db.execute("SELECT pg_try_advisory_lock(%s) AS leader", (RELAY_LOCK_KEY,)).fetchone()[

@@ -23,12 +23,13 @@ def _credit_code(rng):
     return make_credit_code("91371400" + "".join(rng.choice(CREDIT_CODE_CHARSET) for _ in range(9)))
 
 
-def merchants(seed=2026):
+def merchants(seed=2026, per_district=None):
+    """The demo merchants; ``per_district`` caps each district's count (tests use a few)."""
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     rng = random.Random(seed)
     for district, (count, categories) in DISTRICTS.items():
-        for n in range(count):
+        for n in range(count if per_district is None else min(count, per_district)):
             category = categories[n % len(categories)]
             yield {
                 "shop_name": f"{fake.company_prefix()}{category}{rng.choice(SHOP_SUFFIXES)}",
@@ -41,7 +42,7 @@ def merchants(seed=2026):
             }
 
 
-def load(alliance, progress=None):
+def load(alliance, progress=None, per_district=None):
     """Register the demo merchants through ``alliance`` (an AllianceClient); returns counts."""
     from .errors import Conflict
 
@@ -59,7 +60,7 @@ def load(alliance, progress=None):
                 progress()
         batch.clear()
 
-    for merchant in merchants():
+    for merchant in merchants(per_district=per_district):
         batch.append(alliance.registry.register_merchant.call_async(**merchant))
         if len(batch) >= IN_FLIGHT:
             settle()

@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench setup infra migrate demo-data lint clean
+
+# Re-install only when what pins or declares the packages changed.
+$(STAMP): scripts/bootstrap.sh constraints.txt requirements-dev.txt shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+	scripts/bootstrap.sh
+	touch $@
+
+## infra: PostgreSQL and RabbitMQ reachable (started or installed when missing).
+infra:
+	python3 scripts/infra.py ensure
+
+## setup: virtualenv, servers, one database per service, migrations applied.
+setup: $(STAMP) infra
+	$(BIN)/alliance migrate --all
+
+## run: set up, then all four services with merged logs and the demo data loaded. Ctrl-C stops.
+run: setup
+	$(BIN)/alliance up
+
+## test: set up, then the whole suite (unit, integration, end to end). No tests collected is a failure.
+test: setup
+	$(BIN)/python -m pytest tests
+
+## bench: set up, then the benchmark scenarios, each beside its baseline from the same run.
+bench: setup
+	$(BIN)/python -m bench
+
+demo-data: setup
+	$(BIN)/alliance demo-data
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## clean: remove the virtualenv and project-local server data (never the machine's own servers).
+clean:
+	-python3 scripts/infra.py stop-local
+	rm -rf $(VENV) .local

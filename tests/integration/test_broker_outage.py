@@ -37,9 +37,7 @@ def _config(rabbit, database):
     }
 
 
-def test_changes_committed_while_the_broker_is_down_all_arrive_exactly_once(
-    rabbit, container_factory, fresh_database
-):
+def test_changes_committed_while_the_broker_is_down_all_arrive_exactly_once(rabbit, container_factory, fresh_database):
     consumer = container_factory(ProbeConsumer, _config(rabbit, fresh_database("probe")))
     producer = container_factory(ProbeService, _config(rabbit, fresh_database("probe")))
     consumer.start()

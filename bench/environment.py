@@ -1,0 +1,186 @@
+"""The bench's own world: a RabbitMQ vhost, a registry database and the processes it measures.
+
+Nothing here touches what ``make run`` uses: the vhost, the database and the HTTP port are the
+bench's own, and only the processes started here are stopped (by pid, SIGTERM first). The servers
+are the ones ``make infra`` checks, read from the same variables (``AMQP_URI``, ``PG_ADMIN_URL``,
+``RABBIT_MANAGEMENT_URI``). Both are made afresh at the start of a run, so every run measures the
+same state; the vhost (with every queue in it) is deleted at the end, the database is kept for a
+look at its outbox.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import requests
+from amqp.exceptions import NotFound
+from kombu import Connection, Exchange, Queue
+from psycopg import sql
+
+from alliance_platform.config import service_package
+from alliance_platform.migrate import apply
+
+from . import kombu_echo
+
+VHOST = "alliance_bench"
+REGISTRY_DATABASE = "alliance_bench_registry"
+REGISTRY_HTTP = "127.0.0.1:18101"
+# Every event the registry publishes lands here, as it would in a consumer's queue. Without a
+# queue bound, the relay holds an event and retries it, which would leak into later measurements.
+EVENTS_SINK = "bench_events_sink"
+EVENTS_EXCHANGE = Exchange("registry.events", "topic", durable=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_DIR = ROOT / "bench" / "results" / "logs"
+START_TIMEOUT = 60
+STOP_GRACE = 20
+
+
+class BenchError(Exception):
+    """The bench could not measure: a process did not start, or a correctness check failed."""
+
+
+def _with_path(url, path):
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+def _bin(name):
+    return str(Path(sys.executable).with_name(name))
+
+
+class Environment:
+    """``with Environment() as env:`` a fresh vhost and database; ``env.start_*()`` the processes."""
+
+    def __init__(self):
+        broker = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+        self.amqp_uri = _with_path(broker, f"/{VHOST}")
+        self.broker_user = urlsplit(broker).username or "guest"
+        self.admin_db = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        self.registry_db = _with_path(self.admin_db, f"/{REGISTRY_DATABASE}")
+        management = os.environ.get("RABBIT_MANAGEMENT_URI", "http://guest:guest@127.0.0.1:15672/")
+        self._vhost_api = _with_path(management, f"/api/vhosts/{VHOST}")
+        self._permissions_api = _with_path(management, f"/api/permissions/{VHOST}/{self.broker_user}")
+        self._processes = {}
+
+    def __enter__(self):
+        self._reset_vhost()
+        self._reset_database()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop_processes()
+        requests.delete(self._vhost_api, timeout=10)
+
+    def _reset_vhost(self):
+        requests.delete(self._vhost_api, timeout=10)  # 404 when there is none yet
+        requests.put(self._vhost_api, timeout=10).raise_for_status()
+        everything = {"configure": ".*", "write": ".*", "read": ".*"}
+        requests.put(self._permissions_api, json=everything, timeout=10).raise_for_status()
+
+    def _reset_database(self):
+        with psycopg.connect(self.admin_db, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(REGISTRY_DATABASE)))
+        apply(self.registry_db, ["alliance_platform", service_package("registry")])
+
+    # processes ---------------------------------------------------------------------------------
+
+    def start_registry(self):
+        if "registry" in self._processes:
+            return
+        host, port = REGISTRY_HTTP.rsplit(":", 1)
+        with socket.socket() as probe:
+            # Another process there would answer our readiness check in the registry's place.
+            if probe.connect_ex((host, int(port))) == 0:
+                raise BenchError(f"{REGISTRY_HTTP} is in use (a bench left running?); the registry needs it")
+        self._declare_events_sink()
+        self._start(
+            "registry",
+            [_bin("alliance-service"), "registry"],
+            queue="rpc-registry",
+            ready_url=f"http://{REGISTRY_HTTP}/health/ready",
+            env={
+                "AMQP_URI": self.amqp_uri,
+                "REGISTRY_DATABASE_URL": self.registry_db,
+                "REGISTRY_HTTP_ADDRESS": REGISTRY_HTTP,
+                "ALLIANCE_LOG_LEVEL": "WARNING",  # not a log line per call: as quiet as the baselines
+            },
+        )
+
+    def start_nameko_echo(self):
+        self._start(
+            "nameko_echo",
+            [_bin("nameko"), "run", "bench.echo_service", "--broker", self.amqp_uri],
+            queue="rpc-bench_echo",
+        )
+
+    def start_kombu_echo(self):
+        self._start("kombu_echo", [sys.executable, "-m", "bench.kombu_echo", self.amqp_uri], queue=kombu_echo.QUEUE)
+
+    def _start(self, name, argv, *, queue, ready_url=None, env=None):
+        """Start ``name`` once and wait until it consumes ``queue`` (and ``ready_url`` answers 200)."""
+        if name in self._processes:
+            return
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        log_path = LOG_DIR / f"{name}.log"
+        with open(log_path, "w") as log:
+            process = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env={**os.environ, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the bench only; it stops its processes itself
+            )
+        self._processes[name] = process
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (self.queue_counts(queue)[1] and (ready_url is None or _answers_ok(ready_url))):
+            if process.poll() is not None:
+                raise BenchError(f"{name} exited with code {process.returncode} while starting; see {log_path}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"{name} not ready after {START_TIMEOUT}s; see {log_path}")
+            time.sleep(0.2)
+
+    def _stop_processes(self):
+        for process in self._processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for process in self._processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._processes.clear()
+
+    # queues ------------------------------------------------------------------------------------
+
+    def _declare_events_sink(self):
+        with Connection(self.amqp_uri) as conn:
+            Queue(EVENTS_SINK, EVENTS_EXCHANGE, routing_key="#", durable=True)(conn.channel()).declare()
+
+    def queue_counts(self, queue):
+        """(messages ready, consumers) of ``queue``; (0, 0) while it does not exist."""
+        with Connection(self.amqp_uri) as conn:
+            try:
+                _, messages, consumers = conn.channel().queue_declare(queue, passive=True)
+            except NotFound:
+                return 0, 0
+        return messages, consumers
+
+    def purge(self, queue):
+        with Connection(self.amqp_uri) as conn:
+            conn.channel().queue_purge(queue)
+
+
+def _answers_ok(url):
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False

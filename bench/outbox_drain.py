@@ -1,0 +1,169 @@
+"""Scenario ``outbox``: how fast the relay drains a burst of committed events.
+
+A burst of ``merchant_registered`` events is committed in one transaction while the registry runs;
+its relay wakes on the commit's NOTIFY, and the figure is events per second from the commit to the
+last ``published_at`` (both read from the database clock). The baseline publishes the very same
+messages (body, properties, ``mandatory``) straight to an exchange of the same kind bound to the
+same durable queue, with pipelined publisher confirms: the broker's share of the relay's work.
+"""
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+from amqp import Message
+from kombu import Connection
+
+from alliance_platform.db import make_pool, transaction
+from alliance_platform.identifiers import make_credit_code
+
+from .environment import EVENTS_EXCHANGE, EVENTS_SINK, BenchError
+from .report import Result, progress
+
+GOAL = 5_000  # events/s
+AGGREGATES = 100  # merchants the events are spread over; the relay keeps each one's order
+WARMUP_EVENTS = 10
+BASELINE_EXCHANGE = "bench.baseline_events"
+DRAIN_TIMEOUT = 300  # seconds: a slow relay is a figure to report, a stuck one an error
+
+
+def _merchant_registered(merchant_id, serial, registered_at):
+    return {
+        "merchant_id": merchant_id,
+        "shop_name": f"压测商户{serial}",
+        "district_id": "wholesale_city",
+        "unit_no": f"B2-{serial % 1000:03d}",
+        "category": "五金建材",
+        "credit_code": make_credit_code(f"91371400{serial:09d}"),
+        "contact_phone": None,
+        "online_shop_url": None,
+        "status": "active",
+        "registered_at": registered_at,
+    }
+
+
+def _commit_events(pool, count):
+    """Commit ``count`` events in one transaction; returns the database clock just after the commit."""
+    merchants = [str(uuid.uuid4()) for _ in range(AGGREGATES)]
+    registered_at = datetime.now(UTC)
+    with transaction(pool, "registry") as session:
+        for serial in range(count):
+            merchant_id = merchants[serial % AGGREGATES]
+            payload = _merchant_registered(merchant_id, serial, registered_at)
+            session.publish("merchant_registered", payload, aggregate_id=merchant_id)
+    with pool.connection() as conn:
+        return conn.execute("SELECT clock_timestamp() AS now").fetchone()["now"]
+
+
+def _wait_drained(pool):
+    """Wait until the relay has published every committed event; returns the last ``published_at``."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while True:
+        with pool.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FILTER (WHERE published_at IS NULL) AS left, max(published_at) AS last FROM outbox"
+            ).fetchone()
+        if row["left"] == 0:
+            return row["last"]
+        if time.monotonic() > deadline:
+            raise BenchError(f"outbox not drained after {DRAIN_TIMEOUT}s: {row['left']} events unpublished")
+        time.sleep(0.02)
+
+
+def _expect_in_sink(env, count, publisher):
+    received, _ = env.queue_counts(EVENTS_SINK)
+    if received != count:
+        raise BenchError(f"{publisher}: {received} messages reached {EVENTS_SINK}, expected {count}")
+
+
+class _Confirms:
+    """Tags the broker confirmed; one ack with ``multiple`` confirms every tag up to its own."""
+
+    def __init__(self):
+        self.all_up_to = 0
+        self._single = set()
+
+    def ack(self, delivery_tag, multiple):
+        if multiple:
+            self.all_up_to = max(self.all_up_to, delivery_tag)
+        else:
+            self._single.add(delivery_tag)
+        while self.all_up_to + 1 in self._single:
+            self.all_up_to += 1
+
+    def nack(self, delivery_tag, multiple):
+        raise BenchError(f"the broker nacked baseline message {delivery_tag}")
+
+
+def _publish_with_confirms(amqp_uri, rows):
+    """Events per second publishing ``rows`` as the relay would, in one pipelined burst."""
+    with Connection(amqp_uri, heartbeat=0) as connection:
+        channel = connection.channel()
+        channel.exchange_declare(BASELINE_EXCHANGE, EVENTS_EXCHANGE.type, durable=True, auto_delete=False)
+        channel.queue_bind(EVENTS_SINK, BASELINE_EXCHANGE, "#")
+        channel.confirm_select()
+        confirms = _Confirms()
+        channel.events["basic_ack"].add(confirms.ack)
+        channel.events["basic_nack"].add(confirms.nack)
+        started = time.perf_counter()
+        for row in rows:
+            message = Message(
+                row["body"],
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=row["event_id"].hex,
+                application_headers={"nameko.correlation_id": row["correlation_id"]},
+            )
+            channel.basic_publish(message, exchange=BASELINE_EXCHANGE, routing_key=row["event_type"], mandatory=True)
+        while confirms.all_up_to < len(rows):
+            connection.drain_events(timeout=30)
+        return len(rows) / (time.perf_counter() - started)
+
+
+def run(env, quick):
+    count = 2_000 if quick else 10_000
+    env.start_registry()
+    pool = make_pool(env.registry_db, max_size=2, name="bench")
+    pool.open()
+    try:
+        # The relay opens its broker channel on its first batch: not part of the figure.
+        _commit_events(pool, WARMUP_EVENTS)
+        _wait_drained(pool)
+        env.purge(EVENTS_SINK)
+        # A running service's outbox has statistics from when it was small and fully published, and
+        # a burst meets the query plans they give. Without them the figure would depend on whether
+        # autovacuum happened to analyse the fresh table during this run.
+        with pool.connection() as conn:
+            conn.execute("ANALYZE outbox")
+
+        committed_at = _commit_events(pool, count)
+        published_at = _wait_drained(pool)
+        platform = count / (published_at - committed_at).total_seconds()
+        _expect_in_sink(env, count, "outbox relay")
+        progress(f"outbox  relay     {count:,} events  {platform:,.0f} events/s")
+
+        with pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT event_id, event_type, correlation_id, body FROM outbox ORDER BY id DESC LIMIT %s", (count,)
+            ).fetchall()
+    finally:
+        pool.close()
+
+    env.purge(EVENTS_SINK)
+    baseline = _publish_with_confirms(env.amqp_uri, rows[::-1])
+    _expect_in_sink(env, count, "baseline")
+    env.purge(EVENTS_SINK)
+    progress(f"outbox  baseline  {count:,} events  {baseline:,.0f} events/s")
+    return [
+        Result(
+            scenario="outbox",
+            variant=f"drain {count:,}",
+            unit="events/s",
+            figure=platform,
+            baselines={"kombu confirms": baseline},
+            compared_to="kombu confirms",
+            goal=f"≥ {GOAL:,} events/s",
+            met=platform >= GOAL,
+        )
+    ]

@@ -26,6 +26,8 @@ from .errors import Conflict, ServiceUnavailable
 waiting.wait = waiting.wait_select
 
 OUTBOX_CHANNEL = "alliance_outbox"
+# What a read-only use case may run (first word; a data-modifying WITH is not caught).
+_READ_STATEMENTS = {"SELECT", "WITH", "VALUES", "SHOW"}
 
 
 def make_pool(url, *, max_size, name, min_size=1, timeout=10.0):
@@ -66,6 +68,16 @@ class Session:
         self._conn = None
         self._events = 0
         self.finished = False
+        self.read_only = False
+
+    def use_read_only(self):
+        """For use cases that only read: each statement runs on its own, without BEGIN and COMMIT
+        (two round trips saved). Under READ COMMITTED a transaction would not give several reads a
+        common snapshot anyway. Such a use case must not write: ``execute`` refuses statements
+        other than reads, and ``publish`` refuses."""
+        if self._conn is not None:
+            raise RuntimeError("use_read_only() must come before the session's first statement")
+        self.read_only = True
 
     @property
     def connection(self):
@@ -75,9 +87,13 @@ class Session:
         """The session's connection; waits at most ``timeout`` seconds for a free one."""
         if self._conn is None:
             self._conn = self._pool.getconn(timeout=timeout)
+            if self.read_only:
+                self._conn.autocommit = True
         return self._conn
 
     def execute(self, query, params=None):
+        if self.read_only and str(query).split(None, 1)[0].upper() not in _READ_STATEMENTS:
+            raise RuntimeError(f"a read-only use case cannot run {str(query).split()[0]!r}")
         return self.connection.execute(query, params)
 
     def fetchone(self, query, params=None):
@@ -92,6 +108,8 @@ class Session:
 
     def publish(self, event_type, payload, *, aggregate_id, version=1):
         """Record an event for the outbox; returns its event id."""
+        if self.read_only:
+            raise RuntimeError(f"a read-only use case cannot publish {event_type}")
         call = current_call()
         body = contracts.build_envelope(
             source=self.source,
@@ -147,8 +165,11 @@ class Session:
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
-        if not self.finished and not conn.closed:
-            conn.rollback()
+        if not conn.closed:
+            if self.read_only:
+                conn.autocommit = False
+            elif not self.finished:
+                conn.rollback()
         self._pool.putconn(conn)
 
 

@@ -91,8 +91,12 @@ def load_arguments(schema, args, kwargs):
         raise ValidationError("invalid input", exc.messages) from exc
 
 
-def rpc(fn=None, *, schema=None, allow=None, authenticated=True, **kwargs):
-    """Expose a method over RPC. ``allow``: roles that may call it (None: any verified caller)."""
+def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False, **kwargs):
+    """Expose a method over RPC.
+
+    ``allow``: roles that may call it (None: any verified caller). ``read_only``: the use case only
+    reads, so its statements run without a transaction (see ``Session.use_read_only``).
+    """
     schema = schema() if isinstance(schema, type) else schema
 
     def decorate(method):
@@ -103,6 +107,8 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, **kwargs):
                 if allow:
                     identity.require_roles(*allow)
             data = load_arguments(schema, args, kw)
+            if read_only:
+                self.db.use_read_only()
             try:
                 return method(self, data) if schema is not None else method(self)
             except psycopg.Error as exc:
@@ -113,6 +119,7 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, **kwargs):
 
         wrapper.rpc_schema = schema
         wrapper.rpc_allow = tuple(allow or ())
+        wrapper.rpc_read_only = read_only
         return Rpc.decorator(**kwargs)(wrapper)
 
     return decorate(fn) if fn is not None else decorate

@@ -4,6 +4,7 @@ import time
 
 import eventlet
 import pytest
+from nameko.exceptions import RemoteError
 
 from alliance_platform.errors import Conflict, NotFound
 from tests.support.helpers import query
@@ -49,3 +50,14 @@ def test_a_refused_call_writes_nothing(probe, client):
         with pytest.raises(NotFound):
             alliance.probe.get_item(item_id="refused")
     assert query(probe["DATABASE_URL"], "SELECT count(*) AS n FROM outbox")[0]["n"] == 0
+
+
+def test_a_read_only_method_reads_without_a_transaction_and_cannot_publish(probe, client):
+    with client() as alliance:
+        alliance.probe.record_item(item_id="read-me")
+        assert alliance.probe.get_item(item_id="read-me")["id"] == "read-me"
+        with pytest.raises(RemoteError, match="read-only use case cannot run 'INSERT'"):
+            alliance.probe.record_item_read_only(item_id="sneaky")
+        with pytest.raises(NotFound):
+            alliance.probe.get_item(item_id="sneaky")
+    assert query(probe["DATABASE_URL"], "SELECT count(*) AS n FROM outbox")[0]["n"] == 1

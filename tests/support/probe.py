@@ -71,12 +71,17 @@ class ProbeService(AllianceService):
         record_item(self.db, cmd)
         raise Conflict("refused after writing: the write must not survive")
 
-    @rpc(schema=ItemRef)
+    @rpc(schema=ItemRef, read_only=True)
     def get_item(self, cmd):
         row = self.db.fetchone("SELECT id, aggregate, seq FROM probe_items WHERE id = %s", (cmd["item_id"],))
         if row is None:
             raise NotFound(f"no item {cmd['item_id']}")
         return row
+
+    @rpc(schema=RecordItem, read_only=True)
+    def record_item_read_only(self, cmd):
+        """A read-only method that tries to publish: a bug the platform must refuse."""
+        return record_item(self.db, cmd)
 
     @rpc
     def whoami_downstream(self):

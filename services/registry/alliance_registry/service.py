@@ -10,7 +10,7 @@ STAFF = ("admin", "staff", "system")
 class RegistryService(AllianceService):
     name = "registry"
 
-    @rpc
+    @rpc(read_only=True)
     def list_districts(self):
         return use_cases.list_districts(self.db)
 
@@ -18,6 +18,6 @@ class RegistryService(AllianceService):
     def register_merchant(self, cmd):
         return use_cases.register_merchant(self.db, self.call.identity, cmd)
 
-    @rpc(schema=MerchantRef)
+    @rpc(schema=MerchantRef, read_only=True)
     def get_merchant(self, cmd):
         return use_cases.get_merchant(self.db, self.call.identity, str(cmd["merchant_id"]))

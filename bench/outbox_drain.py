@@ -113,7 +113,6 @@ def _publish_with_confirms(amqp_uri, rows):
                 content_encoding="utf-8",
                 delivery_mode=2,
                 message_id=row["event_id"].hex,
-                application_headers={"nameko.correlation_id": row["correlation_id"]},
             )
             channel.basic_publish(message, exchange=BASELINE_EXCHANGE, routing_key=row["event_type"], mandatory=True)
         while confirms.all_up_to < len(rows):
@@ -145,7 +144,7 @@ def run(env, quick):
 
         with pool.connection() as conn:
             rows = conn.execute(
-                "SELECT event_id, event_type, correlation_id, body FROM outbox ORDER BY id DESC LIMIT %s", (count,)
+                "SELECT event_id, event_type, body FROM outbox ORDER BY id DESC LIMIT %s", (count,)
             ).fetchall()
     finally:
         pool.close()

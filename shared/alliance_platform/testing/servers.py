@@ -16,6 +16,7 @@ before any virtualenv exists, to start the project-local servers the same way.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import glob
 import hashlib
@@ -210,7 +211,7 @@ def rabbitmq_server_script() -> Path | None:
     return None
 
 
-class _PrivateServer:
+class _PrivateServer(abc.ABC):
     name: str
     stop_signal: signal.Signals
     port: int
@@ -233,17 +234,17 @@ class _PrivateServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def _prepare(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _prepare(self) -> None: ...
 
-    def _command(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _command(self) -> list[str]: ...
 
     def _env(self) -> dict[str, str]:
         return dict(os.environ)
 
-    def _ready(self) -> bool:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _ready(self) -> bool: ...
 
     def start(self) -> None:
         """Start the server and wait until it serves clients; no-op while it runs."""

@@ -15,6 +15,7 @@ from nameko.extensions import DependencyProvider
 
 from .errors import AllianceError, Unauthenticated
 from .identity import TokenService
+from .metrics import Metrics
 
 _current = ContextVar("alliance_call", default=None)
 log = structlog.get_logger("alliance.call")
@@ -35,8 +36,9 @@ def current_call():
 class Call:
     """One worker's view of its caller. Identity is verified on first use, never raises early."""
 
-    def __init__(self, worker_ctx, tokens):
+    def __init__(self, worker_ctx, tokens, metrics):
         self.worker_ctx = worker_ctx
+        self.metrics = metrics
         self._tokens = tokens
         self._identity = None
         self._problem = None
@@ -81,10 +83,11 @@ class CallContext(DependencyProvider):
 
     def setup(self):
         self.tokens = TokenService.from_config(self.container.config)
+        self.metrics = Metrics(self.container.service_name)
         self.calls = {}
 
     def get_dependency(self, worker_ctx):
-        call = Call(worker_ctx, self.tokens)
+        call = Call(worker_ctx, self.tokens, self.metrics)
         self.calls[worker_ctx] = call
         return call
 
@@ -104,19 +107,19 @@ class CallContext(DependencyProvider):
         call = self.calls.get(worker_ctx)
         if call is None:
             return
-        fields = {
-            "kind": type(worker_ctx.entrypoint).__name__.lower(),
-            "duration_ms": round((time.perf_counter() - call.started) * 1000, 2),
-            "caller": call.actor,
-        }
-        method = getattr(worker_ctx.service, worker_ctx.entrypoint.method_name, None)
+        kind = type(worker_ctx.entrypoint).__name__.lower()
+        method = worker_ctx.entrypoint.method_name
+        seconds = time.perf_counter() - call.started
+        outcome = "ok" if exc_info is None else type(exc_info[1]).__name__
+        self.metrics.observe(kind, method, outcome, seconds)
+        fields = {"kind": kind, "duration_ms": round(seconds * 1000, 2), "caller": call.actor, "outcome": outcome}
         if exc_info is None:
-            level = "debug" if getattr(method, "quiet", False) else "info"
-            getattr(log, level)("call handled", outcome="ok", **fields)
+            quiet = getattr(getattr(worker_ctx.service, method, None), "quiet", False)
+            (log.debug if quiet else log.info)("call handled", **fields)
         elif isinstance(exc_info[1], AllianceError):
-            log.warning("call refused", outcome=type(exc_info[1]).__name__, error=str(exc_info[1]), **fields)
+            log.warning("call refused", error=str(exc_info[1]), **fields)
         else:
-            log.error("call failed", outcome=type(exc_info[1]).__name__, error=str(exc_info[1]), **fields)
+            log.error("call failed", error=str(exc_info[1]), **fields)
 
     def worker_teardown(self, worker_ctx):
         self.calls.pop(worker_ctx, None)

@@ -1,16 +1,19 @@
 """``AllianceService``: the base every service class inherits.
 
-It brings the platform's two per-worker dependencies — ``call`` (who is calling, correlation id,
-log context) and ``db`` (one transaction per worker, with the outbox) — and the health endpoints.
+It brings the platform's per-worker dependencies — ``call`` (who is calling, correlation id, log
+context), ``db`` (one transaction per worker, with the outbox) and ``clock`` (the time domain rules
+read, movable in tests) — and the HTTP endpoints operators probe: health and Prometheus metrics.
 A service class stays thin: ``name``, its other dependencies and entrypoints that load input,
 call one use case and return its result.
 """
 
 from nameko.web.handlers import http
 
+from .clock import ClockProvider
 from .context import CallContext
 from .db import Database
 from .health import HealthCheck, json_response
+from .metrics import CONTENT_TYPE
 
 
 def quiet(method):
@@ -22,6 +25,7 @@ def quiet(method):
 class AllianceService:
     call = CallContext()
     db = Database()
+    clock = ClockProvider()
 
     @http("GET", "/health/live")
     @quiet
@@ -31,5 +35,14 @@ class AllianceService:
     @http("GET", "/health/ready")
     @quiet
     def health_ready(self, request):
-        ok, report = HealthCheck(self.call.worker_ctx.config, self.name, self.db).ready()
+        ok, report = self._health().ready()
         return json_response(200 if ok else 503, {**report, "status": "ready" if ok else "not ready"})
+
+    @http("GET", "/metrics")
+    @quiet
+    def metrics(self, request):
+        ok, report = self._health().ready()
+        return 200, {"Content-Type": CONTENT_TYPE}, self.call.metrics.exposition(ok, report)
+
+    def _health(self):
+        return HealthCheck(self.call.worker_ctx.config, self.name, self.db)

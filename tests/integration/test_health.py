@@ -1,8 +1,11 @@
 """Each service answers liveness and readiness over HTTP, with outbox backlog and dead letters."""
 
+import urllib.request
+
 import pytest
 
 from alliance_platform.config import installed_services, service_class
+from alliance_platform.errors import NotFound
 from tests.support.helpers import get_json, http_port
 
 
@@ -27,3 +30,23 @@ def test_readiness_fails_with_the_reason_when_the_database_is_gone(container_fac
     assert status == 503
     assert report["status"] == "not ready" and report["database"].startswith("unavailable")
     assert report["broker"] == "ok"
+
+
+def test_metrics_count_calls_by_method_and_outcome_and_report_the_outbox(container_factory, service_config, client):
+    container = container_factory(service_class("registry"), service_config("registry"))
+    container.start()
+    with client() as alliance:
+        alliance.registry.list_districts()
+        alliance.registry.list_districts()
+        with pytest.raises(NotFound):
+            alliance.registry.get_merchant(merchant_id="00000000-0000-0000-0000-000000000000")
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port(container)}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line[:1] != "#"}
+    assert samples['alliance_rpc_calls_total{method="list_districts",outcome="ok",service="registry"}'] == 2
+    assert samples['alliance_rpc_calls_total{method="get_merchant",outcome="NotFound",service="registry"}'] == 1
+    assert samples['alliance_rpc_duration_seconds_count{method="list_districts",service="registry"}'] == 2
+    assert samples['alliance_outbox_backlog{service="registry"}'] == 0
+    assert samples['alliance_dead_letters{service="registry"}'] == 0
+    assert samples['alliance_ready{service="registry"}'] == 1

@@ -13,6 +13,7 @@ Only one relay per database publishes at a time: it holds a PostgreSQL advisory 
 instances of a service never interleave one aggregate's events.
 """
 
+import collections
 import itertools
 
 import eventlet
@@ -195,16 +196,17 @@ class OutboxRelay:
                 sent.append(row["id"])
         if sent:
             self._db.execute("UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY(%s)", (sent,))
-        for row, reason in failed:
-            delay = min(self.max_backoff, 0.5 * 2 ** row["attempts"])
+        if failed:
             self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = %s,"
-                " next_attempt_at = now() + make_interval(secs => %s) WHERE id = %s",
-                (reason, delay, row["id"]),
+                "UPDATE outbox SET attempts = attempts + 1, last_error = failure.reason,"
+                " next_attempt_at = now() + make_interval(secs => least(%s, 0.5 * 2 ^ outbox.attempts))"
+                " FROM unnest(%s::bigint[], %s::text[]) AS failure(id, reason) WHERE outbox.id = failure.id",
+                (self.max_backoff, [row["id"] for row, _ in failed], [reason for _, reason in failed]),
             )
-            log.error(
-                "outbox event not delivered; will retry", event_type=row["event_type"], reason=reason, retry_in_s=delay
-            )
+            # One line per batch, not per event: a type nobody subscribes to yet is held by the
+            # hundred, and its rows are retried until a consumer declares its queue.
+            reasons = collections.Counter(f"{row['event_type']}: {reason}" for row, reason in failed)
+            log.error("outbox events not delivered; will retry", failures=dict(reasons))
         self._batches += 1
         if self._batches % PURGE_EVERY == 0:
             self._db.execute(f"DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'")

@@ -61,7 +61,7 @@ class OutboxRelay:
         self.exchange = f"{service}.events"
         self.batch_size = int(config.get("OUTBOX_BATCH_SIZE", 1000))
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 0.5))
-        self.max_backoff = float(config.get("OUTBOX_MAX_BACKOFF", 60))
+        self.max_backoff = float(config.get("OUTBOX_MAX_BACKOFF", 300))
         self._stopping = False
         self._thread = None
         self._db = None
@@ -83,20 +83,19 @@ class OutboxRelay:
             self._thread = None
 
     def _run(self):
+        # Nothing may escape this loop: an exception in a managed thread kills the container.
         failures = 0
         while not self._stopping:
             try:
                 published = self.drain() if self._hold_lease() else 0
+                if published == 0:
+                    self._wait_for_commits(self.poll_interval)
                 failures = 0
             except Exception as exc:
                 failures += 1
                 log.warning("outbox relay interrupted; will retry", error=str(exc), failures=failures)
                 self._disconnect()
-                published = 0
                 eventlet.sleep(min(self.max_backoff, 0.2 * 2**failures))
-                continue
-            if published == 0:
-                self._wait_for_commits(self.poll_interval)
         self._disconnect()
 
     def _wait_for_commits(self, seconds):
@@ -112,9 +111,8 @@ class OutboxRelay:
             self._db.execute(f"LISTEN {OUTBOX_CHANNEL}")
             self._leader = False
         if not self._leader:
-            self._leader = self._db.execute("SELECT pg_try_advisory_lock(%s) AS leader", (RELAY_LOCK_KEY,)).fetchone()[
-                "leader"
-            ]
+            lease = self._db.execute("SELECT pg_try_advisory_lock(%s) AS leader", (RELAY_LOCK_KEY,)).fetchone()
+            self._leader = lease["leader"]
             if self._leader:
                 log.info("outbox relay is the publisher for this database", service=self.service)
         return self._leader

@@ -12,7 +12,9 @@ change that then failed to commit.
   event id is claimed in the inbox table in the same transaction as the handler's effect (a
   redelivery has no second effect), and a failing handler is retried with backoff, then
   dead-lettered (``messaging.py``).
-- ``timer(interval)``: nameko's timer, with the same transaction settlement.
+- ``timer(interval)``: nameko's timer, with the same transaction settlement; the interval may
+  name a config key. Every instance of a service runs its timers: their use cases must be safe to
+  run side by side (``FOR UPDATE SKIP LOCKED``, sent-once flags).
 
 They rely on the two dependencies every service inherits from ``AllianceService``: ``call``
 (``context.CallContext``) and ``db`` (``db.Database``).
@@ -238,6 +240,13 @@ def event_handler(source, event_type, **kwargs):
 
 
 class Timer(nameko_timer.Timer):
+    """``timer(interval=30)``, or ``timer(interval="CONFIG_KEY")`` to read the seconds from config."""
+
+    def setup(self):
+        super().setup()
+        if isinstance(self.interval, str):
+            self.interval = float(self.container.config[self.interval])
+
     def handle_result(self, worker_ctx, result, exc_info):
         exc_info = _settle(self.container, worker_ctx, exc_info)
         return super().handle_result(worker_ctx, result, exc_info)

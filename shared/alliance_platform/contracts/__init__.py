@@ -159,4 +159,4 @@ def example_envelopes(source, event_type):
     return out
 
 
-from . import registry  # noqa: E402,F401  (registers the registry's contracts)
+from . import registry, tickets  # noqa: E402,F401  (registers each service's contracts)

@@ -1,0 +1,80 @@
+"""SLA deadlines over time the test controls: warnings once, escalation once per level, auto-close."""
+
+from datetime import datetime
+
+from nameko.testing.services import entrypoint_waiter
+
+from alliance_platform.clock import Clock
+from tests.integration.tickets.conftest import demand
+
+
+def sweep(desk):
+    """Wait for the next run of the service's sweep timer (it runs every 50 ms in tests)."""
+    with entrypoint_waiter(desk.container, "sweep_deadlines") as result:
+        pass
+    return result.get()
+
+
+def test_due_soon_then_overdue_then_escalated_to_the_branch_then_the_alliance_once_each(desk):
+    merchant = desk.seed_merchant()
+    secretary = desk.seed_person(["branch_secretary"])
+    with desk.merchant(merchant) as shop:
+        ticket = shop.tickets.submit_ticket(**demand(merchant, handling_mode="on_the_spot"))  # 30 min / 4 h
+    reference = ticket["reference"]
+
+    desk.time.advance(days=7)  # whatever weekday it was, both deadlines have passed by now
+    first = sweep(desk)
+    assert first["overdue"] == 2 and first["escalated"] >= 1
+    later = sweep(desk)
+    assert later == {"due_soon": 0, "overdue": 0, "escalated": 0, "auto_closed": 0}, "each warning goes out once"
+
+    overdue = [e["payload"] for e in desk.events("ticket_overdue")]
+    assert sorted(p["target"] for p in overdue) == ["first_response", "resolution"]
+    escalations = [e["payload"] for e in desk.events("ticket_escalated")]
+    assert [(e["level"], e["escalated_to"]) for e in escalations] == [(1, "branch_secretary"), (2, "alliance")]
+    assert escalations[0]["escalated_to_id"] == secretary and escalations[0]["reference"] == reference
+    assert [e["kind"] for e in desk.timeline(ticket["ticket_id"])].count("escalated") == 2
+
+
+def test_a_deadline_near_in_working_time_is_announced_once(desk):
+    merchant = desk.seed_merchant()
+    with desk.merchant(merchant) as shop:
+        ticket = shop.tickets.submit_ticket(**demand(merchant, handling_mode="on_the_spot"))
+    with desk.staff() as staff:
+        staff.tickets.accept_ticket(ticket_id=ticket["ticket_id"])
+        due = staff.tickets.get_ticket(ticket_id=ticket["ticket_id"])["promised_by"]
+    sweep(desk)
+    assert desk.events("ticket_due_soon") == []  # four working hours away at least
+    # Move to 30 minutes before the promise: within the 60 working minutes of "due soon".
+    minutes_left = (datetime.fromisoformat(due) - Clock(desk.time.path).now()).total_seconds() / 60
+    desk.time.advance(minutes=minutes_left - 30)
+    sweep(desk)
+    sweep(desk)
+    assert [e["payload"]["target"] for e in desk.events("ticket_due_soon")] == ["resolution"]
+
+
+def test_a_paused_ticket_does_not_go_overdue(desk):
+    merchant = desk.seed_merchant()
+    with desk.merchant(merchant) as shop, desk.staff() as staff:
+        ticket = shop.tickets.submit_ticket(**demand(merchant, handling_mode="on_the_spot"))
+        staff.tickets.accept_ticket(ticket_id=ticket["ticket_id"])
+        staff.tickets.start_ticket(ticket_id=ticket["ticket_id"])
+        staff.tickets.request_info(ticket_id=ticket["ticket_id"], text="请提供营业执照")
+    desk.time.advance(days=10)
+    sweep(desk)
+    assert desk.events("ticket_overdue") == [] and desk.events("ticket_escalated") == []
+
+
+def test_a_resolved_ticket_nobody_confirms_closes_itself_after_seven_days(desk):
+    merchant = desk.seed_merchant()
+    with desk.merchant(merchant) as shop, desk.staff() as staff:
+        ticket = shop.tickets.submit_ticket(**demand(merchant))
+        staff.tickets.accept_ticket(ticket_id=ticket["ticket_id"])
+        staff.tickets.start_ticket(ticket_id=ticket["ticket_id"])
+        staff.tickets.resolve_ticket(ticket_id=ticket["ticket_id"], resolution="已办结")
+        desk.time.advance(days=6)
+        assert sweep(desk)["auto_closed"] == 0
+        desk.time.advance(days=2)
+        assert sweep(desk)["auto_closed"] == 1
+        assert shop.tickets.get_ticket(ticket_id=ticket["ticket_id"])["status"] == "closed"
+    assert [e["payload"]["closed_by"] for e in desk.events("ticket_closed")] == ["auto"]

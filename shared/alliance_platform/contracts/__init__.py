@@ -1,13 +1,16 @@
 """Event contracts: the envelope every event travels in, and a versioned schema per payload.
 
 A contract is a marshmallow schema registered with ``@event_contract(source, event_type,
-version, examples=[...])`` in the module named after its source service. Publishers pass Python
+version, examples=[...])`` in the module named after its source service (every module in this
+package is loaded). Publishers pass Python
 values (datetimes, dates, decimals); ``build_envelope`` dumps them to JSON-ready data and
 validates the result, so an event that breaks its contract fails the use case that publishes it
 instead of reaching consumers. Consumers receive an ``Event`` whose payload was loaded through
 the same schema.
 """
 
+import importlib
+import pkgutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,4 +162,6 @@ def example_envelopes(source, event_type):
     return out
 
 
-from . import registry, tickets  # noqa: E402,F401  (registers each service's contracts)
+# Each module of this package holds one source service's contracts; importing it registers them.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

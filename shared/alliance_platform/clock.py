@@ -4,7 +4,7 @@ Domain rules that depend on time (SLA deadlines, six months since a floating mem
 reminders 24 h before an activity) read ``self.clock.now()`` and pass the value to their use cases,
 never ``datetime.now()`` or SQL ``now()``. Tests then move time instead of sleeping through it:
 
-- in one process: ``ControlledTime(path).advance(days=183)``;
+- in one process: ``ControlledTime(path).set(moment)``, ``.advance(days=183)``;
 - across service processes (end-to-end tests): every process configured with the same
   ``CLOCK_OFFSET_FILE`` reads the offset written there.
 
@@ -48,8 +48,14 @@ class ControlledTime:
     def __init__(self, path):
         self.path = Path(path)
 
+    def set(self, moment):
+        """Make the clocks read ``moment`` now (and run on from it)."""
+        return self._write((moment - datetime.now(UTC)).total_seconds())
+
     def advance(self, **delta):
-        offset = Clock(self.path).offset() + timedelta(**delta).total_seconds()
+        return self._write(Clock(self.path).offset() + timedelta(**delta).total_seconds())
+
+    def _write(self, offset):
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(str(offset))
         os.replace(temporary, self.path)  # readers never see a half-written offset

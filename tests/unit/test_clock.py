@@ -17,3 +17,9 @@ def test_clocks_reading_the_same_file_move_together(tmp_path):
     expected = timedelta(days=183, hours=2).total_seconds()
     assert first.offset() == second.offset() == expected
     assert abs((first.now() - datetime.now(UTC)).total_seconds() - expected) < 5
+
+
+def test_the_clock_can_be_set_to_a_moment(tmp_path):
+    moment = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    ControlledTime(tmp_path / "offset").set(moment)
+    assert abs((Clock(tmp_path / "offset").now() - moment).total_seconds()) < 5

@@ -131,6 +131,8 @@ def submit(desk, cmd, parent=None, unit=None):
         raise ValidationError(
             "unknown merchant", {"merchant_id": [f"no merchant {cmd['merchant_id']} in the register"]}
         )
+    if merchant["status"] == "closed":
+        raise Conflict(f"merchant {cmd['merchant_id']} is closed in the register")
     if parent is None:
         if desk.caller.kind == "merchant":
             if desk.caller.merchant_id != str(merchant["merchant_id"]):

@@ -2,6 +2,8 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -69,9 +71,14 @@ class Desk:
         return query(self.database, "SELECT * FROM timeline WHERE ticket_id = %s ORDER BY id", (ticket_id,))
 
 
+# Tuesday 1 December 2026, 10:00 in Dezhou: a working morning, whatever day the tests run.
+START = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
 @pytest.fixture
 def desk(container_factory, service_config, tokens, client, tmp_path):
     offset_file = tmp_path / "clock-offset"
+    ControlledTime(offset_file).set(START)
     config = service_config("tickets", CLOCK_OFFSET_FILE=str(offset_file), SLA_SWEEP_INTERVAL=0.05)
     container = container_factory(service_class("tickets"), config)
     container.start()

@@ -1,11 +1,11 @@
 """Joint handling across districts, lists for each kind of caller, and the figures for ranking."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from alliance_platform.errors import Conflict, ValidationError
-from tests.integration.tickets.conftest import demand
+from tests.integration.tickets.conftest import START, demand
 
 
 def test_a_parent_waits_for_its_tasks_and_a_refusal_goes_back_to_its_owner_with_the_reason(desk):
@@ -92,7 +92,7 @@ def test_overdue_filter_and_stats_rank_units(desk):
         shop.tickets.close_ticket(ticket_id=fast["ticket_id"], rating=4)
         desk.time.advance(days=30)
         overdue = staff.tickets.list_tickets(overdue=True)["items"]
-        now = datetime.now(UTC) + timedelta(days=30)
+        now = START + timedelta(days=30)
         figures = staff.tickets.stats(
             since=(now - timedelta(days=60)).isoformat(), until=(now + timedelta(days=1)).isoformat()
         )

@@ -25,8 +25,9 @@ ROLES = frozenset(
         "operator",  # runs the platform: dead letters, deliveries, health
         "staff",  # service-centre staff, scoped to districts
         "branch_secretary",
-        "liaison",  # department or bank liaison
+        "department_liaison",  # a government department's or bank's liaison
         "volunteer",
+        "party_member",
         "merchant",  # a merchant's owner or representative, scoped to one merchant
         "system",  # another internal system or service
     }

@@ -17,7 +17,7 @@ from . import lifecycle as lc
 from .directory import Directory
 from .routing import Route
 
-HANDLERS = frozenset({"admin", "staff", "branch_secretary", "liaison", "volunteer", "system"})
+HANDLERS = frozenset({"admin", "staff", "branch_secretary", "department_liaison", "volunteer", "system"})
 
 _SUMMARY = ("ticket_id", "reference", "merchant_id", "district_id", "category", "responsible_id", "team", "parent_id")
 

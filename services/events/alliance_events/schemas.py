@@ -1,0 +1,153 @@
+"""Input schemas of the events service's RPC methods."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from alliance_platform.paging import PageSchema
+
+from .domain import AUDIENCES, STATES, TYPES
+
+DISTRICTS = ("wholesale_city", "aodele", "outlets")
+_title = validate.Length(min=1, max=200)
+_text = validate.Length(min=1, max=4000)
+_reason = validate.Length(min=1, max=1000)
+
+
+class Audience(Schema):
+    kinds = fields.List(
+        fields.String(validate=validate.OneOf(AUDIENCES)), required=True, validate=validate.Length(min=1)
+    )
+    districts = fields.List(fields.String(validate=validate.OneOf(DISTRICTS)), load_default=list)
+
+
+class EvaluationSettings(Schema):
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["star_party_member_merchant", "party_member_model_store"])
+    )
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2020, max=2100))
+    winners = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
+    stars = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
+    voter_roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    voting_opens_at = fields.AwareDateTime(required=True)
+    voting_closes_at = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def consistent(self, data, **kwargs):
+        if data["voting_closes_at"] <= data["voting_opens_at"]:
+            raise ValidationError("must be after voting_opens_at", "voting_closes_at")
+        if (data["kind"] == "star_party_member_merchant") != (data["stars"] is not None):
+            raise ValidationError("stars are given for, and only for, star Party-member merchants", "stars")
+
+
+class ActivityFields(Schema):
+    title = fields.String(required=True, validate=_title)
+    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    description = fields.String(required=True, validate=_text)
+    organisers = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)), required=True, validate=validate.Length(min=1)
+    )
+    partners = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    venue = fields.String(required=True, validate=_title)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    registration_opens_at = fields.AwareDateTime(required=True)
+    registration_closes_at = fields.AwareDateTime(required=True)
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
+    quotas = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(DISTRICTS)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+        load_default=dict,
+    )
+    audience = fields.Nested(Audience, required=True)
+    theme_tags = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list)
+    evaluation = fields.Nested(EvaluationSettings, load_default=None)
+
+
+class CreateSeries(ActivityFields):
+    weekdays = fields.List(
+        fields.Integer(validate=validate.Range(min=0, max=6)), required=True, validate=validate.Length(min=1)
+    )
+    until = fields.Date(required=True)
+
+
+class ActivityRef(Schema):
+    activity_id = fields.UUID(required=True)
+
+
+class UpdateActivity(ActivityRef):
+    title = fields.String(validate=_title)
+    description = fields.String(validate=_text)
+    venue = fields.String(validate=_title)
+    starts_at = fields.AwareDateTime()
+    ends_at = fields.AwareDateTime()
+    registration_opens_at = fields.AwareDateTime()
+    registration_closes_at = fields.AwareDateTime()
+    capacity = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000))
+    quotas = fields.Dict(keys=fields.String(validate=validate.OneOf(DISTRICTS)), values=fields.Integer(strict=True))
+    partners = fields.List(fields.String())
+    theme_tags = fields.List(fields.String())
+
+    @validates_schema
+    def something(self, data, **kwargs):
+        if len(data) == 1:
+            raise ValidationError("nothing to change", "activity_id")
+
+
+class PublishActivity(ActivityRef):
+    override_reason = fields.String(load_default=None, validate=_reason)
+
+
+class CancelActivity(ActivityRef):
+    reason = fields.String(required=True, validate=_reason)
+
+
+class ListActivities(PageSchema):
+    district_id = fields.String(load_default=None, validate=validate.OneOf(DISTRICTS))
+    type = fields.String(load_default=None, validate=validate.OneOf(TYPES))
+    status = fields.String(load_default=None, validate=validate.OneOf(STATES))
+    starts_after = fields.AwareDateTime(load_default=None)
+    starts_before = fields.AwareDateTime(load_default=None)
+    open_for_registration = fields.Boolean(load_default=False)
+
+
+class Register(ActivityRef):
+    person_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    merchant_id = fields.UUID(load_default=None)
+    district_id = fields.String(load_default=None, validate=validate.OneOf(DISTRICTS))
+    child_name = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    child_age = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=3, max=16))
+
+    @validates_schema
+    def child(self, data, **kwargs):
+        if (data["child_name"] is None) != (data["child_age"] is None):
+            raise ValidationError("a child's name and age go together", "child_age")
+
+
+class RegistrationRef(Schema):
+    registration_id = fields.UUID(required=True)
+
+
+class ListRegistrations(Schema):
+    activity_id = fields.UUID(load_default=None)
+
+
+class CheckIn(ActivityRef):
+    code = fields.String(required=True, validate=validate.Length(min=4, max=20))
+
+
+class Nominate(ActivityRef):
+    merchant_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=_reason)
+
+
+class Vote(ActivityRef):
+    merchant_id = fields.UUID(required=True)
+
+
+class Period(Schema):
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if data["until"] <= data["since"]:
+            raise ValidationError("until must be after since", "until")

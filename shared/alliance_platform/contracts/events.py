@@ -1,0 +1,194 @@
+"""Events published by the events service: activities run jointly (活动联抓)."""
+
+from marshmallow import Schema, fields, validate
+
+from . import event_contract
+
+ACTIVITY = "5e1c2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+WHEN = "2026-04-03T01:00:00+00:00"
+
+
+class _Activity(Schema):
+    """Fields every activity event carries."""
+
+    activity_id = fields.String(required=True)
+    title = fields.String(required=True)
+    type = fields.String(required=True)
+    organisers = fields.List(fields.String(), required=True)
+    venue = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+
+
+_BASE = {
+    "activity_id": ACTIVITY,
+    "title": "清明踏青野餐节",
+    "type": "themed_promotion",
+    "organisers": ["outlets", "wholesale_city", "aodele"],
+    "venue": "德百奥莱广场中庭",
+    "starts_at": WHEN,
+    "ends_at": "2026-04-05T12:00:00+00:00",
+}
+
+
+class Audience(Schema):
+    kinds = fields.List(fields.String(validate=validate.OneOf(["merchants", "party_members", "staff", "children"])))
+    districts = fields.List(fields.String())
+
+
+@event_contract(
+    "events",
+    "activity_published",
+    examples=[
+        {
+            **_BASE,
+            "audience": {"kinds": ["merchants"], "districts": ["outlets", "wholesale_city", "aodele"]},
+            "theme_tags": ["野餐", "露营"],
+            "capacity": 500,
+            "registration_closes_at": "2026-04-02T10:00:00+00:00",
+            "series_id": None,
+        }
+    ],
+)
+class ActivityPublished(_Activity):
+    """An activity was published: its audience may now see it and register."""
+
+    audience = fields.Nested(Audience, required=True)
+    theme_tags = fields.List(fields.String(), required=True)
+    capacity = fields.Integer(required=True)
+    registration_closes_at = fields.AwareDateTime(required=True)
+    series_id = fields.String(required=True, allow_none=True)
+
+
+@event_contract("events", "activity_updated", examples=[{**_BASE, "changed": ["venue", "starts_at"]}])
+class ActivityUpdated(_Activity):
+    """A published activity's details changed (time, venue, ...); the payload is the result."""
+
+    changed = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+@event_contract(
+    "events",
+    "activity_cancelled",
+    examples=[{**_BASE, "reason": "天气原因", "registrant_ids": ["p-1", "p-2"], "cancelled_at": WHEN}],
+)
+class ActivityCancelled(_Activity):
+    """An activity was cancelled; everyone registered or waiting is named, to be told."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+    registrant_ids = fields.List(fields.String(), required=True)
+    cancelled_at = fields.AwareDateTime(required=True)
+
+
+class _Registration(_Activity):
+    registration_id = fields.String(required=True)
+    person_id = fields.String(required=True)
+    merchant_id = fields.String(required=True, allow_none=True)
+    district_id = fields.String(required=True)
+    child_name = fields.String(required=True, allow_none=True)
+
+
+_REGISTRATION = {
+    **_BASE,
+    "registration_id": "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+    "person_id": "p-1",
+    "merchant_id": None,
+    "district_id": "outlets",
+    "child_name": None,
+}
+
+
+@event_contract("events", "registration_confirmed", examples=[{**_REGISTRATION, "check_in_code": "K7M3Q9TX"}])
+class RegistrationConfirmed(_Registration):
+    """A registration got a seat; the check-in code is the ticket at the venue."""
+
+    check_in_code = fields.String(required=True)
+
+
+@event_contract("events", "registration_waitlisted", examples=[{**_REGISTRATION, "position": 3}])
+class RegistrationWaitlisted(_Registration):
+    """No seat was free: the registration waits, at ``position`` in the queue of this activity."""
+
+    position = fields.Integer(required=True)
+
+
+@event_contract("events", "registration_promoted", examples=[{**_REGISTRATION, "check_in_code": "K7M3Q9TX"}])
+class RegistrationPromoted(_Registration):
+    """A seat freed up and went to this waiting registration."""
+
+    check_in_code = fields.String(required=True)
+
+
+@event_contract("events", "registration_cancelled", examples=[{**_REGISTRATION, "was": "confirmed"}])
+class RegistrationCancelled(_Registration):
+    """A registration was cancelled by its registrant; ``was`` tells whether it held a seat."""
+
+    was = fields.String(required=True, validate=validate.OneOf(["confirmed", "waitlisted"]))
+
+
+@event_contract("events", "checked_in", examples=[{**_REGISTRATION, "checked_in_at": WHEN}])
+class CheckedIn(_Registration):
+    """A registrant was checked in at the venue."""
+
+    checked_in_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "events",
+    "activity_reminder_due",
+    examples=[{**_BASE, "window": "24h", "person_ids": ["p-1", "p-2"]}, {**_BASE, "window": "2h", "person_ids": []}],
+)
+class ActivityReminderDue(_Activity):
+    """The activity starts in 24 or 2 hours: remind everyone confirmed (sent once per window)."""
+
+    window = fields.String(required=True, validate=validate.OneOf(["24h", "2h"]))
+    person_ids = fields.List(fields.String(), required=True)
+
+
+@event_contract(
+    "events",
+    "activity_completed",
+    examples=[{**_BASE, "attended": 412, "no_shows": 88, "points_awarded": 2060, "completed_at": WHEN}],
+)
+class ActivityCompleted(_Activity):
+    """The activity ended: attendance counted, no-shows recorded, participation points awarded."""
+
+    attended = fields.Integer(required=True)
+    no_shows = fields.Integer(required=True)
+    points_awarded = fields.Integer(required=True)
+    completed_at = fields.AwareDateTime(required=True)
+
+
+class Winner(Schema):
+    merchant_id = fields.String(required=True)
+    votes = fields.Integer(required=True)
+    rank = fields.Integer(required=True)
+
+
+@event_contract(
+    "events",
+    "evaluation_closed",
+    examples=[
+        {
+            "activity_id": ACTIVITY,
+            "title": "2026年度星级党员商户评选",
+            "kind": "star_party_member_merchant",
+            "year": 2026,
+            "stars": 5,
+            "winners": [{"merchant_id": "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f", "votes": 42, "rank": 1}],
+            "closed_at": WHEN,
+        }
+    ],
+)
+class EvaluationClosed(Schema):
+    """An evaluation (评选) closed; its winners are to be awarded the honour it was for."""
+
+    activity_id = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["star_party_member_merchant", "party_member_model_store"])
+    )
+    year = fields.Integer(required=True)
+    stars = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=5))
+    winners = fields.List(fields.Nested(Winner), required=True)
+    closed_at = fields.AwareDateTime(required=True)

@@ -1,0 +1,103 @@
+"""Evaluations (评选): nominations checked against the registry, one vote per voter per nominee
+within the window, and closing names the winners."""
+
+from datetime import timedelta
+
+import pytest
+
+from alliance_platform.config import service_class
+from alliance_platform.errors import Conflict, Forbidden, ValidationError
+from alliance_platform.identifiers import make_credit_code
+from tests.integration.events.conftest import START, activity
+
+
+@pytest.fixture
+def merchants(container_factory, service_config, client):
+    """Three merchants registered in a running registry, which the events service asks."""
+    registry = container_factory(service_class("registry"), service_config("registry"))
+    registry.start()
+    with client() as admin:
+        return [
+            admin.registry.register_merchant(
+                shop_name=name,
+                district_id="outlets",
+                category="服装",
+                credit_code=make_credit_code(f"9137140000000{n:04d}"),
+            )["merchant_id"]
+            for n, name in enumerate(["红星服饰", "德百鞋城", "奥莱童装"])
+        ]
+
+
+def evaluation(**overrides):
+    return activity(
+        title="2026年度星级党员商户评选",
+        type="evaluation",
+        theme_tags=[],
+        capacity=0,
+        audience={"kinds": ["party_members", "staff"], "districts": []},
+        evaluation={
+            "kind": "star_party_member_merchant",
+            "year": 2026,
+            "winners": 2,
+            "stars": 5,
+            "voter_roles": ["party_member", "staff"],
+            "voting_opens_at": (START + timedelta(days=1)).isoformat(),
+            "voting_closes_at": (START + timedelta(days=3)).isoformat(),
+        },
+        **overrides,
+    )
+
+
+def test_nominate_vote_and_close_names_the_winners(office, merchants):
+    red, shoes, kids = merchants
+    with office.organiser() as organiser:
+        created = organiser.events.create_activity(**evaluation())
+        organiser.events.publish_activity(activity_id=created["activity_id"])
+        evaluation_id = created["activity_id"]
+        for merchant_id in merchants:
+            organiser.events.nominate(activity_id=evaluation_id, merchant_id=merchant_id, reason="诚信经营")
+        with pytest.raises(Conflict, match="already nominated"):
+            organiser.events.nominate(activity_id=evaluation_id, merchant_id=red, reason="again")
+        with pytest.raises(ValidationError, match="unknown merchant"):
+            organiser.events.nominate(
+                activity_id=evaluation_id, merchant_id="00000000-0000-4000-8000-000000000000", reason="x"
+            )
+
+    with office.member("early") as voter:
+        with pytest.raises(Conflict, match="voting is open from"):
+            voter.events.vote(activity_id=evaluation_id, merchant_id=red)
+    office.time.advance(days=1, hours=1)
+    ballots = {"v1": [red, shoes], "v2": [red, kids], "v3": [shoes, red], "v4": [shoes]}
+    for voter_id, choices in ballots.items():
+        with office.member(voter_id) as voter:
+            for merchant_id in choices:
+                voter.events.vote(activity_id=evaluation_id, merchant_id=merchant_id)
+    with office.member("v1") as voter:
+        with pytest.raises(Conflict, match="already voted"):
+            voter.events.vote(activity_id=evaluation_id, merchant_id=red)
+    with office.merchant() as shop:
+        with pytest.raises(Forbidden, match="may vote"):
+            shop.events.vote(activity_id=evaluation_id, merchant_id=red)
+    with office.organiser() as organiser:
+        with pytest.raises(Conflict, match="is open until"):
+            organiser.events.close_evaluation(activity_id=evaluation_id)
+        office.time.advance(days=2)
+        result = organiser.events.close_evaluation(activity_id=evaluation_id)
+        with pytest.raises(Conflict, match="closed on"):
+            organiser.events.close_evaluation(activity_id=evaluation_id)
+
+    assert [(w["merchant_id"], w["votes"], w["rank"]) for w in result["winners"]] == [(red, 3, 1), (shoes, 3, 2)]
+    [closed] = office.events("evaluation_closed")
+    assert (closed["kind"], closed["year"], closed["stars"]) == ("star_party_member_merchant", 2026, 5)
+    assert [w["merchant_id"] for w in closed["winners"]] == [red, shoes]
+
+
+def test_evaluation_settings_are_checked(office):
+    with office.organiser() as organiser:
+        with pytest.raises(ValidationError) as caught:
+            organiser.events.create_activity(**activity(type="evaluation"))
+        assert "evaluation" in caught.value.fields
+        broken = evaluation()
+        broken["evaluation"] = {**broken["evaluation"], "stars": None}
+        with pytest.raises(ValidationError):
+            organiser.events.create_activity(**broken)

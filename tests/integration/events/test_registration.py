@@ -1,0 +1,153 @@
+"""Registration: capacity and quotas hold under concurrency, the waiting list keeps its order,
+cancellations promote, check-in by code, no-shows and points, reminders on time."""
+
+from datetime import timedelta
+
+import eventlet
+import pytest
+from nameko.testing.services import entrypoint_waiter
+
+from alliance_platform.errors import Conflict, Forbidden, ValidationError
+from tests.integration.events.conftest import START, activity
+
+
+def published(office, **overrides):
+    with office.organiser() as organiser:
+        created = organiser.events.create_activity(**activity(**overrides))
+        return organiser.events.publish_activity(activity_id=created["activity_id"])["activity_id"]
+
+
+def test_seats_then_a_waiting_list_in_order_and_a_cancellation_promotes_the_next(office):
+    activity_id = published(office, capacity=2)
+    results = {}
+    for person in ("p1", "p2", "p3", "p4"):
+        with office.member(person) as member:
+            results[person] = member.events.register(activity_id=activity_id)
+    assert [results[p]["status"] for p in ("p1", "p2", "p3", "p4")] == [
+        "confirmed",
+        "confirmed",
+        "waitlisted",
+        "waitlisted",
+    ]
+    assert (results["p3"]["place"], results["p4"]["place"]) == (1, 2)
+    assert results["p1"]["check_in_code"] and results["p1"]["check_in_qr_svg"].startswith("<svg")
+    with office.member("p1") as member:
+        with pytest.raises(Conflict, match="already registered"):
+            member.events.register(activity_id=activity_id)
+        outcome = member.events.cancel_registration(registration_id=results["p1"]["registration_id"])
+    assert outcome["promoted"]["person_id"] == "p3" and outcome["promoted"]["status"] == "confirmed"
+    assert [e["person_id"] for e in office.events("registration_promoted")] == ["p3"]
+    with office.member("p2") as someone_else:
+        with pytest.raises(Forbidden):
+            someone_else.events.cancel_registration(registration_id=results["p4"]["registration_id"])
+    with office.organiser() as organiser:
+        with pytest.raises(Conflict, match="below the 2 confirmed"):
+            organiser.events.update_activity(activity_id=activity_id, capacity=1)
+
+
+def test_district_quotas_hold_and_a_freed_seat_goes_to_the_first_who_fits(office):
+    activity_id = published(
+        office, capacity=3, quotas={"aodele": 1}, audience={"kinds": ["merchants"], "districts": []}
+    )
+    outcome = {}
+    for n, district in enumerate(["aodele", "aodele", "outlets", "outlets"]):
+        with office.merchant(district=district, person_id=f"m{n}") as shop:
+            outcome[f"m{n}"] = shop.events.register(activity_id=activity_id)["status"]
+    assert outcome == {"m0": "confirmed", "m1": "waitlisted", "m2": "confirmed", "m3": "confirmed"}
+
+
+def test_never_overbooked_under_concurrent_registration(office):
+    activity_id = published(office, capacity=25)
+
+    def register(n):
+        with office.member(f"burst-{n:03d}") as member:
+            return member.events.register(activity_id=activity_id)
+
+    results = list(eventlet.GreenPool(20).imap(register, range(60)))
+    confirmed = [r for r in results if r["status"] == "confirmed"]
+    waiting = sorted((r for r in results if r["status"] == "waitlisted"), key=lambda r: r["place"])
+    assert len(confirmed) == 25 and len(waiting) == 35
+    assert [r["place"] for r in waiting] == list(range(1, 36)), "one place each, in arrival order"
+    with office.organiser() as organiser:
+        assert organiser.events.attendance(activity_id=activity_id)["confirmed"] == 25
+
+
+@pytest.mark.parametrize(
+    "setup, match",
+    [
+        ({"registration_opens_at": (START + timedelta(days=1)).isoformat()}, "registration for"),
+        ({"audience": {"kinds": ["merchants"], "districts": ["aodele"]}}, "is for aodele"),
+        ({"audience": {"kinds": ["staff"], "districts": []}}, "is for staff"),
+    ],
+)
+def test_registration_outside_the_window_or_the_audience_is_refused(office, setup, match):
+    activity_id = published(office, **setup)
+    with office.member() as member:
+        with pytest.raises((Conflict, Forbidden), match=match):
+            member.events.register(activity_id=activity_id)
+
+
+def test_children_register_with_their_guardian_and_nobody_registers_for_someone_else(office):
+    activity_id = published(
+        office, type="holiday_tutoring", theme_tags=[], audience={"kinds": ["children"], "districts": []}
+    )
+    with office.merchant(person_id="guardian") as guardian:
+        first = guardian.events.register(activity_id=activity_id, child_name="小明", child_age=8)
+        second = guardian.events.register(activity_id=activity_id, child_name="小红", child_age=6)
+        with pytest.raises(ValidationError):
+            guardian.events.register(activity_id=activity_id)  # a child is needed
+        with pytest.raises(ValidationError):
+            guardian.events.register(activity_id=activity_id, child_name="小刚")  # and the age
+        with pytest.raises(Forbidden):
+            guardian.events.register(activity_id=activity_id, person_id="someone-else", child_name="小刚", child_age=7)
+    assert (first["status"], second["status"]) == ("confirmed", "confirmed")
+
+
+def test_check_in_no_shows_points_and_attendance(office):
+    activity_id = published(office, type="training", theme_tags=[], capacity=3)
+    codes = {}
+    for person in ("came", "absent"):
+        with office.merchant(person_id=person, merchant_id=None) as shop:
+            codes[person] = shop.events.register(activity_id=activity_id)["check_in_code"]
+    office.time.advance(days=7, minutes=5)  # the training has started
+    with office.organiser() as organiser:
+        with entrypoint_waiter(office.container, "run_schedule"):
+            pass
+        checked = organiser.events.check_in(activity_id=activity_id, code=codes["came"].lower())
+        with pytest.raises(Conflict, match="already checked in"):
+            organiser.events.check_in(activity_id=activity_id, code=codes["came"])
+        with pytest.raises(Exception, match="no registration"):
+            organiser.events.check_in(activity_id=activity_id, code="ZZZZ9999")
+        done = organiser.events.complete_activity(activity_id=activity_id)
+        figures = organiser.events.attendance(activity_id=activity_id)
+    assert checked["status"] == "attended"
+    assert (done["attended"], done["no_shows"], done["points_per_person"]) == (1, 1, 10)
+    assert (figures["attended"], figures["no_shows"], figures["attendance_rate"]) == (1, 1, 0.5)
+    [completed] = office.events("activity_completed")
+    assert completed["points_awarded"] == 10
+    assert [e["person_id"] for e in office.events("checked_in")] == ["came"]
+
+
+def test_reminders_go_out_24h_and_2h_before_the_start_once_each(office):
+    activity_id = published(office)
+    with office.member("going") as member:
+        member.events.register(activity_id=activity_id)
+
+    def run_schedule(times=3):
+        for _ in range(times):
+            with entrypoint_waiter(office.container, "run_schedule"):
+                pass
+
+    run_schedule()
+    assert office.events("activity_reminder_due") == []
+    office.time.advance(days=6, hours=1)  # 23 hours before
+    run_schedule()
+    office.time.advance(hours=21, minutes=30)  # 90 minutes before
+    run_schedule()
+    reminders = office.events("activity_reminder_due")
+    assert [(r["window"], r["person_ids"]) for r in reminders] == [("24h", ["going"]), ("2h", ["going"])]
+    office.time.advance(hours=2)
+    run_schedule()
+    with office.member() as member:
+        assert member.events.get_activity(activity_id=activity_id)["status"] == "in_progress"
+    assert len(office.events("activity_reminder_due")) == 2

@@ -1,0 +1,106 @@
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alliance_events import domain
+from alliance_platform.errors import Conflict
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def test_an_activity_moves_forward_or_is_cancelled():
+    state = domain.DRAFT
+    for action in ("publish", "close_registration", "start", "complete"):
+        state = domain.next_state(state, action)
+    assert state == domain.COMPLETED
+    with pytest.raises(Conflict, match="cannot cancel an activity that is completed"):
+        domain.next_state(domain.COMPLETED, "cancel")
+    assert domain.next_state(domain.PUBLISHED, "cancel") == domain.CANCELLED
+
+
+def test_seats_respect_capacity_and_district_quotas():
+    seats = domain.Seats(capacity=3, quotas={"aodele": 1}, confirmed=1, confirmed_by_district={"aodele": 1})
+    assert not seats.fits("aodele") and seats.fits("outlets")
+    full = domain.Seats(capacity=1, quotas={}, confirmed=1, confirmed_by_district={})
+    assert not full.fits("outlets")
+
+
+def test_a_freed_seat_goes_to_the_first_waiting_registration_that_fits():
+    seats = domain.Seats(capacity=2, quotas={"aodele": 1}, confirmed=1, confirmed_by_district={"aodele": 1})
+    waiting = [{"id": 1, "district_id": "aodele"}, {"id": 2, "district_id": "outlets"}]
+    assert domain.first_that_fits(waiting, seats)["id"] == 2
+    assert domain.first_that_fits([{"id": 1, "district_id": "aodele"}], seats) is None
+
+
+@given(
+    capacity=st.integers(min_value=0, max_value=30),
+    quota=st.integers(min_value=0, max_value=30),
+    arrivals=st.lists(st.sampled_from(["aodele", "outlets", "wholesale_city"]), max_size=80),
+)
+def test_confirming_one_by_one_never_exceeds_capacity_or_quota(capacity, quota, arrivals):
+    confirmed, by_district = 0, {}
+    for district in arrivals:
+        seats = domain.Seats(capacity, {"aodele": quota}, confirmed, dict(by_district))
+        if seats.fits(district):
+            confirmed += 1
+            by_district[district] = by_district.get(district, 0) + 1
+    assert confirmed <= capacity and by_district.get("aodele", 0) <= quota
+
+
+def _promotion(id, organisers, tags, start_day, days, status="published"):
+    start = datetime(2026, 4, start_day, 9, tzinfo=UTC)
+    return {
+        "id": id,
+        "type": "themed_promotion",
+        "title": f"promotion {id}",
+        "organisers": organisers,
+        "theme_tags": tags,
+        "starts_at": start,
+        "ends_at": start + timedelta(days=days),
+        "status": status,
+    }
+
+
+def test_a_clash_is_another_districts_overlapping_promotion_with_a_shared_theme():
+    mine = _promotion("new", ["outlets"], ["野餐", "露营"], 3, 3)
+    others = [
+        _promotion("wholesale", ["wholesale_city"], ["野餐", "休闲装备"], 4, 2),  # clash: picnic, overlapping
+        _promotion("aodele", ["aodele"], ["运动"], 3, 3),  # overlapping, other theme
+        _promotion("later", ["wholesale_city"], ["野餐"], 10, 1),  # same theme, later
+        _promotion("ours", ["outlets"], ["露营"], 3, 1),  # our own district's
+        _promotion("off", ["aodele"], ["露营"], 3, 1, status="cancelled"),
+    ]
+    assert domain.clashes(mine, others) == [
+        {"activity_id": "wholesale", "title": "promotion wholesale", "shared_tags": ["野餐"]}
+    ]
+    assert domain.clashes({**mine, "type": "training"}, others) == []
+
+
+def test_a_series_lands_on_its_weekdays_at_the_same_local_time():
+    first = datetime(2026, 7, 13, 9, 0, tzinfo=SH)  # a Monday
+    dates = domain.series_dates(first, first + timedelta(hours=2), {0, 2}, date(2026, 7, 24), SH)
+    assert [d[0].strftime("%a %d %H:%M") for d in dates] == [
+        "Mon 13 09:00",
+        "Wed 15 09:00",
+        "Mon 20 09:00",
+        "Wed 22 09:00",
+    ]
+    assert all(end - start == timedelta(hours=2) for start, end in dates)
+
+
+def test_winners_by_votes_then_earliest_nomination():
+    tally = [
+        {"merchant_id": "a", "votes": 3, "nominated_at": 2},
+        {"merchant_id": "b", "votes": 5, "nominated_at": 3},
+        {"merchant_id": "c", "votes": 3, "nominated_at": 1},
+    ]
+    assert [w["merchant_id"] for w in domain.winners(tally, 2)] == ["b", "c"]
+
+
+def test_check_in_codes_are_unambiguous():
+    codes = {domain.check_in_code() for _ in range(200)}
+    assert len(codes) == 200 and all(set(c) <= set(domain.CODE_ALPHABET) and len(c) == 8 for c in codes)
+    assert not set("01IOL") & set(domain.CODE_ALPHABET)

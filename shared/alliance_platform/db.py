@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from . import contracts
 from .context import current_call, new_id
-from .errors import Conflict, ServiceUnavailable
+from .errors import Conflict, ServiceUnavailable, ValidationError
 
 waiting.wait = waiting.wait_select
 
@@ -46,6 +46,9 @@ def translate_db_error(exc):
     """The typed error a caller should see for a database failure, or None to let it surface."""
     if isinstance(exc, psycopg.errors.UniqueViolation):
         return Conflict(f"already exists: {exc.diag.message_detail or exc.diag.message_primary}")
+    if isinstance(exc, psycopg.errors.DataError):
+        # Values the database cannot store (a NUL character, a number out of range) are bad input.
+        return ValidationError("invalid input", {"_value": [exc.diag.message_primary or str(exc)]})
     if isinstance(exc, (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)):
         return Conflict("a concurrent change got there first; read again and retry")
     if isinstance(exc, (psycopg.OperationalError, psycopg.errors.AdminShutdown)):

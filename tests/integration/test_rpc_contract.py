@@ -35,6 +35,13 @@ def test_validation_error_carries_field_messages_and_writes_nothing(probe, clien
     assert _count_items(probe) == 0
 
 
+def test_a_value_the_database_cannot_store_is_a_validation_error(probe, client):
+    with client() as alliance:
+        with pytest.raises(ValidationError, match="invalid input"):
+            alliance.probe.record_item(item_id="nul\x00byte")
+    assert _count_items(probe) == 0
+
+
 def test_positional_arguments_follow_the_schema_field_order(probe, client):
     with client() as alliance:
         assert alliance.probe.record_item("positional", "agg", 3) == {

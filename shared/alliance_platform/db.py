@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import psycopg.errors
+import structlog
 from nameko.extensions import DependencyProvider
 from psycopg import waiting
 from psycopg.rows import dict_row
@@ -24,6 +25,8 @@ from .context import current_call, new_id
 from .errors import Conflict, ServiceUnavailable, ValidationError
 
 waiting.wait = waiting.wait_select
+
+log = structlog.get_logger("alliance.db")
 
 OUTBOX_CHANNEL = "alliance_outbox"
 # What a read-only use case may run (first word; a data-modifying WITH is not caught).
@@ -161,19 +164,28 @@ class Session:
         if self.finished:
             return
         self.finished = True
-        if self._conn is not None and not self._conn.closed:
-            self._conn.rollback()
+        if self._conn is not None:
+            _quietly(self._conn.rollback)
 
     def close(self):
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
-        if not conn.closed:
-            if self.read_only:
-                conn.autocommit = False
-            elif not self.finished:
-                conn.rollback()
-        self._pool.putconn(conn)
+        if self.read_only:
+            _quietly(setattr, conn, "autocommit", False)
+        elif not self.finished:
+            _quietly(conn.rollback)
+        self._pool.putconn(conn)  # the pool throws away a connection that broke
+
+
+def _quietly(action, *args):
+    """Undo work on a connection that may have broken (the server restarted): nothing was committed,
+    and the error the caller sees is the one that broke it, not this one. Never raises, because
+    nameko kills the whole service for an exception in a worker's teardown."""
+    try:
+        action(*args)
+    except psycopg.Error as exc:
+        log.warning("could not roll back on a broken connection", error=str(exc))
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from . import kombu_echo
 VHOST = "alliance_bench"
 REGISTRY_DATABASE = "alliance_bench_registry"
 REGISTRY_HTTP = "127.0.0.1:18101"
+NOTIFICATIONS_HTTP = "127.0.0.1:18104"
 # Every event the registry publishes lands here, as it would in a consumer's queue. Without a
 # queue bound, the relay holds an event and retries it, which would leak into later measurements.
 EVENTS_SINK = "bench_events_sink"
@@ -67,6 +68,7 @@ class Environment:
         self._vhost_api = _with_path(management, f"/api/vhosts/{VHOST}")
         self._permissions_api = _with_path(management, f"/api/permissions/{VHOST}/{self.broker_user}")
         self._processes = {}
+        self._registry_db = None
 
     def __enter__(self):
         self._reset_vhost()
@@ -90,9 +92,14 @@ class Environment:
 
     # processes ---------------------------------------------------------------------------------
 
-    def start_registry(self):
+    def start_registry(self, database=None):
+        """The registry on the bench's database, or on ``database`` (restarted if it runs on another)."""
+        database = database or self.registry_db
         if "registry" in self._processes:
-            return
+            if self._registry_db == database:
+                return
+            self._stop("registry")
+        self._registry_db = database
         host, port = REGISTRY_HTTP.rsplit(":", 1)
         with socket.socket() as probe:
             # Another process there would answer our readiness check in the registry's place.
@@ -106,11 +113,30 @@ class Environment:
             ready_url=f"http://{REGISTRY_HTTP}/health/ready",
             env={
                 "AMQP_URI": self.amqp_uri,
-                "REGISTRY_DATABASE_URL": self.registry_db,
+                "REGISTRY_DATABASE_URL": database,
                 "REGISTRY_HTTP_ADDRESS": REGISTRY_HTTP,
                 "ALLIANCE_LOG_LEVEL": "WARNING",  # not a log line per call: as quiet as the baselines
             },
         )
+
+    def start_notifications(self, database, env=None):
+        """The notifications service on ``database``; its fan-out handler consumes before this returns."""
+        self._start(
+            "notifications",
+            [_bin("alliance-service"), "notifications"],
+            queue="evt-events-activity_published--notifications.handle_events_activity_published",
+            ready_url=f"http://{NOTIFICATIONS_HTTP}/health/ready",
+            env={
+                "AMQP_URI": self.amqp_uri,
+                "NOTIFICATIONS_DATABASE_URL": database,
+                "NOTIFICATIONS_HTTP_ADDRESS": NOTIFICATIONS_HTTP,
+                "ALLIANCE_LOG_LEVEL": "WARNING",
+                **(env or {}),
+            },
+        )
+
+    def pid(self, name):
+        return self._processes[name].pid
 
     def start_nameko_echo(self):
         self._start(
@@ -145,6 +171,15 @@ class Environment:
             if time.monotonic() > deadline:
                 raise BenchError(f"{name} not ready after {START_TIMEOUT}s; see {log_path}")
             time.sleep(0.2)
+
+    def _stop(self, name):
+        process = self._processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def _stop_processes(self):
         for process in self._processes.values():

@@ -38,6 +38,11 @@ def progress(text):
     console.print(f"[dim]{text}[/dim]")
 
 
+def _number(value):
+    # Latencies of a few milliseconds need their decimal; rates in the thousands do not.
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
 def print_table(results, quick):
     table = Table(
         box=box.SIMPLE_HEAD, title="make bench" + (" --quick: a smoke test, not a measurement" if quick else "")
@@ -53,8 +58,8 @@ def print_table(results, quick):
         table.add_row(
             r.scenario,
             r.variant,
-            f"{r.figure:,.0f} {r.unit}",
-            "\n".join(f"{name} {value:,.0f}" for name, value in r.baselines.items()),
+            f"{_number(r.figure)} {r.unit}",
+            "\n".join(f"{name} {_number(value)}" for name, value in r.baselines.items()),
             f"{r.ratio:.2f}×",
             r.goal,
             "[green]PASS[/green]" if r.met else "[red]MISS[/red]",

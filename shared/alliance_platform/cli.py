@@ -4,6 +4,7 @@ Exit codes scripts can trust: 0 success, 1 the operation failed, 2 bad usage.
 """
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -79,16 +80,77 @@ def _operator_client(timeout=10.0):
 
 @main.command("demo-data")
 def demo_data():
-    """Load the demo merchants of the three districts through the registry (idempotent)."""
+    """Load the demo register (merchants, people, Party members, honours, pairings); idempotent."""
     from rich.progress import Progress
 
     from . import demo_data as demo
 
-    total = sum(count for count, _ in demo.DISTRICTS.values())
-    with _operator_client() as alliance, Progress(transient=True) as progress:
-        task = progress.add_task("registering demo merchants", total=total)
-        counts = demo.load(alliance, progress=lambda: progress.advance(task))
-    click.echo(f"demo data: {counts['registered']} merchants registered, {counts['already present']} already present")
+    with _operator_client(timeout=120) as alliance, Progress(transient=True) as progress:
+        task = progress.add_task("loading the demo register", total=len(demo.STEPS))
+        counts = demo.load(alliance, progress=lambda step: progress.advance(task))
+    click.echo(f"demo data: {demo.summary(counts)}")
+
+
+@main.group("import")
+def import_():
+    """Bring rosters into the register."""
+
+
+@import_.command("merchants")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), help="Default: the file's extension.")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; import nothing.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for each step.")
+def import_merchants(path, file_format, dry_run, timeout):
+    """Import a merchant roster (CSV or XLSX): every row checked first, then all rows or none.
+
+    Re-importing the same roster changes nothing (merchants are keyed on their credit code).
+    Exits 1 when rows are rejected, after listing each row's errors.
+    """
+    import base64
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .errors import ValidationError
+
+    file_format = file_format or path.suffix.lstrip(".").lower()
+    if file_format not in ("csv", "xlsx"):
+        raise click.UsageError(f"cannot tell the format of {path.name}; pass --format csv or --format xlsx")
+    content = base64.b64encode(path.read_bytes()).decode()
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with _operator_client(timeout=timeout) as alliance, Progress(*columns, transient=True) as progress:
+        task = progress.add_task(f"checking every row of {path.name}", total=2)
+        try:
+            report = alliance.registry.import_merchants(content=content, format=file_format, dry_run=True)
+            if not dry_run:
+                progress.update(task, advance=1, description=f"importing {report['rows']} rows")
+                report = alliance.registry.import_merchants(content=content, format=file_format)
+            progress.advance(task)
+        except ValidationError as exc:
+            progress.stop()
+            _print_rejection(Console(), path, exc)
+            sys.exit(1)
+    verb = "would be" if dry_run else "were"
+    click.echo(
+        f"{path.name}: {report['rows']} rows; {report['created']} merchants {verb} registered, {report['updated']}"
+        f" updated, {report['unchanged']} unchanged; {report['owners_registered']} owners {verb} registered"
+    )
+
+
+def _print_rejection(console, path, error):
+    from rich.table import Table
+
+    rows = error.fields.get("rows") if isinstance(error.fields, dict) else None
+    if not rows:
+        console.print(f"{path.name}: rejected, nothing imported: {error}")
+        return
+    table = Table("row", "credit code", "field", "problem", title=f"{path.name}: {error.message}")
+    for row in rows:
+        for field, messages in row["errors"].items():
+            text = "; ".join(messages) if isinstance(messages, list) else str(messages)
+            table.add_row(str(row["row"]), row.get("credit_code") or "", field, text)
+    console.print(table)
 
 
 @main.command()
@@ -106,12 +168,9 @@ def up(no_demo_data):
             supervisor.say("loading demo data through the registry ...", "alliance: ")
             from . import demo_data as demo
 
-            with _operator_client() as alliance:
+            with _operator_client(timeout=120) as alliance:
                 counts = demo.load(alliance)
-            supervisor.say(
-                f"demo data: {counts['registered']} merchants registered, {counts['already present']} already present",
-                "alliance: ",
-            )
+            supervisor.say(f"demo data: {demo.summary(counts)}", "alliance: ")
         supervisor.say("all services running; press Ctrl-C to stop them", "alliance: ")
         code = supervisor.wait()
     except (RuntimeError, KeyboardInterrupt) as exc:

@@ -1,6 +1,7 @@
 """Chinese identifiers with their own check characters, validated the same way everywhere."""
 
 import re
+from datetime import date
 
 # GB 32100-2015: the unified social credit code uses 31 characters (no I, O, Z, S, V).
 CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -28,3 +29,37 @@ def is_valid_mobile(phone):
 def make_credit_code(first17):
     """A complete code from its first 17 characters (for generated demo and test data)."""
     return first17 + credit_code_check_character(first17)
+
+
+# GB 11643-1999: the 18-character citizen identity number — 6-digit region, 8-digit birth date,
+# 3-digit sequence, then a check character computed with ISO 7064 MOD 11-2 (10 is written X).
+_ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CARD_CHECK = "10X98765432"
+_ID_CARD = re.compile(r"^\d{17}[\dX]$")
+
+
+def id_card_check_character(first17):
+    return _ID_CARD_CHECK[sum(int(c) * w for c, w in zip(first17, _ID_CARD_WEIGHTS, strict=True)) % 11]
+
+
+def is_valid_id_card(number):
+    """An 18-character ID number whose birth date exists and whose check character matches."""
+    if not isinstance(number, str) or not _ID_CARD.match(number):
+        return False
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    if born.year < 1900:
+        return False
+    return id_card_check_character(number[:17]) == number[17]
+
+
+def make_id_card(first17):
+    """A complete ID number from its first 17 digits (for generated demo and test data)."""
+    return first17 + id_card_check_character(first17)
+
+
+def mask_id_card(number):
+    """The form shown to everyone but an administrator: region prefix and the last four only."""
+    return number[:3] + "*" * 11 + number[-4:]

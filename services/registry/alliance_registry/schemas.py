@@ -1,29 +1,247 @@
-"""Input schemas of the registry's RPC methods."""
+"""Input schemas of the registry's RPC methods. Unknown arguments are refused (marshmallow RAISE)."""
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from alliance_platform.identifiers import is_valid_credit_code, is_valid_mobile
+from alliance_platform.contracts.registry import HONOUR_KINDS, LANGUAGES, MEMBERSHIPS, MERCHANT_STATUSES, PERSON_ROLES
+from alliance_platform.identifiers import is_valid_credit_code, is_valid_id_card, is_valid_mobile
+
+# Roles a caller assigns; ``merchant_owner`` and ``party_member`` follow from the register itself
+# (owning a merchant, being registered as a Party member) and are kept by the service.
+ASSIGNED_ROLES = ("staff", "volunteer", "department_liaison", "branch_secretary")
+ORGANISATION_TYPES = (
+    "alliance",
+    "party_branch",
+    "street_committee",
+    "government_department",
+    "bank",
+    "education_institution",
+    "enterprise",
+)
+MAX_PAGE = 100
+MAX_AUDIENCE_PAGE = 1000
+MAX_ROSTER_BYTES = 20 * 1024 * 1024
 
 
-def _credit_code(value):
+def valid_credit_code(value):
     if not is_valid_credit_code(value):
         raise ValidationError("not a valid unified social credit code (18 characters, check character)")
 
 
-def _mobile(value):
+def valid_mobile(value):
     if not is_valid_mobile(value):
         raise ValidationError("not a valid mainland mobile number (11 digits starting 13-19)")
 
 
+def valid_id_card(value):
+    if not is_valid_id_card(value):
+        raise ValidationError("not a valid ID-card number (18 characters, birth date, check character)")
+
+
+def _text(max_length, **kwargs):
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _paging(maximum=MAX_PAGE, default=20):
+    """``limit, cursor``: a page of at most ``limit`` results, after the previous page's ``next_cursor``."""
+    return (
+        fields.Integer(load_default=default, strict=True, validate=validate.Range(min=1, max=maximum)),
+        fields.String(load_default=None, validate=validate.Length(max=200)),
+    )
+
+
+class _Changes(Schema):
+    """An update: the fields to change and, optionally, the version the caller last read."""
+
+    expected_version = fields.Integer(strict=True, validate=validate.Range(min=1))
+    CHANGE_FIELDS = ()
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not set(data) & set(self.CHANGE_FIELDS):
+            raise ValidationError(f"name at least one of {', '.join(self.CHANGE_FIELDS)}", "_schema")
+
+
+# Merchants --------------------------------------------------------------------------------------
+
+
 class RegisterMerchant(Schema):
-    shop_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    shop_name = _text(100, required=True)
     district_id = fields.String(required=True)
     unit_no = fields.String(load_default=None, validate=validate.Length(max=40))
-    category = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    credit_code = fields.String(required=True, validate=_credit_code)
-    contact_phone = fields.String(load_default=None, validate=_mobile)
+    category = _text(40, required=True)
+    credit_code = fields.String(required=True, validate=valid_credit_code)
+    contact_phone = fields.String(load_default=None, validate=valid_mobile)
     online_shop_url = fields.Url(load_default=None, schemes={"http", "https"})
+    owner_id = fields.UUID(load_default=None)
+
+
+class UpdateMerchant(_Changes):
+    CHANGE_FIELDS = ("shop_name", "district_id", "unit_no", "category", "contact_phone", "online_shop_url", "owner_id")
+
+    merchant_id = fields.UUID(required=True)
+    shop_name = _text(100)
+    district_id = fields.String()
+    unit_no = fields.String(allow_none=True, validate=validate.Length(max=40))
+    category = _text(40)
+    contact_phone = fields.String(allow_none=True, validate=valid_mobile)
+    online_shop_url = fields.Url(allow_none=True, schemes={"http", "https"})
+    owner_id = fields.UUID(allow_none=True)
+
+
+class SetMerchantStatus(Schema):
+    merchant_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(MERCHANT_STATUSES))
+    reason = fields.String(load_default=None, validate=validate.Length(max=200))
 
 
 class MerchantRef(Schema):
     merchant_id = fields.UUID(required=True)
+    include_history = fields.Boolean(load_default=False)
+
+
+class SearchMerchants(Schema):
+    name = _text(50)
+    phone = fields.String(validate=valid_mobile)
+    credit_code = fields.String(validate=valid_credit_code)
+    district_id = fields.String()
+    category = _text(40)
+    honour = fields.String(validate=validate.OneOf(HONOUR_KINDS))
+    status = fields.String(validate=validate.OneOf(MERCHANT_STATUSES))
+    owner_id = fields.UUID()
+    limit, cursor = _paging()
+
+
+# People -----------------------------------------------------------------------------------------
+
+
+class RegisterPerson(Schema):
+    name = _text(50, required=True)
+    mobile = fields.String(required=True, validate=valid_mobile)
+    id_card_no = fields.String(load_default=None, validate=valid_id_card)
+    roles = fields.List(fields.String(validate=validate.OneOf(ASSIGNED_ROLES)), load_default=list)
+    skills = fields.List(_text(40), load_default=list, validate=validate.Length(max=20))
+    language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
+    district_id = fields.String(load_default=None)
+
+
+class UpdatePerson(_Changes):
+    CHANGE_FIELDS = ("name", "mobile", "id_card_no", "roles", "skills", "language", "district_id")
+
+    person_id = fields.UUID(required=True)
+    name = _text(50)
+    mobile = fields.String(validate=valid_mobile)
+    id_card_no = fields.String(allow_none=True, validate=valid_id_card)
+    roles = fields.List(fields.String(validate=validate.OneOf(ASSIGNED_ROLES)))
+    skills = fields.List(_text(40), validate=validate.Length(max=20))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    district_id = fields.String(allow_none=True)
+
+
+class PersonRef(Schema):
+    person_id = fields.UUID(required=True)
+    include_history = fields.Boolean(load_default=False)
+
+
+class SearchPeople(Schema):
+    name = _text(50)
+    mobile = fields.String(validate=valid_mobile)
+    id_card_no = fields.String(validate=valid_id_card)
+    role = fields.String(validate=validate.OneOf(PERSON_ROLES))
+    skill = _text(40)
+    district_id = fields.String()
+    limit, cursor = _paging()
+
+
+# Party members ----------------------------------------------------------------------------------
+
+
+class Floating(Schema):
+    home_organisation = _text(100, required=True)
+    home_province = _text(20, required=True)
+    activity_card_no = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
+    activity_card_issued_on = fields.Date(load_default=None)
+    arrived_on = fields.Date(required=True)
+
+
+class RegisterPartyMember(Schema):
+    person_id = fields.UUID(required=True)
+    branch_id = fields.String(required=True)
+    joined_on = fields.Date(required=True)
+    membership = fields.String(load_default="full", validate=validate.OneOf(MEMBERSHIPS))
+    floating = fields.Nested(Floating, load_default=None)
+
+
+class RecordTransferIn(Schema):
+    person_id = fields.UUID(required=True)
+    transferred_on = fields.Date(load_default=None)
+
+
+# Honours and pairings ---------------------------------------------------------------------------
+
+
+class AwardHonour(Schema):
+    merchant_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(HONOUR_KINDS))
+    year = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=2000, max=2100))
+    stars = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
+    reason = _text(200, required=True)
+    awarded_by = fields.String(load_default="alliance")
+    awarded_on = fields.Date(load_default=None)
+
+
+class RevokeHonour(Schema):
+    honour_id = fields.UUID(required=True)
+    reason = _text(200, required=True)
+
+
+class ListHonours(Schema):
+    merchant_id = fields.UUID()
+    kind = fields.String(validate=validate.OneOf(HONOUR_KINDS))
+    year = fields.Integer(strict=True)
+    include_revoked = fields.Boolean(load_default=False)
+    limit, cursor = _paging()
+
+
+class StartPairing(Schema):
+    person_id = fields.UUID(required=True)
+    merchant_id = fields.UUID(required=True)
+    started_on = fields.Date(load_default=None)
+    note = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class EndPairing(Schema):
+    pairing_id = fields.UUID(required=True)
+    ended_on = fields.Date(load_default=None)
+    reason = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+# Directory, audiences, statistics, imports ------------------------------------------------------
+
+
+class ListOrganisations(Schema):
+    type = fields.String(validate=validate.OneOf(ORGANISATION_TYPES))
+    parent_id = fields.String()
+
+
+AUDIENCE_KINDS = ("districts", "branch_id", "role", "person_ids", "merchant_ids")
+
+
+class ResolveAudience(Schema):
+    districts = fields.List(fields.String(), validate=validate.Length(min=1, max=10))
+    branch_id = fields.String()
+    role = fields.String(validate=validate.OneOf(PERSON_ROLES))
+    person_ids = fields.List(fields.UUID(), validate=validate.Length(min=1, max=MAX_AUDIENCE_PAGE))
+    merchant_ids = fields.List(fields.UUID(), validate=validate.Length(min=1, max=MAX_AUDIENCE_PAGE))
+    limit, cursor = _paging(MAX_AUDIENCE_PAGE, default=500)
+
+    @validates_schema
+    def _exactly_one_audience(self, data, **kwargs):
+        named = [kind for kind in AUDIENCE_KINDS if kind in data]
+        if len(named) != 1:
+            raise ValidationError(f"name exactly one audience: {', '.join(AUDIENCE_KINDS)}", "_schema")
+
+
+class ImportMerchants(Schema):
+    content = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ROSTER_BYTES * 4 // 3 + 4))
+    format = fields.String(required=True, validate=validate.OneOf(("csv", "xlsx")))
+    dry_run = fields.Boolean(load_default=False)

@@ -1,29 +1,47 @@
-"""Events published by the registry service (members, merchants, honours)."""
+"""Events published by the registry service (merchants, people, Party members, honours, pairings).
+
+Payloads never carry ID-card numbers. Events about an aggregate that changes (merchants, people)
+carry its ``version``, which grows by one with each change: handlers run concurrently, so a read
+model keeps the highest version it has seen instead of trusting arrival order.
+"""
 
 from marshmallow import Schema, fields, validate
 
 from . import event_contract
 
 MERCHANT_STATUSES = ("active", "suspended", "closed")
+PERSON_ROLES = ("merchant_owner", "party_member", "staff", "volunteer", "department_liaison", "branch_secretary")
+LANGUAGES = ("zh-CN", "en")
+MEMBERSHIPS = ("full", "probationary")
+HONOUR_KINDS = ("star_party_member_merchant", "party_member_model_store", "party_member_business_plaque")
+
+_MERCHANT = {
+    "merchant_id": "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f",
+    "shop_name": "鑫盛五金批发部",
+    "district_id": "wholesale_city",
+    "unit_no": "B2-117",
+    "category": "五金建材",
+    "credit_code": "91371400MA3C8XYZ1K",
+    "contact_phone": "13912345678",
+    "online_shop_url": None,
+    "status": "active",
+}
+_PERSON = {
+    "person_id": "8d1f4e0a-2b3c-4d5e-8f90-a1b2c3d4e5f6",
+    "name": "王建国",
+    "mobile": "13812345678",
+    "roles": ["merchant_owner", "party_member"],
+    "skills": ["电商运营"],
+    "language": "zh-CN",
+    "district_id": "wholesale_city",
+    "has_id_card": True,
+}
 
 
 @event_contract(
     "registry",
     "merchant_registered",
-    examples=[
-        {
-            "merchant_id": "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f",
-            "shop_name": "鑫盛五金批发部",
-            "district_id": "wholesale_city",
-            "unit_no": "B2-117",
-            "category": "五金建材",
-            "credit_code": "91371400MA3C8XYZ1K",
-            "contact_phone": "13912345678",
-            "online_shop_url": None,
-            "status": "active",
-            "registered_at": "2026-03-01T09:30:00+00:00",
-        }
-    ],
+    examples=[{**_MERCHANT, "registered_at": "2026-03-01T09:30:00+00:00"}],
 )
 class MerchantRegistered(Schema):
     """A merchant joined the register of one of the three business districts."""
@@ -38,3 +56,275 @@ class MerchantRegistered(Schema):
     online_shop_url = fields.String(required=True, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(MERCHANT_STATUSES))
     registered_at = fields.AwareDateTime(required=True)
+
+
+class _MerchantState(Schema):
+    merchant_id = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    shop_name = fields.String(required=True, validate=validate.Length(min=1))
+    district_id = fields.String(required=True)
+    unit_no = fields.String(required=True, allow_none=True)
+    category = fields.String(required=True)
+    credit_code = fields.String(required=True, validate=validate.Length(equal=18))
+    contact_phone = fields.String(required=True, allow_none=True)
+    online_shop_url = fields.String(required=True, allow_none=True)
+    owner_id = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(MERCHANT_STATUSES))
+
+
+@event_contract(
+    "registry",
+    "merchant_updated",
+    examples=[
+        {
+            **_MERCHANT,
+            "version": 2,
+            "owner_id": _PERSON["person_id"],
+            "changed": ["contact_phone", "owner_id"],
+            "updated_at": "2026-03-02T10:00:00+00:00",
+        }
+    ],
+)
+class MerchantUpdated(_MerchantState):
+    """A merchant's details changed; the payload is the whole record after the change."""
+
+    changed = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    updated_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "registry",
+    "merchant_status_changed",
+    examples=[
+        {
+            "merchant_id": _MERCHANT["merchant_id"],
+            "district_id": "wholesale_city",
+            "version": 3,
+            "old_status": "active",
+            "status": "suspended",
+            "reason": "停业装修",
+            "changed_at": "2026-04-01T08:00:00+00:00",
+        }
+    ],
+)
+class MerchantStatusChanged(Schema):
+    """A merchant was suspended, reactivated or closed."""
+
+    merchant_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    old_status = fields.String(required=True, validate=validate.OneOf(MERCHANT_STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(MERCHANT_STATUSES))
+    reason = fields.String(required=True, allow_none=True)
+    changed_at = fields.AwareDateTime(required=True)
+
+
+class _PersonState(Schema):
+    person_id = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    mobile = fields.String(required=True)
+    roles = fields.List(fields.String(validate=validate.OneOf(PERSON_ROLES)), required=True)
+    skills = fields.List(fields.String(), required=True)
+    language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
+    district_id = fields.String(required=True, allow_none=True)
+    has_id_card = fields.Boolean(required=True)
+
+
+@event_contract(
+    "registry",
+    "person_registered",
+    examples=[{**_PERSON, "version": 1, "registered_at": "2026-03-01T09:30:00+00:00"}],
+)
+class PersonRegistered(_PersonState):
+    """A person (merchant owner, Party member, staff, volunteer, liaison) joined the register."""
+
+    registered_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "registry",
+    "person_updated",
+    examples=[{**_PERSON, "version": 2, "changed": ["language"], "updated_at": "2026-03-05T09:30:00+00:00"}],
+)
+class PersonUpdated(_PersonState):
+    """A person's details changed; the payload is the whole record after the change."""
+
+    changed = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    updated_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "registry",
+    "party_member_registered",
+    examples=[
+        {
+            "person_id": _PERSON["person_id"],
+            "branch_id": "branch_wholesale_city",
+            "district_id": "wholesale_city",
+            "joined_on": "2008-07-01",
+            "membership": "full",
+            "floating": False,
+            "home_organisation": None,
+            "home_province": None,
+            "arrived_on": None,
+            "transfer_due_on": None,
+            "registered_at": "2026-03-01T09:30:00+00:00",
+        },
+        {
+            "person_id": "5b6c7d8e-9f01-4a2b-8c3d-4e5f6a7b8c9d",
+            "branch_id": "branch_wholesale_city",
+            "district_id": "wholesale_city",
+            "joined_on": "2012-06-30",
+            "membership": "full",
+            "floating": True,
+            "home_organisation": "义乌市稠城街道党工委",
+            "home_province": "浙江省",
+            "arrived_on": "2026-02-10",
+            "transfer_due_on": "2026-08-10",
+            "registered_at": "2026-03-01T09:30:00+00:00",
+        },
+    ],
+)
+class PartyMemberRegistered(Schema):
+    """A person was registered as a Party member of a branch; floating members keep their home
+    organisation and are due for transfer six months after arrival."""
+
+    person_id = fields.String(required=True)
+    branch_id = fields.String(required=True)
+    district_id = fields.String(required=True, allow_none=True)
+    joined_on = fields.Date(required=True)
+    membership = fields.String(required=True, validate=validate.OneOf(MEMBERSHIPS))
+    floating = fields.Boolean(required=True)
+    home_organisation = fields.String(required=True, allow_none=True)
+    home_province = fields.String(required=True, allow_none=True)
+    arrived_on = fields.Date(required=True, allow_none=True)
+    transfer_due_on = fields.Date(required=True, allow_none=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "registry",
+    "floating_member_transfer_due",
+    examples=[
+        {
+            "person_id": "5b6c7d8e-9f01-4a2b-8c3d-4e5f6a7b8c9d",
+            "branch_id": "branch_wholesale_city",
+            "district_id": "wholesale_city",
+            "home_organisation": "义乌市稠城街道党工委",
+            "home_province": "浙江省",
+            "arrived_on": "2026-02-10",
+            "transfer_due_on": "2026-08-10",
+        }
+    ],
+)
+class FloatingMemberTransferDue(Schema):
+    """A floating Party member has stayed six months without transferring in: the membership
+    should now move to the local branch. Published once per member."""
+
+    person_id = fields.String(required=True)
+    branch_id = fields.String(required=True)
+    district_id = fields.String(required=True, allow_none=True)
+    home_organisation = fields.String(required=True)
+    home_province = fields.String(required=True)
+    arrived_on = fields.Date(required=True)
+    transfer_due_on = fields.Date(required=True)
+
+
+_HONOUR = {
+    "honour_id": "c0ffee00-1234-4abc-8def-0123456789ab",
+    "merchant_id": _MERCHANT["merchant_id"],
+    "district_id": "wholesale_city",
+    "kind": "star_party_member_merchant",
+    "year": 2026,
+    "stars": 5,
+}
+
+
+@event_contract(
+    "registry",
+    "honour_awarded",
+    examples=[
+        {
+            **_HONOUR,
+            "reason": "诚信经营、带头参与志愿服务",
+            "awarded_by": "alliance",
+            "awarded_on": "2026-07-01",
+        },
+        {
+            **_HONOUR,
+            "kind": "party_member_business_plaque",
+            "year": None,
+            "stars": None,
+            "reason": "党员亮身份经营",
+            "awarded_by": "branch_wholesale_city",
+            "awarded_on": "2026-05-04",
+        },
+    ],
+)
+class HonourAwarded(Schema):
+    """A merchant received an honour: star Party-member merchant, model store or member-business plaque."""
+
+    honour_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(HONOUR_KINDS))
+    year = fields.Integer(required=True, allow_none=True, strict=True)
+    stars = fields.Integer(required=True, allow_none=True, strict=True, validate=validate.Range(min=1, max=5))
+    reason = fields.String(required=True)
+    awarded_by = fields.String(required=True)
+    awarded_on = fields.Date(required=True)
+
+
+@event_contract(
+    "registry",
+    "honour_revoked",
+    examples=[{**_HONOUR, "reason": "经营违规", "revoked_at": "2026-09-01T08:00:00+00:00"}],
+)
+class HonourRevoked(Schema):
+    """An honour was withdrawn; it stays in the merchant's history."""
+
+    honour_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(HONOUR_KINDS))
+    year = fields.Integer(required=True, allow_none=True, strict=True)
+    stars = fields.Integer(required=True, allow_none=True, strict=True)
+    reason = fields.String(required=True)
+    revoked_at = fields.AwareDateTime(required=True)
+
+
+_PAIRING = {
+    "pairing_id": "a1b2c3d4-0000-4000-8000-000000000001",
+    "person_id": _PERSON["person_id"],
+    "merchant_id": _MERCHANT["merchant_id"],
+    "district_id": "wholesale_city",
+}
+
+
+@event_contract("registry", "pairing_started", examples=[{**_PAIRING, "started_on": "2026-03-15"}])
+class PairingStarted(Schema):
+    """A Party member was paired with a merchant (结对) to help it one to one."""
+
+    pairing_id = fields.String(required=True)
+    person_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    started_on = fields.Date(required=True)
+
+
+@event_contract(
+    "registry",
+    "pairing_ended",
+    examples=[{**_PAIRING, "started_on": "2026-03-15", "ended_on": "2026-12-31", "reason": "商户已迁出"}],
+)
+class PairingEnded(Schema):
+    """A pairing of a Party member with a merchant ended."""
+
+    pairing_id = fields.String(required=True)
+    person_id = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    started_on = fields.Date(required=True)
+    ended_on = fields.Date(required=True)
+    reason = fields.String(required=True, allow_none=True)

@@ -1,0 +1,146 @@
+"""Merchant rosters (CSV or XLSX): reading the file and checking each row, without a database.
+
+A roster has a header row naming its columns, in English or in Chinese, and one merchant per row.
+Rows are numbered as a spreadsheet shows them (the header is row 1), so an error report points at
+the line to fix.
+"""
+
+import base64
+import binascii
+import csv
+import io
+import zipfile
+
+from marshmallow import Schema, fields, validate
+from marshmallow import ValidationError as SchemaError
+
+from alliance_platform.errors import ValidationError
+
+from .schemas import valid_credit_code, valid_mobile
+
+COLUMNS = {
+    "shop_name": ("商户名称", "店铺名称"),
+    "district": ("商圈", "district_id"),
+    "unit_no": ("摊位号", "铺位号"),
+    "category": ("经营类别", "行业"),
+    "credit_code": ("统一社会信用代码", "信用代码"),
+    "contact_phone": ("联系电话",),
+    "online_shop_url": ("网店链接",),
+    "owner_name": ("负责人", "经营者"),
+    "owner_mobile": ("负责人手机", "经营者手机"),
+}
+REQUIRED = ("shop_name", "district", "category", "credit_code")
+_ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in (column, *aliases)}
+
+
+class RosterRow(Schema):
+    """One roster line: a merchant as ``register_merchant`` takes it, the district by id or name,
+    and optionally its owner (name and mobile), who is registered as a person if new."""
+
+    shop_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    district = fields.String(required=True)
+    unit_no = fields.String(load_default=None, validate=validate.Length(max=40))
+    category = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    credit_code = fields.String(required=True, validate=valid_credit_code)
+    contact_phone = fields.String(load_default=None, validate=valid_mobile)
+    online_shop_url = fields.Url(load_default=None, schemes={"http", "https"})
+    owner_name = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
+    owner_mobile = fields.String(load_default=None, validate=valid_mobile)
+
+
+_row_schema = RosterRow()
+
+
+def read(content, file_format):
+    """The roster's rows as (row number, {column: text}) after its header; file errors raised."""
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("unreadable roster", {"content": ["not base64"]}) from exc
+    table = _csv_rows(data) if file_format == "csv" else _xlsx_rows(data)
+    header_at, header = next(((n, row) for n, row in table if any(row)), (None, None))
+    if header is None:
+        raise ValidationError("empty roster", {"content": ["the file has no header row"]})
+    names = [_ALIASES.get(cell.strip()) if cell else None for cell in header]
+    unknown = [cell for cell, name in zip(header, names, strict=True) if cell and name is None]
+    missing = [column for column in REQUIRED if column not in names]
+    if unknown or missing:
+        messages = [f"unknown column {cell!r}" for cell in unknown] + [f"missing column {c!r}" for c in missing]
+        raise ValidationError("unusable roster header", {"columns": messages})
+    rows = []
+    for number, row in table:
+        if number <= header_at or not any(row):
+            continue
+        rows.append((number, {name: (cell or None) for name, cell in zip(names, row, strict=False) if name}))
+    return rows
+
+
+def _csv_rows(data):
+    # Spreadsheet programs in China save CSV as GB18030 as often as UTF-8 (with or without a BOM).
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationError("unreadable roster", {"content": ["neither UTF-8 nor GB18030 text"]})
+    try:
+        return [(n, [cell.strip() for cell in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), 1)]
+    except csv.Error as exc:
+        raise ValidationError("unreadable roster", {"content": [f"not CSV: {exc}"]}) from exc
+
+
+def _xlsx_rows(data):
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ValidationError("unreadable roster", {"content": ["not an XLSX workbook"]}) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        return [(n, [_cell_text(v) for v in row]) for n, row in enumerate(sheet.iter_rows(values_only=True), 1)]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value):
+    # Phone numbers and codes typed into a spreadsheet often become numbers: 13912345678.0.
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def check(rows, districts):
+    """Load every row; returns (valid rows, row errors). ``districts`` maps ids and Chinese names to ids."""
+    valid, errors = [], []
+    first_seen, owners = {}, {}
+    for number, raw in rows:
+        problems = {}
+        try:
+            row = _row_schema.load({k: v for k, v in raw.items() if v is not None})
+        except SchemaError as exc:
+            row, problems = None, dict(exc.messages)
+        if row is not None:
+            district = districts.get(row["district"])
+            if district is None:
+                problems["district"] = [f"no district {row['district']!r}"]
+            row["district_id"] = district
+            if (row["owner_name"] is None) != (row["owner_mobile"] is None):
+                problems["owner_mobile"] = ["give the owner's name and mobile together, or neither"]
+            code = row["credit_code"]
+            if code in first_seen:
+                problems["credit_code"] = [f"repeats row {first_seen[code]}"]
+            first_seen.setdefault(code, number)
+            if row["owner_mobile"]:
+                named = owners.setdefault(row["owner_mobile"], (row["owner_name"], number))
+                if named[0] != row["owner_name"]:
+                    problems["owner_name"] = [f"row {named[1]} gives this mobile to {named[0]}"]
+        if problems:
+            errors.append({"row": number, "credit_code": raw.get("credit_code"), "errors": problems})
+        else:
+            valid.append((number, row))
+    return valid, errors

@@ -22,6 +22,7 @@ log = structlog.get_logger("alliance.call")
 
 CORRELATION_KEY = "correlation_id"
 AUTHORIZATION_KEY = "authorization"
+REQUEST_KEY = "rpc_request_id"
 
 
 def new_id():

@@ -7,7 +7,9 @@ change that then failed to commit.
 
 - ``rpc(schema=..., allow=...)``: the caller's signed identity is verified, its roles checked
   against ``allow``, and the arguments loaded by the marshmallow ``schema``; the method receives
-  the loaded data. Every refusal is a typed error from ``errors.py`` and nothing is written.
+  the loaded data. Every refusal is a typed error from ``errors.py`` and nothing is written. A
+  command's answer is stored with its request id in the same transaction, so a request the broker
+  redelivers (the connection dropped before the reply) is answered again, not carried out twice.
 - ``event_handler(source, event_type)``: the message is checked against its event contract, the
   event id is claimed in the inbox table in the same transaction as the handler's effect (a
   redelivery has no second effect), and a failing handler is retried with backoff, then
@@ -28,6 +30,7 @@ from functools import partial
 import psycopg
 import structlog
 from kombu import Queue, binding
+from kombu.utils import json as kombu_json
 from marshmallow import ValidationError as SchemaError
 from nameko import events as nameko_events
 from nameko import rpc as nameko_rpc
@@ -36,7 +39,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import SharedExtension
 from nameko.messaging import HEADER_PREFIX
 
-from .context import CORRELATION_KEY
+from .context import CORRELATION_KEY, REQUEST_KEY
 from .contracts import ContractError, parse_event, versions
 from .db import Database, translate_db_error
 from .errors import AllianceError, ValidationError
@@ -66,11 +69,25 @@ class Rpc(nameko_rpc.Rpc):
         kwargs.setdefault("expected_exceptions", AllianceError)
         super().__init__(**kwargs)
 
+    def unpack_message_headers(self, message):
+        # The request's own id travels with the worker (never to downstream calls: ServiceRpc
+        # drops it), so a command redelivered by the broker is recognised and not done twice.
+        context = super().unpack_message_headers(message)
+        context[REQUEST_KEY] = message.properties.get("correlation_id")
+        return context
+
     def handle_result(self, message, worker_ctx, result, exc_info):
         exc_info = _settle(self.container, worker_ctx, exc_info)
         if exc_info is not None:
             result = None
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except Exception:
+            # The broker is gone before the reply could go: the caller times out, and the broker
+            # redelivers the request, which the stored answer then settles. nameko would kill the
+            # whole service for an exception here.
+            log.exception("could not send an RPC reply; the request will be redelivered", method=self.method_name)
+            return result, exc_info
 
 
 def load_arguments(schema, args, kwargs):
@@ -111,8 +128,21 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
             data = load_arguments(schema, args, kw)
             if read_only:
                 self.db.use_read_only()
+            request_id = None if read_only else self.call.worker_ctx.data.get(REQUEST_KEY)
             try:
-                return method(self, data) if schema is not None else method(self)
+                if request_id is not None:
+                    done = self.db.fetchone("SELECT result FROM rpc_requests WHERE request_id = %s", (request_id,))
+                    if done is not None:
+                        log.info("redelivered request answered from its stored result", request_id=request_id)
+                        return done["result"]
+                result = method(self, data) if schema is not None else method(self)
+                if request_id is not None:
+                    # Stored as the reply is sent (kombu's JSON: dates become ISO strings).
+                    self.db.execute(
+                        "INSERT INTO rpc_requests (request_id, method, result) VALUES (%s, %s, %s::jsonb)",
+                        (request_id, method.__name__, kombu_json.dumps(result)),
+                    )
+                return result
             except psycopg.Error as exc:
                 typed = translate_db_error(exc)
                 if typed is None:

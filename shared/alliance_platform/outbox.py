@@ -28,8 +28,6 @@ from .db import OUTBOX_CHANNEL
 log = structlog.get_logger("alliance.outbox")
 
 RELAY_LOCK_KEY = 0x616C6C69  # "alli": one relay per service database
-RETENTION = "7 days"
-PURGE_EVERY = 600  # batches between purges of published rows older than RETENTION
 
 # Rows ready to go, in id order, except those behind an earlier row of their aggregate that is
 # backing off. The blocked aggregates are computed once per batch (MATERIALIZED): as a correlated
@@ -67,7 +65,6 @@ class OutboxRelay:
         self._db = None
         self._amqp = None
         self._channel = None
-        self._batches = 0
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -205,9 +202,6 @@ class OutboxRelay:
             # hundred, and its rows are retried until a consumer declares its queue.
             reasons = collections.Counter(f"{row['event_type']}: {reason}" for row, reason in failed)
             log.error("outbox events not delivered; will retry", failures=dict(reasons))
-        self._batches += 1
-        if self._batches % PURGE_EVERY == 0:
-            self._db.execute(f"DELETE FROM outbox WHERE published_at < now() - interval '{RETENTION}'")
         return len(rows)
 
     def _on_ack(self, delivery_tag, multiple):

@@ -9,9 +9,11 @@ call one use case and return its result.
 
 from nameko.web.handlers import http
 
+from . import housekeeping
 from .clock import ClockProvider
 from .context import CallContext
 from .db import Database
+from .entrypoints import timer
 from .health import HealthCheck, json_response
 from .metrics import CONTENT_TYPE
 
@@ -43,6 +45,11 @@ class AllianceService:
     def metrics(self, request):
         ok, report = self._health().ready()
         return 200, {"Content-Type": CONTENT_TYPE}, self.call.metrics.exposition(ok, report)
+
+    @timer(interval="HOUSEKEEPING_INTERVAL")
+    @quiet
+    def platform_housekeeping(self):
+        return housekeeping.purge(self.db, self.call.worker_ctx.config)
 
     def _health(self):
         return HealthCheck(self.call.worker_ctx.config, self.name, self.db)

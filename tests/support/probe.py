@@ -115,3 +115,24 @@ class ProbeConsumer(AllianceService):
     def slow(self, cmd):
         eventlet.sleep(cmd["seconds"])
         return "late"
+
+
+class TicketsWatcher(AllianceService):
+    """Consumes the tickets service's events and records each effect once: a stand-in for any
+    downstream consumer in the drills."""
+
+    name = "tickets_watcher"
+
+    def _record(self, event):
+        self.db.execute(
+            "INSERT INTO probe_effects (item_id, aggregate, seq, event_id) VALUES (%s, %s, 0, %s)",
+            (event.payload["reference"], event.event_type, event.event_id),
+        )
+
+    @event_handler("tickets", "ticket_submitted")
+    def handle_tickets_ticket_submitted(self, event):
+        self._record(event)
+
+    @event_handler("tickets", "ticket_assigned")
+    def handle_tickets_ticket_assigned(self, event):
+        self._record(event)

@@ -1,12 +1,62 @@
 """The tickets service's own copy of what it needs from the registry, fed by registry events,
-so that reading a ticket never waits on an RPC to the registry."""
+so that routing and reading a ticket never wait on an RPC to the registry.
+
+Registry events about merchants and people carry a version; an older version arriving after a
+newer one (handlers run concurrently) changes nothing.
+"""
 
 
 def merchant_registered(session, payload):
+    _merchant(session, {**payload, "version": 1})
+
+
+def merchant_updated(session, payload):
+    _merchant(session, payload)
+
+
+def _merchant(session, payload):
     session.execute(
-        "INSERT INTO merchant_directory (merchant_id, shop_name, district_id, status)"
-        " VALUES (%(merchant_id)s, %(shop_name)s, %(district_id)s, %(status)s)"
+        "INSERT INTO merchant_directory (merchant_id, shop_name, district_id, status, version)"
+        " VALUES (%(merchant_id)s, %(shop_name)s, %(district_id)s, %(status)s, %(version)s)"
         " ON CONFLICT (merchant_id) DO UPDATE SET shop_name = EXCLUDED.shop_name,"
-        " district_id = EXCLUDED.district_id, status = EXCLUDED.status",
+        " district_id = EXCLUDED.district_id, status = EXCLUDED.status, version = EXCLUDED.version"
+        " WHERE merchant_directory.version < EXCLUDED.version",
+        payload,
+    )
+
+
+def merchant_status_changed(session, payload):
+    session.execute(
+        "UPDATE merchant_directory SET status = %(status)s, version = %(version)s"
+        " WHERE merchant_id = %(merchant_id)s AND version < %(version)s",
+        payload,
+    )
+
+
+def person_changed(session, payload):
+    session.execute(
+        "INSERT INTO people_directory (person_id, name, district_id, roles, skills, version)"
+        " VALUES (%(person_id)s, %(name)s, %(district_id)s, %(roles)s, %(skills)s, %(version)s)"
+        " ON CONFLICT (person_id) DO UPDATE SET name = EXCLUDED.name, district_id = EXCLUDED.district_id,"
+        " roles = EXCLUDED.roles, skills = EXCLUDED.skills, version = EXCLUDED.version"
+        " WHERE people_directory.version < EXCLUDED.version",
+        payload,
+    )
+
+
+def pairing_started(session, payload):
+    # If the end arrived first, the pairing is already recorded as ended and stays so.
+    session.execute(
+        "INSERT INTO pairing_directory (pairing_id, member_id, merchant_id, active)"
+        " VALUES (%(pairing_id)s, %(person_id)s, %(merchant_id)s, true) ON CONFLICT (pairing_id) DO NOTHING",
+        payload,
+    )
+
+
+def pairing_ended(session, payload):
+    session.execute(
+        "INSERT INTO pairing_directory (pairing_id, member_id, merchant_id, active)"
+        " VALUES (%(pairing_id)s, %(person_id)s, %(merchant_id)s, false)"
+        " ON CONFLICT (pairing_id) DO UPDATE SET active = false",
         payload,
     )

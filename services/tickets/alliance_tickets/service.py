@@ -7,7 +7,7 @@ from .desk import Desk
 from .settings import SettingsProvider
 from .sweep import sweep
 
-STAFF = ("admin", "staff", "branch_secretary", "liaison", "volunteer", "system")
+STAFF = ("admin", "staff", "branch_secretary", "department_liaison", "volunteer", "system")
 
 
 def _out(ticket):
@@ -129,3 +129,27 @@ class TicketsService(AllianceService):
     @event_handler("registry", "merchant_registered")
     def handle_registry_merchant_registered(self, event):
         read_model.merchant_registered(self.db, event.payload)
+
+    @event_handler("registry", "merchant_updated")
+    def handle_registry_merchant_updated(self, event):
+        read_model.merchant_updated(self.db, event.payload)
+
+    @event_handler("registry", "merchant_status_changed")
+    def handle_registry_merchant_status_changed(self, event):
+        read_model.merchant_status_changed(self.db, event.payload)
+
+    @event_handler("registry", "person_registered")
+    def handle_registry_person_registered(self, event):
+        read_model.person_changed(self.db, event.payload)
+
+    @event_handler("registry", "person_updated")
+    def handle_registry_person_updated(self, event):
+        read_model.person_changed(self.db, event.payload)
+
+    @event_handler("registry", "pairing_started")
+    def handle_registry_pairing_started(self, event):
+        read_model.pairing_started(self.db, event.payload)
+
+    @event_handler("registry", "pairing_ended")
+    def handle_registry_pairing_ended(self, event):
+        read_model.pairing_ended(self.db, event.payload)

@@ -1,0 +1,21 @@
+"""Housekeeping of the platform's own tables, run by every service on a timer.
+
+Rows that only matter for a while are deleted once they cannot matter any more: published outbox
+rows (kept for an operator's look), processed event ids (a redelivery comes within minutes, not
+weeks) and the stored answers of RPC commands (a redelivered request comes within seconds).
+"""
+
+
+def purge(session, config):
+    counts = {}
+    for table, column, condition, key in (
+        ("outbox", "published_at", "published_at IS NOT NULL AND", "OUTBOX_RETENTION_DAYS"),
+        ("inbox", "processed_at", "", "INBOX_RETENTION_DAYS"),
+        ("rpc_requests", "handled_at", "", "RPC_REQUEST_RETENTION_DAYS"),
+    ):
+        counts[table] = session.fetchval(
+            f"WITH gone AS (DELETE FROM {table} WHERE {condition} {column} < now() - make_interval(days => %s)"
+            " RETURNING 1) SELECT count(*) FROM gone",
+            (int(config[key]),),
+        )
+    return counts

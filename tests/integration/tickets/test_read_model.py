@@ -1,0 +1,124 @@
+"""The tickets service keeps its own copy of the registry's facts from the registry's events."""
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from kombu import Connection, Exchange
+from nameko.testing.services import entrypoint_waiter
+
+from alliance_platform import contracts
+from alliance_platform.errors import Conflict
+from tests.integration.tickets.conftest import demand
+from tests.support.helpers import query
+
+REGISTRY_EVENTS = Exchange("registry.events", type="topic", durable=True)
+
+
+def publish(desk, event_type, payload, handler):
+    envelope = contracts.build_envelope(
+        source="registry",
+        event_type=event_type,
+        version=1,
+        payload=payload,
+        event_id=uuid.uuid4().hex,
+        occurred_at=datetime.now(UTC),
+        correlation_id="read-model-test",
+        aggregate_id=payload.get("merchant_id") or payload.get("person_id"),
+        actor=None,
+    )
+    with entrypoint_waiter(desk.container, handler) as result, Connection(desk.container.config["AMQP_URI"]) as conn:
+        conn.Producer().publish(envelope, exchange=REGISTRY_EVENTS, routing_key=event_type, serializer="json")
+    result.get()
+
+
+def merchant(merchant_id, version, **changes):
+    return {
+        "merchant_id": merchant_id,
+        "version": version,
+        "shop_name": "鑫盛五金",
+        "district_id": "wholesale_city",
+        "unit_no": None,
+        "category": "五金",
+        "credit_code": "91371400MA3C8XYU13",
+        "contact_phone": None,
+        "online_shop_url": None,
+        "owner_id": None,
+        "status": "active",
+        "changed": ["shop_name"],
+        "updated_at": datetime.now(UTC),
+        **changes,
+    }
+
+
+def test_a_newer_merchant_version_wins_whatever_the_order_of_arrival(desk):
+    merchant_id = str(uuid.uuid4())
+    publish(desk, "merchant_updated", merchant(merchant_id, 3, shop_name="新名字"), "handle_registry_merchant_updated")
+    publish(desk, "merchant_updated", merchant(merchant_id, 2, shop_name="旧名字"), "handle_registry_merchant_updated")
+    registered = {
+        k: v for k, v in merchant(merchant_id, 1).items() if k not in ("version", "owner_id", "changed", "updated_at")
+    }
+    publish(
+        desk,
+        "merchant_registered",
+        {**registered, "registered_at": datetime.now(UTC)},
+        "handle_registry_merchant_registered",
+    )
+    row = query(
+        desk.database, "SELECT shop_name, version FROM merchant_directory WHERE merchant_id = %s", (merchant_id,)
+    )
+    assert row == [{"shop_name": "新名字", "version": 3}]
+
+    status = {
+        "merchant_id": merchant_id,
+        "district_id": "wholesale_city",
+        "version": 4,
+        "old_status": "active",
+        "status": "closed",
+        "reason": "停业",
+        "changed_at": datetime.now(UTC),
+    }
+    publish(desk, "merchant_status_changed", status, "handle_registry_merchant_status_changed")
+    with desk.admin() as alliance:
+        with pytest.raises(Conflict, match="closed"):
+            alliance.tickets.submit_ticket(**demand(merchant_id))
+
+
+def test_people_and_pairings_feed_routing(desk):
+    merchant_id = desk.seed_merchant()
+    person_id = str(uuid.uuid4())
+    person = {
+        "person_id": person_id,
+        "version": 1,
+        "name": "李党员",
+        "mobile": "13912345678",
+        "roles": ["party_member"],
+        "skills": [],
+        "language": "zh-CN",
+        "district_id": "wholesale_city",
+        "has_id_card": False,
+        "registered_at": datetime.now(UTC),
+    }
+    publish(desk, "person_registered", person, "handle_registry_person_registered")
+    pairing = {
+        "pairing_id": str(uuid.uuid4()),
+        "person_id": person_id,
+        "merchant_id": merchant_id,
+        "district_id": "wholesale_city",
+        "started_on": date(2026, 3, 1),
+    }
+    publish(desk, "pairing_started", pairing, "handle_registry_pairing_started")
+    with desk.admin() as alliance:
+        first = alliance.tickets.submit_ticket(**demand(merchant_id, category="party_affairs"))
+        assert alliance.tickets.get_ticket(ticket_id=first["ticket_id"])["proposed_id"] == person_id
+        publish(
+            desk,
+            "pairing_ended",
+            {**pairing, "ended_on": date(2026, 6, 1), "reason": None},
+            "handle_registry_pairing_ended",
+        )
+        second = alliance.tickets.submit_ticket(**demand(merchant_id, category="party_affairs"))
+        assert alliance.tickets.get_ticket(ticket_id=second["ticket_id"])["team"] == "party-branches"
+    # A late start after the end does not bring the pairing back.
+    publish(desk, "pairing_started", pairing, "handle_registry_pairing_started")
+    assert query(desk.database, "SELECT active FROM pairing_directory") == [{"active": False}]

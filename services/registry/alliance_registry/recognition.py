@@ -1,6 +1,9 @@
 """Honours (star Party-member merchant, model store, member-business plaque) and pairings (结对)."""
 
+import structlog
+
 from alliance_platform.errors import Conflict, NotFound, ValidationError
+from alliance_platform.identity import ALL_DISTRICTS, Identity
 
 from . import domain, merchants
 from .records import json_ready, remember
@@ -9,6 +12,8 @@ HONOUR_COLUMNS = (
     "h.id::text AS honour_id, h.merchant_id::text AS merchant_id, m.district_id, h.kind, h.year, h.stars,"
     " h.reason, h.awarded_by, h.awarded_on, h.awarded_at, h.revoked_at, h.revoked_reason"
 )
+log = structlog.get_logger("alliance.registry")
+
 PAIRING_COLUMNS = (
     "pr.id::text AS pairing_id, pr.person_id::text AS person_id, pr.merchant_id::text AS merchant_id,"
     " m.district_id, pr.started_on, pr.ended_on, pr.end_reason, pr.note"
@@ -191,3 +196,37 @@ def end_pairing(session, caller, cmd, now):
         now,
     )
     return json_ready({**pairing, "status": "ended"})
+
+
+def award_evaluation_winners(session, event, now):
+    """Honour the winners an evaluation (评选) of the events service named, in rank order.
+
+    Each award is its own savepoint: a winner the register cannot honour (its owner is no Party
+    member, it closed meanwhile, it already holds the honour) is reported and skipped, and the
+    others are honoured. The history names the evaluation and who closed it.
+    """
+    result = event.payload
+    judge = Identity(
+        f"evaluation {result['activity_id']} closed by {event.actor or 'events'}",
+        "system",
+        roles=frozenset({"system"}),
+        districts=frozenset({ALL_DISTRICTS}),
+    )
+    outcome = {"awarded": [], "skipped": []}
+    for winner in result["winners"]:
+        cmd = {
+            "merchant_id": winner["merchant_id"],
+            "kind": result["kind"],
+            "year": result["year"],
+            "stars": result["stars"],
+            "reason": f"{result['title']}：第{winner['rank']}名（{winner['votes']}票）",
+            "awarded_by": "alliance",
+            "awarded_on": None,
+        }
+        try:
+            with session.connection.transaction():
+                outcome["awarded"].append(award_honour(session, judge, cmd, now)["honour_id"])
+        except (ValidationError, Conflict, NotFound) as refusal:
+            log.warning("evaluation winner not honoured", merchant_id=winner["merchant_id"], reason=str(refusal))
+            outcome["skipped"].append({"merchant_id": winner["merchant_id"], "reason": str(refusal)})
+    return outcome

@@ -1,6 +1,6 @@
 """The registry: districts, organisations, merchants, people, Party members, honours, pairings."""
 
-from alliance_platform.entrypoints import rpc, timer
+from alliance_platform.entrypoints import event_handler, rpc, timer
 from alliance_platform.identity import ALL_DISTRICTS, Identity
 from alliance_platform.service import AllianceService
 
@@ -138,3 +138,9 @@ class RegistryService(AllianceService):
     @rpc(allow=READERS, read_only=True)
     def stats(self):
         return directory.stats(self.db, self.call.identity, now=self.clock.now())
+
+    # --- facts from the other services ------------------------------------------------------
+
+    @event_handler("events", "evaluation_closed")
+    def handle_events_evaluation_closed(self, event):
+        return recognition.award_evaluation_winners(self.db, event, self.clock.now())

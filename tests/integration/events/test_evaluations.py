@@ -4,6 +4,7 @@ within the window, and closing names the winners."""
 from datetime import timedelta
 
 import pytest
+from nameko.testing.services import entrypoint_waiter
 
 from alliance_platform.config import service_class
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
@@ -12,20 +13,34 @@ from tests.integration.events.conftest import START, activity
 
 
 @pytest.fixture
-def merchants(container_factory, service_config, client):
-    """Three merchants registered in a running registry, which the events service asks."""
-    registry = container_factory(service_class("registry"), service_config("registry"))
-    registry.start()
+def registry(container_factory, service_config):
+    container = container_factory(service_class("registry"), service_config("registry"))
+    container.start()
+    return container
+
+
+@pytest.fixture
+def merchants(registry, client):
+    """Three merchants in the running registry, which the events service asks; the first two are
+    owned by Party members (only those can be honoured), the third is not."""
+    found = []
     with client() as admin:
-        return [
-            admin.registry.register_merchant(
-                shop_name=name,
-                district_id="outlets",
-                category="服装",
-                credit_code=make_credit_code(f"9137140000000{n:04d}"),
-            )["merchant_id"]
-            for n, name in enumerate(["红星服饰", "德百鞋城", "奥莱童装"])
-        ]
+        for n, name in enumerate(["红星服饰", "德百鞋城", "奥莱童装"]):
+            owner = admin.registry.register_person(name=f"店主{n}", mobile=f"1391234{n:04d}", district_id="outlets")
+            if n < 2:
+                admin.registry.register_party_member(
+                    person_id=owner["person_id"], branch_id="branch_outlets", joined_on="2010-07-01"
+                )
+            found.append(
+                admin.registry.register_merchant(
+                    shop_name=name,
+                    district_id="outlets",
+                    category="服装",
+                    credit_code=make_credit_code(f"9137140000000{n:04d}"),
+                    owner_id=owner["person_id"],
+                )["merchant_id"]
+            )
+    return found
 
 
 def evaluation(**overrides):
@@ -101,3 +116,29 @@ def test_evaluation_settings_are_checked(office):
         broken["evaluation"] = {**broken["evaluation"], "stars": None}
         with pytest.raises(ValidationError):
             organiser.events.create_activity(**broken)
+
+
+def test_closing_an_evaluation_honours_its_winners_in_the_registry(office, registry, merchants, client):
+    red, shoes, kids = merchants
+    with office.organiser() as organiser:
+        settings = evaluation()
+        settings["evaluation"]["winners"] = 3
+        created = organiser.events.create_activity(**settings)
+        organiser.events.publish_activity(activity_id=created["activity_id"])
+        for merchant_id in merchants:
+            organiser.events.nominate(activity_id=created["activity_id"], merchant_id=merchant_id, reason="诚信经营")
+    office.time.advance(days=1, hours=1)
+    for voter_id, choice in (("v1", red), ("v2", red), ("v3", shoes), ("v4", kids)):
+        with office.member(voter_id) as voter:
+            voter.events.vote(activity_id=created["activity_id"], merchant_id=choice)
+    office.time.advance(days=2)
+    with entrypoint_waiter(registry, "handle_events_evaluation_closed") as awarded:
+        with office.organiser() as organiser:
+            organiser.events.close_evaluation(activity_id=created["activity_id"])
+    outcome = awarded.get()
+    assert len(outcome["awarded"]) == 2
+    assert [s["merchant_id"] for s in outcome["skipped"]] == [kids], "its owner is no Party member"
+    with client() as admin:
+        honours = admin.registry.list_honours(kind="star_party_member_merchant", year=2026)["items"]
+    assert sorted((h["merchant_id"], h["stars"]) for h in honours) == sorted([(red, 5), (shoes, 5)])
+    assert all("2026年度星级党员商户评选" in h["reason"] for h in honours)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime  # noqa: E402
 
 from alliance_platform import logs  # noqa: E402
 
-from . import outbox_drain, registry_scale, rpc_roundtrip  # noqa: E402
+from . import demand_desk, outbox_drain, registration_burst, registry_scale, rpc_roundtrip  # noqa: E402
 from .environment import LOG_DIR, BenchError, Environment  # noqa: E402
 from .report import console, print_table, write_json  # noqa: E402
 
@@ -28,6 +28,8 @@ SCENARIOS = {
     "rpc": rpc_roundtrip.run,
     "outbox": outbox_drain.run,
     "registry": registry_scale.run,
+    "tickets": demand_desk.run,
+    "events": registration_burst.run,
 }
 
 

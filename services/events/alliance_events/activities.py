@@ -137,10 +137,7 @@ def update(office, activity_id, changes):
         raise Conflict(f"{activity['title']} is {activity['status']}: it cannot change")
     merged = {**activity, **changes}
     _check_times(merged)
-    confirmed = office.session.fetchval(
-        "SELECT count(*) FROM registrations WHERE activity_id = %s AND status IN ('confirmed', 'attended')",
-        (activity["id"],),
-    )
+    confirmed = activity["confirmed_count"]
     if merged["capacity"] < confirmed:
         raise Conflict(f"capacity {merged['capacity']} is below the {confirmed} confirmed registrations")
     if activity["status"] != domain.DRAFT and activity["type"] == "themed_promotion":
@@ -208,7 +205,8 @@ def cancel(office, activity_id, reason):
         (office.now, activity["id"]),
     )
     activity = office.session.fetchone(
-        "UPDATE activities SET status = 'cancelled', cancel_reason = %s WHERE id = %s RETURNING *",
+        "UPDATE activities SET status = 'cancelled', cancel_reason = %s, confirmed_count = 0,"
+        " confirmed_by_district = '{}', waiting_count = 0 WHERE id = %s RETURNING *",
         (reason, activity["id"]),
     )
     office.publish(
@@ -291,12 +289,7 @@ def get(office, activity_id):
     activity = office.load(activity_id, lock=False)
     if activity["status"] == domain.DRAFT and not office.may_manage(activity):
         raise NotFound(f"no activity {activity_id}")
-    counts = office.session.fetchone(
-        "SELECT count(*) FILTER (WHERE status IN ('confirmed', 'attended')) AS confirmed,"
-        " count(*) FILTER (WHERE status = 'waitlisted') AS waitlisted FROM registrations WHERE activity_id = %s",
-        (activity["id"],),
-    )
-    return present(activity, counts)
+    return present(activity, {"confirmed": activity["confirmed_count"], "waitlisted": activity["waiting_count"]})
 
 
 def present(activity, counts=None):

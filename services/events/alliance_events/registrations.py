@@ -20,14 +20,29 @@ OPEN = (domain.PUBLISHED,)
 _AUDIENCE_ROLES = {"party_members": {"party_member"}, "staff": {"staff", "admin", "branch_secretary", "volunteer"}}
 
 
-def _seats(session, activity):
-    rows = session.fetchall(
-        "SELECT district_id, count(*) AS n FROM registrations"
-        " WHERE activity_id = %s AND status IN ('confirmed', 'attended') GROUP BY district_id",
-        (activity["id"],),
+def _seats(activity):
+    return domain.Seats(
+        activity["capacity"], activity["quotas"], activity["confirmed_count"], activity["confirmed_by_district"]
     )
-    by_district = {row["district_id"]: row["n"] for row in rows}
-    return domain.Seats(activity["capacity"], activity["quotas"], sum(by_district.values()), by_district)
+
+
+def _count(session, activity, district, confirmed=0, waiting=0, joined_queue=False):
+    """Move the activity's seat counters (its row is locked by the caller)."""
+    return session.fetchone(
+        "UPDATE activities SET confirmed_count = confirmed_count + %(confirmed)s,"
+        " confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
+        "   to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
+        " waiting_count = waiting_count + %(waiting)s,"
+        " waitlist_last = waitlist_last + %(joined)s"
+        " WHERE id = %(id)s RETURNING *",
+        {
+            "id": activity["id"],
+            "district": district,
+            "confirmed": confirmed,
+            "waiting": waiting,
+            "joined": int(joined_queue),
+        },
+    )
 
 
 def _registrant(office, cmd):
@@ -90,16 +105,14 @@ def register(office, cmd):
     )
     if already:
         raise Conflict(f"already registered for {activity['title']} ({already['status']})")
-    confirmed = _seats(office.session, activity).fits(district)
+    confirmed = _seats(activity).fits(district)
     position = place = None
-    if not confirmed:
+    if confirmed:
+        _count(office.session, activity, district, confirmed=1)
+    else:
         # ``position`` orders the waiting list; ``place`` is where the registrant stands in it now.
-        queue = office.session.fetchone(
-            "SELECT coalesce(max(position), 0) + 1 AS position,"
-            " count(*) FILTER (WHERE status = 'waitlisted') + 1 AS place FROM registrations WHERE activity_id = %s",
-            (activity["id"],),
-        )
-        position, place = queue["position"], queue["place"]
+        counted = _count(office.session, activity, district, waiting=1, joined_queue=True)
+        position, place = counted["waitlist_last"], counted["waiting_count"]
     registration = office.session.fetchone(
         "INSERT INTO registrations (id, activity_id, person_id, merchant_id, district_id, child_name, child_age,"
         " status, position, check_in_code, registered_at, confirmed_at)"
@@ -123,7 +136,12 @@ def register(office, cmd):
         _announce(office, activity, registration, "registration_confirmed", check_in_code=registration["check_in_code"])
     else:
         _announce(office, activity, registration, "registration_waitlisted", position=place)
-    return {**present(registration, activity), "place": place}
+    # No QR code here: drawing it would hold the activity's lock longer; list_registrations has it.
+    return {
+        **present(registration, activity, qr=False),
+        "check_in_code": registration["check_in_code"] if confirmed else None,
+        "place": place,
+    }
 
 
 def cancel(office, registration_id):
@@ -143,19 +161,24 @@ def cancel(office, registration_id):
         (office.now, registration["id"]),
     )
     _announce(office, activity, registration, "registration_cancelled", was=was)
+    if was == domain.CONFIRMED:
+        activity = _count(office.session, activity, registration["district_id"], confirmed=-1)
+    else:
+        activity = _count(office.session, activity, registration["district_id"], waiting=-1)
     promoted = None
     if was == domain.CONFIRMED:
         waiting = office.session.fetchall(
             "SELECT * FROM registrations WHERE activity_id = %s AND status = 'waitlisted' ORDER BY position",
             (activity["id"],),
         )
-        chosen = domain.first_that_fits(waiting, _seats(office.session, activity))
+        chosen = domain.first_that_fits(waiting, _seats(activity))
         if chosen is not None:
             promoted = office.session.fetchone(
                 "UPDATE registrations SET status = 'confirmed', position = NULL, confirmed_at = %s"
                 " WHERE id = %s RETURNING *",
                 (office.now, chosen["id"]),
             )
+            _count(office.session, activity, promoted["district_id"], confirmed=1, waiting=-1)
             _announce(office, activity, promoted, "registration_promoted", check_in_code=promoted["check_in_code"])
     return {
         "cancelled": present(registration, activity),

@@ -30,7 +30,10 @@ def test_seats_then_a_waiting_list_in_order_and_a_cancellation_promotes_the_next
         "waitlisted",
     ]
     assert (results["p3"]["place"], results["p4"]["place"]) == (1, 2)
-    assert results["p1"]["check_in_code"] and results["p1"]["check_in_qr_svg"].startswith("<svg")
+    assert results["p1"]["check_in_code"] and results["p3"]["check_in_code"] is None
+    with office.member("p1") as member:
+        [ticket] = member.events.list_registrations(activity_id=activity_id)
+    assert ticket["check_in_code"] == results["p1"]["check_in_code"] and ticket["check_in_qr_svg"].startswith("<svg")
     with office.member("p1") as member:
         with pytest.raises(Conflict, match="already registered"):
             member.events.register(activity_id=activity_id)

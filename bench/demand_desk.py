@@ -1,0 +1,185 @@
+"""Scenario ``tickets``: the demand desk's speed.
+
+- ``submit_ticket``, sequential and with 10 in flight, beside the bare nameko echo (the platform's
+  bare RPC round trip) in the same run. A submission routes the demand, computes its SLA deadlines,
+  takes the year's reference number, writes the ticket, its timeline and two events. Goal: ≥ 0.7×.
+- ``list_tickets``, a page of 50 for a staff member of one district, over 1,000,000 tickets: p95,
+  beside the same SQL run directly. Goal: p95 < 30 ms. The million tickets are generated in SQL in
+  a database of their own (``alliance_bench_tickets_city``), kept between runs.
+"""
+
+import time
+import uuid
+from statistics import quantiles
+
+import psycopg
+from kombu import Connection, Exchange, Queue
+from nameko.standalone.rpc import ClusterRpcProxy
+from psycopg import sql
+
+from alliance_platform.config import service_package
+from alliance_platform.migrate import apply
+from alliance_platform.rpc import AllianceClient
+
+from . import services
+from .environment import _with_path
+from .report import Result, progress
+from .rpc_roundtrip import WINDOWS, measure
+
+GOAL_SUBMIT_RATIO, GOAL_LIST_MS = 0.7, 30
+CITY_DATABASE, CITY_DATASET, CITY_TICKETS = "alliance_bench_tickets_city", "tickets-v1", 1_000_000
+STAFF_DISTRICT = "outlets"
+TIMEOUT = 10
+
+
+def _sink(env):
+    """Somewhere for the tickets' events to go, as a consumer's queue would be."""
+    with Connection(env.amqp_uri) as conn:
+        queue = Queue("bench_tickets_sink", Exchange("tickets.events", "topic", durable=True), "#", max_length=1000)
+        queue(conn.default_channel).declare()
+
+
+def _seed_merchant(database, district="wholesale_city"):
+    merchant_id = str(uuid.uuid4())
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO merchant_directory (merchant_id, shop_name, district_id, status)"
+            " VALUES (%s, %s, %s, 'active')",
+            (merchant_id, "压测商户", district),
+        )
+    return merchant_id
+
+
+def _submission(merchant_id):
+    return {
+        "merchant_id": merchant_id,
+        "category": "bank_financing",
+        "title": "申请经营贷款",
+        "description": "压测",
+        "handling_mode": "assisted",
+    }
+
+
+def _submit_rates(env, quick):
+    calls, slices = (200, 2) if quick else (1000, 5)
+    database = services.fresh_database(env, "tickets")
+    _sink(env)
+    services.start(env, "tickets", database)
+    env.start_nameko_echo()
+    merchant_id = _seed_merchant(database)
+    rates = {}
+    with (
+        AllianceClient(env.amqp_uri, services.token(), timeout=TIMEOUT) as alliance,
+        ClusterRpcProxy({"AMQP_URI": env.amqp_uri}, timeout=TIMEOUT) as cluster,
+    ):
+        submit, echo = alliance.tickets.submit_ticket, cluster.bench_echo.echo
+        payload = _submission(merchant_id)
+        targets = {
+            "submit_ticket": lambda: submit.call_async(**payload),
+            "nameko echo": lambda: echo.call_async(payload),
+        }
+        for send in targets.values():
+            measure(send, 50, 10)
+        for number in range(1, slices + 1):
+            for variant, window in WINDOWS.items():
+                for name, send in targets.items():
+                    rates.setdefault((name, variant), []).append(measure(send, calls // slices, window))
+            progress(f"tickets  slice {number}/{slices}")
+    with psycopg.connect(database) as conn:
+        stored = conn.execute("SELECT count(*), count(DISTINCT reference) FROM tickets").fetchone()
+    if stored[0] != stored[1]:
+        raise AssertionError(f"{stored[0]} tickets but {stored[1]} references")
+    figures = {key: sorted(values)[len(values) // 2] for key, values in rates.items()}
+    return [
+        Result(
+            scenario="tickets",
+            variant=f"submit, {variant}",
+            unit="calls/s",
+            figure=figures["submit_ticket", variant],
+            baselines={"nameko echo": figures["nameko echo", variant]},
+            compared_to="nameko echo",
+            goal=f"≥ {GOAL_SUBMIT_RATIO}× nameko echo",
+            met=figures["submit_ticket", variant] >= GOAL_SUBMIT_RATIO * figures["nameko echo", variant],
+        )
+        for variant in WINDOWS
+    ]
+
+
+def _city_database(env):
+    """A million tickets over the three districts, generated once and kept (like a year of the city)."""
+    url = _with_path(env.admin_db, f"/{CITY_DATABASE}")
+    with psycopg.connect(env.admin_db, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (CITY_DATABASE,)).fetchone()
+    if exists:
+        with psycopg.connect(url) as conn:
+            marker = conn.execute("SELECT obj_description('tickets'::regclass) AS dataset").fetchone()[0]
+        if marker == CITY_DATASET:
+            return url
+        with psycopg.connect(env.admin_db, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(CITY_DATABASE)))
+    apply(url, ["alliance_platform", service_package("tickets")])
+    progress(f"tickets  generating {CITY_TICKETS:,} tickets (once; kept for later runs)")
+    started = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO tickets (id, reference, merchant_id, district_id, requester_id, category, handling_mode,"
+            " title, description, status, style, team, responsible_id, submitted_at, first_response_due_at,"
+            " resolution_due_at)"
+            " SELECT gen_random_uuid(), format('DM-%%s-%%s', 2026, lpad(n::text, 6, '0')), gen_random_uuid(),"
+            " (ARRAY['wholesale_city', 'aodele', 'outlets'])[1 + n %% 3], 'requester', 'other', 'assisted',"
+            " '需求 ' || n, '压测数据', (ARRAY['submitted', 'in_progress', 'resolved', 'closed'])[1 + n %% 4],"
+            " 'team', 'service-centre', 'staff-' || (n %% 500),"
+            " timestamptz '2026-01-01' + n * interval '30 seconds',"
+            " timestamptz '2026-01-01' + n * interval '30 seconds',"
+            " timestamptz '2026-01-10' + n * interval '30 seconds'"
+            " FROM generate_series(1, %s) AS n",
+            (CITY_TICKETS,),
+        )
+        conn.execute("VACUUM ANALYZE tickets")
+        conn.execute(sql.SQL("COMMENT ON TABLE tickets IS {}").format(sql.Literal(CITY_DATASET)))
+    progress(f"tickets  generated in {time.monotonic() - started:.0f} s")
+    return url
+
+
+def _list_latency(env, quick):
+    database = _city_database(env)
+    services.start(env, "tickets", database)
+    calls = 100 if quick else 400
+    staff = services.token(roles=["staff"], districts=[STAFF_DISTRICT], subject="staff-7", kind="staff")
+    rpc_ms, sql_ms = [], []
+    with AllianceClient(env.amqp_uri, staff, timeout=TIMEOUT) as alliance, psycopg.connect(database) as conn:
+        cursor = None
+        for n in range(calls + 20):
+            started = time.perf_counter()
+            page = alliance.tickets.list_tickets(limit=50, cursor=cursor)
+            elapsed = (time.perf_counter() - started) * 1000
+            cursor = page["next_cursor"] if n % 5 else None  # first pages and a few pages deep
+            if n >= 20:
+                rpc_ms.append(elapsed)
+            started = time.perf_counter()
+            conn.execute(
+                "SELECT * FROM ((SELECT id, submitted_at FROM tickets WHERE district_id = %s"
+                " ORDER BY submitted_at DESC, id DESC LIMIT 51) UNION (SELECT id, submitted_at FROM tickets"
+                " WHERE responsible_id = %s ORDER BY submitted_at DESC, id DESC LIMIT 51)) p"
+                " ORDER BY submitted_at DESC, id DESC LIMIT 51",
+                (STAFF_DISTRICT, "staff-7"),
+            ).fetchall()
+            if n >= 20:
+                sql_ms.append((time.perf_counter() - started) * 1000)
+    if len(page["items"]) != 50:
+        raise AssertionError(f"a page of {len(page['items'])} tickets, expected 50")
+    p95 = quantiles(rpc_ms, n=20)[-1]
+    return Result(
+        scenario="tickets",
+        variant=f"list 50 of {CITY_TICKETS:,}, p95",
+        unit="ms",
+        figure=p95,
+        baselines={"raw SQL p95": quantiles(sql_ms, n=20)[-1]},
+        compared_to="raw SQL p95",
+        goal=f"p95 < {GOAL_LIST_MS} ms",
+        met=p95 < GOAL_LIST_MS,
+    )
+
+
+def run(env, quick):
+    return [*_submit_rates(env, quick), _list_latency(env, quick)]

@@ -1,0 +1,48 @@
+"""Starting the tickets and events services for their scenarios: each on a database of the bench's
+own, made afresh (or kept, for data sets that take a while to load), in the bench's vhost."""
+
+import psycopg
+from psycopg import sql
+
+from alliance_platform.config import load_config, service_package
+from alliance_platform.identity import TokenService
+from alliance_platform.migrate import apply
+
+from .environment import _bin, _with_path
+
+PORTS = {"tickets": 18102, "events": 18103}
+
+
+def fresh_database(env, name):
+    """A new, migrated database ``alliance_bench_<name>`` for service ``name``; returns its URL."""
+    database = f"alliance_bench_{name}"
+    with psycopg.connect(env.admin_db, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+    url = _with_path(env.admin_db, f"/{database}")
+    apply(url, ["alliance_platform", service_package(name)])
+    return url
+
+
+def start(env, name, database):
+    """Run service ``name`` on ``database`` (restarting it if it runs on another one)."""
+    if name in env._processes:
+        env._stop(name)
+    address = f"127.0.0.1:{PORTS[name]}"
+    env._start(
+        name,
+        [_bin("alliance-service"), name],
+        queue=f"rpc-{name}",
+        ready_url=f"http://{address}/health/ready",
+        env={
+            "AMQP_URI": env.amqp_uri,
+            f"{name.upper()}_DATABASE_URL": database,
+            f"{name.upper()}_HTTP_ADDRESS": address,
+            "ALLIANCE_LOG_LEVEL": "WARNING",  # not a log line per call: as quiet as the baselines
+        },
+    )
+
+
+def token(roles=("admin", "system"), districts=("*",), subject="bench", kind="system"):
+    return TokenService.from_config(load_config("registry")).issue(
+        subject, kind, roles=list(roles), districts=list(districts)
+    )

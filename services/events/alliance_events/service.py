@@ -24,6 +24,10 @@ class Settings(DependencyProvider):
 
 
 class EventsService(AllianceService):
+    """Activities run jointly by the three districts (活动联抓): promotions coordinated across districts,
+    trainings, visits, tutoring, evaluations; registration with seats, quotas and a waiting list;
+    check-in, attendance and participation points."""
+
     name = "events"
 
     settings = Settings()

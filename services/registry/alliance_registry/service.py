@@ -39,6 +39,9 @@ TRANSFER_CHECK_INTERVAL = 3600  # seconds; transfers fall due by the day
 
 
 class RegistryService(AllianceService):
+    """The register behind every other service: districts, organisations, merchants, people, Party
+    members (floating members too), honours and pairings; searches, audiences and roster import."""
+
     name = "registry"
 
     id_cards = IdCards()

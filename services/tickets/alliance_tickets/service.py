@@ -22,6 +22,10 @@ def _out(ticket):
 
 
 class TicketsService(AllianceService):
+    """The merchants' demand list (需求清单): routing by assistance style, an owner by acceptance
+    (首接负责制), SLA deadlines in working time with escalation, joint handling across districts, a
+    timeline the merchant can follow, and the figures units are ranked by."""
+
     name = "tickets"
 
     settings = SettingsProvider()

@@ -227,3 +227,14 @@ def dead_letters_replay(service, ids, all_):
     click.echo(f"{service}: {len(replayed)} dead letter(s) replayed")
     if missing:
         raise click.ClickException(f"not found: {', '.join(sorted(missing))}")
+
+
+@main.command()
+def contract():
+    """Print every service's RPC methods and events, as docs/CONTRACT.md holds them."""
+    from .contract_docs import render
+
+    click.echo(render(), nl=False)
+
+
+from . import cli_lookups  # noqa: E402,F401  (registers status, tickets and activities)

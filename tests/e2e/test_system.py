@@ -1,40 +1,11 @@
 """The four services as real processes, as `make run` starts them: ready, talking over the
 broker, loading demo data idempotently, and stopping cleanly on SIGTERM."""
 
-import io
-import socket
 import time
-
-import pytest
 
 from alliance_platform import demo_data
 from alliance_platform.config import installed_services
-from alliance_platform.supervisor import Supervisor
 from tests.support.helpers import query, wait_until
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def system(monkeypatch, rabbit_config, fresh_database):
-    databases = {}
-    for name in installed_services():
-        databases[name] = fresh_database(name)
-        monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", databases[name])
-        monkeypatch.setenv(f"{name.upper()}_HTTP_ADDRESS", f"127.0.0.1:{_free_port()}")
-    monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
-    output = io.StringIO()
-    supervisor = Supervisor(installed_services(), out=output)
-    supervisor.start()
-    try:
-        supervisor.wait_ready(timeout=60)
-        yield supervisor, databases, output
-    finally:
-        supervisor.stop()
 
 
 def test_four_services_run_load_demo_data_twice_and_stop_cleanly(system, client):

@@ -1,0 +1,35 @@
+"""The four services as real processes on the test's databases and vhost, as `make run` starts them."""
+
+import io
+import socket
+
+import pytest
+
+from alliance_platform.config import installed_services
+from alliance_platform.supervisor import Supervisor
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def system(monkeypatch, rabbit_config, fresh_database):
+    """(supervisor, databases by service, merged output). The environment points every service and
+    the in-process ``alliance`` command at the test's databases and vhost."""
+    databases = {}
+    for name in installed_services():
+        databases[name] = fresh_database(name)
+        monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", databases[name])
+        monkeypatch.setenv(f"{name.upper()}_HTTP_ADDRESS", f"127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    output = io.StringIO()
+    supervisor = Supervisor(installed_services(), out=output)
+    supervisor.start()
+    try:
+        supervisor.wait_ready(timeout=60)
+        yield supervisor, databases, output
+    finally:
+        supervisor.stop()

@@ -4,7 +4,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench setup infra migrate demo-data lint clean
+.PHONY: run test bench demo setup infra migrate demo-data lint clean
 
 # Re-install only when what pins or declares the packages changed.
 $(STAMP): scripts/bootstrap.sh constraints.txt requirements-dev.txt shared/pyproject.toml $(wildcard services/*/pyproject.toml)
@@ -26,6 +26,10 @@ run: setup
 ## test: set up, then the whole suite (unit, integration, end to end). No tests collected is a failure.
 test: setup
 	$(BIN)/python -m pytest tests
+
+## demo: a scripted day at the service centre, against the system `make run` started.
+demo: $(STAMP)
+	$(BIN)/alliance demo
 
 ## bench: set up, then the benchmark scenarios, each beside its baseline from the same run.
 bench: setup

@@ -237,4 +237,12 @@ def contract():
     click.echo(render(), nl=False)
 
 
+@main.command()
+def demo():
+    """Play a scripted day at the service centre against the running system (after `make run`)."""
+    from .demo import main as play
+
+    play()
+
+
 from . import cli_lookups  # noqa: E402,F401  (registers status, tickets and activities)

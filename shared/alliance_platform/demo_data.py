@@ -88,6 +88,19 @@ def generate(seed=2026, per_district=None):
                     "district_id": district,
                 }
             )
+    # Partners' liaisons (a bank's, the market regulator's): demands of their kind are routed to them.
+    for skills in (["金融", "银企对接"], ["法律", "市场监管"]):
+        born = fake.date_of_birth(minimum_age=25, maximum_age=60).strftime("%Y%m%d")
+        staff.append(
+            {
+                "name": fake.name(),
+                "mobile": mobile(),
+                "id_card_no": make_id_card(f"371402{born}{rng.randint(0, 999):03d}"),
+                "roles": ["department_liaison"],
+                "skills": skills,
+                "district_id": "wholesale_city",
+            }
+        )
     return roster, staff
 
 
@@ -154,7 +167,9 @@ def load(alliance, progress=None, per_district=None):
     owners = {c["mobile"]: c["id"] for c in _all(registry.resolve_audience, "contacts", 1000, role="merchant_owner")}
     merchants = {m["credit_code"]: m["merchant_id"] for m in _all(registry.search_merchants, "items", 100)}
     # (person id, district, roster row or None, floating details or None)
-    members = [(people[p["mobile"]], p["district_id"], None, None) for p in staff]
+    members = [
+        (people[p["mobile"]], p["district_id"], None, None) for p in staff if "department_liaison" not in p["roles"]
+    ]
     for n, row in enumerate(roster[::MEMBER_EVERY]):
         floating = None
         if n % FLOATING_EVERY == 1:

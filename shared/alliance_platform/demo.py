@@ -1,0 +1,339 @@
+"""``make demo``: a scripted day at the Red Star Debai service centre, against the running system.
+
+Each step says who does what, which service answers and what came of it, in plain words. It uses
+only the services' RPC, with the identities of the people of the demo register (``make run`` loads
+it), so it shows what another system integrating with the alliance would see. Run it as often as
+you like: each run is a new day, with its own demand, promotion and evaluation.
+"""
+
+import random
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from faker import Faker
+from rich.console import Console
+from rich.panel import Panel
+
+from .config import load_config
+from .errors import AllianceError, Conflict
+from .identity import TokenService
+from .rpc import AllianceClient
+
+
+class Day:
+    def __init__(self, console=None):
+        self.console = console or Console()
+        config = load_config("registry")
+        self.amqp_uri = config["AMQP_URI"]
+        self.tokens = TokenService.from_config(config)
+        self.fake = Faker("zh_CN")
+        self.rng = random.Random()
+
+    # --- saying what happens -------------------------------------------------------------------
+
+    def act(self, title, story):
+        self.console.print(Panel(story, title=f"[bold]{title}[/bold]", expand=False))
+
+    def step(self, who, what, service, outcome):
+        self.console.print(f"  [cyan]{who}[/cyan] {what}\n    → [magenta]{service}[/magenta] {outcome}")
+
+    def client(self, subject, kind, roles, districts=(), merchant_id=None):
+        token = self.tokens.issue(subject, kind, roles=roles, districts=districts, merchant_id=merchant_id, ttl=3600)
+        return AllianceClient(self.amqp_uri, token, timeout=15)
+
+    def operator(self):
+        return self.client("service-centre-demo", "system", ["admin", "system"], ["*"])
+
+    # --- the day -------------------------------------------------------------------------------
+
+    def play(self):
+        with self.operator() as alliance:
+            self.cast = self._cast(alliance)
+        self.console.print(
+            f"[bold]A day at the Red Star Debai Party-Masses Service Centre[/bold] — {date.today().isoformat()}\n"
+            f"Today's people: staff {self.cast['staff']['name']} (Wholesale City), "
+            f"liaison {self.cast['liaison']['name']}, merchant {self.cast['shop']['shop_name']}.\n"
+        )
+        self.floating_member_finds_a_home()
+        self.financing_demand()
+        self.joint_promotion()
+        self.evaluation()
+        self.console.print(
+            "\n[bold green]The day is over.[/bold green] See `alliance status` and `alliance tickets list`."
+        )
+
+    def _cast(self, alliance):
+        def first(method, **query):
+            items = method(limit=1, **query)["items"]
+            if not items:
+                raise SystemExit(f"the demo register has no {query}: run `make run` (it loads the demo data) first")
+            return items[0]
+
+        shop = first(alliance.registry.search_merchants, district_id="wholesale_city", status="active")
+        owner = alliance.registry.get_person(person_id=shop["owner_id"]) if shop.get("owner_id") else None
+        return {
+            "staff": first(alliance.registry.search_people, role="staff", district_id="wholesale_city"),
+            "liaison": first(alliance.registry.search_people, role="department_liaison"),
+            "shop": shop,
+            "owner": owner,
+        }
+
+    def floating_member_finds_a_home(self):
+        self.act(
+            "1. A floating Party member finds a home (党员联管)",
+            "A hardware trader from Zhejiang has sold in the Wholesale City for years; his Party membership "
+            "is still at home. Today the staff register him as a floating member of the district's branch "
+            "and pair him with a merchant he can help.",
+        )
+        staff = self.cast["staff"]
+        with self.client(staff["person_id"], "staff", ["staff"], ["wholesale_city"]) as alliance:
+            name = self.fake.name()
+            person = alliance.registry.register_person(
+                name=name,
+                mobile=f"13{self.rng.randint(100000000, 999999999)}",
+                district_id="wholesale_city",
+                skills=["五金"],
+            )
+            self.step(staff["name"], f"registers {name}", "registry", f"person {person['person_id'][:8]}… registered")
+            arrived = date.today() - timedelta(days=20)
+            member = alliance.registry.register_party_member(
+                person_id=person["person_id"],
+                branch_id="branch_wholesale_city",
+                joined_on="2008-07-01",
+                floating={
+                    "home_organisation": "温州市某村党支部",
+                    "home_province": "浙江",
+                    "arrived_on": arrived.isoformat(),
+                },
+            )
+            self.step(
+                staff["name"],
+                "records him as a floating Party member of the Wholesale City branch",
+                "registry",
+                f"transfer due on {member['transfer_due_on']} — six months after arrival; then the branch secretary"
+                " is reminded (floating_member_transfer_due)",
+            )
+            pairing = alliance.registry.start_pairing(
+                person_id=person["person_id"], merchant_id=self.cast["shop"]["merchant_id"]
+            )
+            self.step(
+                staff["name"],
+                f"pairs him with {self.cast['shop']['shop_name']} (结对)",
+                "registry",
+                f"pairing {pairing['pairing_id'][:8]}… started; the tickets service learns of it by event",
+            )
+
+    def financing_demand(self):
+        self.act(
+            "2. A financing demand handled jointly (实事联办)",
+            "The merchant needs a loan to stock up for the season. The demand is routed to the bank "
+            "liaisons; whoever accepts it owns it; it goes to the bank and back, and the merchant rates it.",
+        )
+        shop, owner, liaison = self.cast["shop"], self.cast["owner"], self.cast["liaison"]
+        owner_id = owner["person_id"] if owner else f"owner-{shop['merchant_id'][:8]}"
+        merchant = self.client(
+            owner_id, "merchant", ["merchant"], [shop["district_id"]], merchant_id=shop["merchant_id"]
+        )
+        handler = self.client(liaison["person_id"], "staff", ["department_liaison"], ["*"])
+        with merchant as shop_app, handler as desk:
+            ticket = shop_app.tickets.submit_ticket(
+                merchant_id=shop["merchant_id"],
+                category="bank_financing",
+                title="申请季节备货流动资金贷款",
+                description="需要约30万元周转资金，希望尽快对接银行。",
+                handling_mode="assisted",
+            )
+            view = shop_app.tickets.get_ticket(ticket_id=ticket["ticket_id"])
+            self.step(
+                shop["shop_name"],
+                "submits a bank–enterprise financing demand from the mini-program",
+                "tickets",
+                f"reference {ticket['reference']}, promised by {view['promised_by'][:16]} (working time)",
+            )
+            reference, ticket_id = ticket["reference"], ticket["ticket_id"]
+            desk.tickets.accept_ticket(ticket_id=ticket_id)
+            self.step(liaison["name"], f"accepts {reference}", "tickets", "now its owner (首接负责制)")
+            desk.tickets.start_ticket(ticket_id=ticket_id)
+            desk.tickets.refer_ticket(ticket_id=ticket_id, partner="德州银行", note="小微企业经营贷")
+            self.step(
+                liaison["name"], "refers it to the partner bank", "tickets", "status referred; the clock keeps running"
+            )
+            desk.tickets.record_partner_reply(ticket_id=ticket_id, text="授信30万元已审批")
+            desk.tickets.resolve_ticket(ticket_id=ticket_id, resolution="银行已审批30万元授信")
+            self.step(liaison["name"], "records the bank's answer and resolves it", "tickets", "resolved on time")
+            closed = shop_app.tickets.close_ticket(ticket_id=ticket_id, rating=5, comment="办事快，服务好")
+            self.step(shop["shop_name"], "confirms and rates it 5 of 5", "tickets", f"{closed['reference']} closed")
+            timeline = shop_app.tickets.timeline(ticket_id=ticket_id)
+            self.step(
+                shop["shop_name"],
+                "looks at the timeline",
+                "tickets",
+                f"{len(timeline)} steps it may see, no internal notes",
+            )
+
+    def joint_promotion(self):
+        self.act(
+            "3. A joint themed promotion (活动联抓)",
+            "The three districts host one Dragon Boat promotion together. A district planning a clashing "
+            "promotion on the same theme is stopped by the calendar; merchants register for the seats.",
+        )
+        staff = self.cast["staff"]
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=14)
+        fields = {
+            "type": "themed_promotion",
+            "description": "三大商圈错位经营、联合促销",
+            "venue": "德百奥莱广场中庭",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(days=2)).isoformat(),
+            "registration_opens_at": datetime.now(UTC).isoformat(),
+            "registration_closes_at": (starts - timedelta(days=1)).isoformat(),
+            "audience": {"kinds": ["merchants"], "districts": []},
+        }
+        with self.client(staff["person_id"], "staff", ["staff"], ["*"]) as alliance:
+            tag = f"端午-{self.rng.randint(1000, 9999)}"
+            joint = alliance.events.create_activity(
+                title="端午亲子露营节",
+                organisers=["wholesale_city", "aodele", "outlets"],
+                capacity=2,
+                theme_tags=[tag],
+                **fields,
+            )
+            alliance.events.publish_activity(activity_id=joint["activity_id"])
+            self.step(
+                staff["name"], "publishes the joint promotion for all three districts", "events", "published; 2 seats"
+            )
+            rival = alliance.events.create_activity(
+                title="批发城露营装备节", organisers=["wholesale_city"], capacity=50, theme_tags=[tag], **fields
+            )
+        with self.client(staff["person_id"], "staff", ["staff"], ["wholesale_city"]) as alliance:
+            try:
+                alliance.events.publish_activity(activity_id=rival["activity_id"])
+            except Conflict as refusal:
+                self.step(
+                    staff["name"],
+                    "tries to publish a rival camping promotion for the Wholesale City",
+                    "events",
+                    f"refused — {refusal}",
+                )
+        with self.operator() as alliance:
+            shops = alliance.registry.search_merchants(status="active", limit=3)["items"]
+        outcomes = []
+        for shop in shops:
+            with self.client(
+                f"rep-{shop['merchant_id'][:8]}", "merchant", ["merchant"], [shop["district_id"]], shop["merchant_id"]
+            ) as app:
+                outcomes.append(app.events.register(activity_id=joint["activity_id"]))
+            self.step(
+                shop["shop_name"],
+                "registers",
+                "events",
+                outcomes[-1]["status"] + (f", place {outcomes[-1]['place']}" if outcomes[-1]["place"] else ""),
+            )
+        first = shops[0]
+        with self.client(
+            f"rep-{first['merchant_id'][:8]}", "merchant", ["merchant"], [first["district_id"]], first["merchant_id"]
+        ) as app:
+            moved = app.events.cancel_registration(registration_id=outcomes[0]["registration_id"])
+        promoted = moved["promoted"]
+        self.step(
+            first["shop_name"],
+            "cancels",
+            "events",
+            f"the seat goes to the first waiting: {promoted['person_id'] if promoted else 'nobody'}",
+        )
+
+    def evaluation(self):
+        self.act(
+            "4. An evaluation becomes an honour (评选)",
+            "Party members vote for this year's star Party-member merchants. When voting closes, the "
+            "events service names the winners and the registry honours them — one service changing "
+            "another's data only through an event.",
+        )
+        staff = self.cast["staff"]
+        now = datetime.now(UTC).replace(microsecond=0)
+        with self.operator() as alliance:
+            # Shops with the member-business plaque are owned by Party members: they can be honoured.
+            candidates = alliance.registry.search_merchants(honour="party_member_business_plaque", limit=2)["items"]
+            with self.client(staff["person_id"], "staff", ["staff"], ["*"]) as organiser:
+                evaluation = organiser.events.create_activity(
+                    title=f"{now.year}年度星级党员商户评选（演示 {now:%H:%M:%S}）",
+                    type="evaluation",
+                    description="由党员投票评选",
+                    organisers=["wholesale_city", "aodele", "outlets"],
+                    venue="服务中心",
+                    starts_at=(now + timedelta(minutes=1)).isoformat(),
+                    ends_at=(now + timedelta(days=1)).isoformat(),
+                    registration_opens_at=now.isoformat(),
+                    registration_closes_at=(now + timedelta(seconds=30)).isoformat(),
+                    capacity=0,
+                    audience={"kinds": ["party_members"], "districts": []},
+                    evaluation={
+                        "kind": "star_party_member_merchant",
+                        "year": now.year,
+                        "winners": 1,
+                        "stars": 5,
+                        "voter_roles": ["party_member"],
+                        "voting_opens_at": now.isoformat(),
+                        "voting_closes_at": (now + timedelta(seconds=6)).isoformat(),
+                    },
+                )
+                organiser.events.publish_activity(activity_id=evaluation["activity_id"])
+                for shop in candidates:
+                    organiser.events.nominate(
+                        activity_id=evaluation["activity_id"],
+                        merchant_id=shop["merchant_id"],
+                        reason="诚信经营、服务群众",
+                    )
+                self.step(
+                    staff["name"],
+                    f"opens the evaluation and nominates {len(candidates)} merchants",
+                    "events",
+                    "voting open for 6 seconds",
+                )
+                for n in range(5):
+                    choice = candidates[0] if n < 3 else candidates[-1]
+                    with self.client(f"member-{n}", "staff", ["party_member"], ["*"]) as voter:
+                        voter.events.vote(activity_id=evaluation["activity_id"], merchant_id=choice["merchant_id"])
+                self.step("Five Party members", "vote", "events", "one vote per voter per nominee")
+                time.sleep(max(0.0, (now + timedelta(seconds=7) - datetime.now(UTC)).total_seconds()))
+                result = organiser.events.close_evaluation(activity_id=evaluation["activity_id"])
+            winner = result["winners"][0] if result["winners"] else None
+            if winner is None:
+                self.step(staff["name"], "closes the evaluation", "events", "no winner")
+                return
+            self.step(
+                staff["name"],
+                "closes the evaluation",
+                "events",
+                f"winner {winner['merchant_id'][:8]}… with {winner['votes']} votes → event evaluation_closed",
+            )
+            deadline = time.monotonic() + 15
+            honours = []
+            while time.monotonic() < deadline and not honours:
+                honours = [
+                    h
+                    for h in alliance.registry.list_honours(merchant_id=winner["merchant_id"], year=now.year)["items"]
+                    if h["kind"] == "star_party_member_merchant"
+                ]
+                time.sleep(0.5)
+            if honours:
+                self.step(
+                    "the registry",
+                    "hears of it",
+                    "registry",
+                    f"honour awarded: {honours[0]['stars']} stars, '{honours[0]['reason']}'",
+                )
+            else:
+                self.step(
+                    "the registry",
+                    "hears of it",
+                    "registry",
+                    "no honour: the winner's owner is not a Party member, or already honoured this year",
+                )
+
+
+def main():
+    try:
+        Day().play()
+    except AllianceError as exc:
+        raise SystemExit(f"the demo stopped: {type(exc).__name__}: {exc}") from exc

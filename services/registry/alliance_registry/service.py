@@ -35,7 +35,6 @@ READERS = (*STAFF, "branch_secretary")
 MEMBER_KEEPERS = (*STAFF, "branch_secretary")
 # The registry's own identity, for the changes its timer makes.
 REGISTRY = Identity("registry", "system", roles=frozenset({"system"}), districts=frozenset({ALL_DISTRICTS}))
-TRANSFER_CHECK_INTERVAL = 3600  # seconds; transfers fall due by the day
 
 
 class RegistryService(AllianceService):
@@ -106,7 +105,7 @@ class RegistryService(AllianceService):
     def record_transfer_in(self, cmd):
         return people.record_transfer_in(self.db, self.call.identity, cmd, now=self.clock.now())
 
-    @timer(interval=TRANSFER_CHECK_INTERVAL, eager=True)
+    @timer(interval="TRANSFER_CHECK_INTERVAL", eager=True)
     def announce_due_transfers(self):
         return people.announce_due_transfers(self.db, REGISTRY, now=self.clock.now())
 

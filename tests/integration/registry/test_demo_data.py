@@ -10,8 +10,9 @@ def test_the_demo_register_loads_through_the_registry_and_a_second_load_adds_not
         second = demo_data.load(alliance, per_district=24)
     assert steps == list(demo_data.STEPS)
     assert first["merchants"] == {"registered": 72, "already present": 0}
-    assert first["staff"] == {"registered": 9, "already present": 0}
-    assert first["party members"]["registered"] == 9 + 72 // demo_data.MEMBER_EVERY
+    # Three per district (secretary, staff, staff volunteer) and two partner liaisons.
+    assert first["staff"] == {"registered": 11, "already present": 0}
+    assert first["party members"]["registered"] == 9 + 72 // demo_data.MEMBER_EVERY  # liaisons are not members
     assert first["honours"]["registered"] == 72 // demo_data.MEMBER_EVERY
     assert first["pairings"]["registered"] == 72 // demo_data.MEMBER_EVERY
     assert all(entry["registered"] == 0 for entry in second.values()), second
@@ -22,4 +23,4 @@ def test_the_demo_register_loads_through_the_registry_and_a_second_load_adds_not
         "SELECT (SELECT count(*) FROM merchants) AS merchants, (SELECT count(*) FROM people) AS people,"
         " (SELECT count(*) FROM party_members WHERE floating) AS floating"
     )[0]
-    assert counts == {"merchants": 72, "people": 72 + 9, "floating": 1}
+    assert counts == {"merchants": 72, "people": 72 + 11, "floating": 1}

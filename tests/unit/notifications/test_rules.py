@@ -1,0 +1,152 @@
+"""Rules are data: the shipped file covers every notification the issue lists, and a wrong rule
+stops the service from starting with a message that names it."""
+
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from alliance_notifications.rules import DEFAULT_RULES, Rules, RulesInvalid
+from alliance_notifications.service import NotificationsService
+from alliance_notifications.settings import DEFAULT_TEMPLATES, handled_events
+from alliance_notifications.templates import Templates
+from alliance_platform.contracts import get_contract
+
+SH = ZoneInfo("Asia/Shanghai")
+TEMPLATES = Templates(DEFAULT_TEMPLATES, SH, sms_limit=70, sms_signature="【红星德百】")
+HANDLED = handled_events(NotificationsService)
+UUID = "5b6c7d8e-9f01-4a2b-8c3d-4e5f6a7b8c9d"
+
+
+def shipped():
+    return yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+
+
+def rules(document=None):
+    return Rules(document or shipped(), TEMPLATES, HANDLED, SH)
+
+
+def fired(source, event_type, example=0, **changes):
+    payload = {
+        **get_contract(source, event_type).schema.load(get_contract(source, event_type).examples[example]),
+        **changes,
+    }
+    return [(rule.name, rule.urgency) for rule in rules().match(source, event_type, payload)]
+
+
+@pytest.mark.parametrize(
+    "event, example, changes, expected",
+    [
+        (
+            "tickets.ticket_submitted",
+            0,
+            {},
+            [("ticket_received", "normal"), ("ticket_new_for_district_staff", "normal")],
+        ),
+        ("tickets.ticket_assigned", 0, {}, []),  # routed to a team: nobody by name yet
+        ("tickets.ticket_assigned", 0, {"assignee_id": "p-5"}, [("ticket_proposed_to_assignee", "normal")]),
+        ("tickets.ticket_assigned", 1, {}, []),  # the owner accepted it: no news for them
+        ("tickets.ticket_assigned", 2, {}, [("ticket_reassigned_to_assignee", "normal")]),
+        ("tickets.ticket_status_changed", 0, {}, [("ticket_waiting_on_merchant", "normal")]),
+        ("tickets.ticket_status_changed", 0, {"to_status": "in_progress"}, []),
+        ("tickets.ticket_resolved", 0, {}, [("ticket_resolved", "normal")]),
+        ("tickets.ticket_due_soon", 0, {"responsible_id": "p-1"}, [("ticket_due_soon", "normal")]),
+        ("tickets.ticket_overdue", 0, {}, [("ticket_overdue_unowned", "normal")]),
+        ("tickets.ticket_overdue", 0, {"responsible_id": "p-1"}, [("ticket_overdue_to_owner", "normal")]),
+        ("tickets.ticket_escalated", 0, {}, [("ticket_escalated_to_secretary", "urgent")]),
+        ("tickets.ticket_escalated", 1, {}, [("ticket_escalated_to_group", "urgent")]),
+        ("events.activity_published", 0, {}, [("activity_published", "normal")]),
+        ("events.activity_cancelled", 0, {}, [("activity_cancelled", "normal")]),
+        ("events.registration_confirmed", 0, {}, [("registration_confirmed_person", "normal")]),
+        ("events.registration_confirmed", 0, {"merchant_id": UUID}, [("registration_confirmed_shop", "normal")]),
+        ("events.registration_waitlisted", 0, {}, [("registration_waitlisted_person", "low")]),
+        ("events.registration_promoted", 0, {"merchant_id": UUID}, [("registration_promoted_shop", "normal")]),
+        ("events.activity_reminder_due", 0, {}, [("activity_reminder_day_before", "normal")]),
+        ("events.activity_reminder_due", 1, {}, [("activity_reminder_two_hours", "urgent")]),
+        ("registry.honour_awarded", 0, {}, [("honour_awarded", "low")]),
+        (
+            "registry.floating_member_transfer_due",
+            0,
+            {},
+            [("floating_transfer_due_member", "normal"), ("floating_transfer_due_secretary", "normal")],
+        ),
+    ],
+)
+def test_the_shipped_rules_fire_for_every_notification_the_alliance_needs(event, example, changes, expected):
+    source, event_type = event.split(".")
+    assert fired(source, event_type, example, **changes) == expected
+
+
+def test_recipients_become_registry_queries_groups_or_inbox_only_ids():
+    by_name = {rule.name: rule for rule in rules().rules}
+    policy = rules().policy
+    cancelled = get_contract("events", "activity_cancelled").examples[0]
+    assert by_name["activity_cancelled"].to.steps({**cancelled, "registrant_ids": [UUID, "p-1"]}, policy) == [
+        {"registry": {"person_ids": [UUID]}},
+        {"unresolved": ["person:p-1"]},
+    ]
+    audience = {"kinds": ["merchants", "party_members"], "districts": []}
+    assert by_name["activity_published"].to.steps({"audience": audience}, policy) == [
+        {"registry": {"districts": ["aodele", "outlets", "wholesale_city"]}},
+        {"registry": {"role": "party_member"}, "districts": ["aodele", "outlets", "wholesale_city"]},
+    ]
+    many = [f"city_{n:02d}" for n in range(25)]
+    steps = by_name["activity_published"].to.steps({"audience": {"kinds": ["merchants"], "districts": many}}, policy)
+    assert [len(step["registry"]["districts"]) for step in steps] == [10, 10, 5], "the registry takes ten at a time"
+    assert by_name["ticket_new_for_district_staff"].to.steps({"district_id": "aodele"}, policy) == [{"group": "aodele"}]
+    assert by_name["floating_transfer_due_secretary"].to.steps({"district_id": "outlets"}, policy) == [
+        {"registry": {"role": "branch_secretary"}, "districts": ["outlets"]}
+    ]
+    assert by_name["ticket_received"].to.steps({"merchant_id": None}, policy) == []
+
+
+def _with(**changes):
+    document = shipped()
+    document["rules"] = [{**document["rules"][0], **changes}]
+    return document
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        (_with(event="tickets.ticket_closed"), "this service handles only"),
+        (_with(event="tickets.no_such_event"), "this service handles only"),
+        (_with(to={"merchant": "shop_id"}), "'shop_id' is not a field of tickets.ticket_submitted"),
+        (_with(to={"merchant": "merchant_id", "person": "requester_id"}), "name exactly one of"),
+        (_with(when={"stauts": "x"}), "when 'stauts' is not a field"),
+        (_with(when={"team": {"exists": True}}), "present: true"),
+        (_with(template="no_such_template"), "no template 'no_such_template'"),
+        (_with(template="honour_awarded"), "not written for tickets.ticket_submitted"),
+        (_with(category="gossip"), "category 'gossip'"),
+        (_with(urgency="asap"), "urgency 'asap'"),
+        (_with(channels=["pager"]), "channels must be"),
+        (_with(audience="x"), "unknown keys ['audience']"),
+    ],
+)
+def test_a_wrong_rule_is_refused_with_its_name_and_reason(document, message):
+    with pytest.raises(RulesInvalid, match=rf"rule 1 \(ticket_received\).*{__import__('re').escape(message)}"):
+        rules(document)
+
+
+def test_a_rule_twice_or_unusable_defaults_are_refused():
+    document = shipped()
+    document["rules"].append(document["rules"][0])
+    with pytest.raises(RulesInvalid, match="defined twice"):
+        rules(document)
+    with pytest.raises(RulesInvalid, match="trading_hours.opens"):
+        rules({**shipped(), "defaults": {"trading_hours": {"opens": "eight"}}})
+    with pytest.raises(RulesInvalid, match="unknown channels"):
+        rules({**shipped(), "defaults": {"channels": {"merchant": ["pigeon"]}}})
+
+
+def test_an_operator_file_replaces_the_shipped_one(tmp_path):
+    document = shipped()
+    document["rules"] = [r for r in document["rules"] if r["name"] == "honour_awarded"]
+    document["defaults"]["trading_hours"] = {"opens": "09:30", "closes": "21:30"}
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    loaded = Rules.load(path, TEMPLATES, HANDLED, SH)
+    assert [r.name for r in loaded.rules] == ["honour_awarded"]
+    assert str(loaded.policy.quiet_hours.end) == "09:30:00"
+    with pytest.raises(RulesInvalid, match="cannot read the rules file"):
+        Rules.load(tmp_path / "missing.yaml", TEMPLATES, HANDLED, SH)

@@ -1,0 +1,99 @@
+#!/bin/sh
+# The image's entrypoint: its first argument says what the container runs.
+#
+#   registry | tickets | events | notifications   one service, until SIGTERM (then it finishes the
+#                                                  work in flight and exits 0)
+#   migrate                                        every service's pending migrations, then exit
+#   alliance ARG...                                the operator command line
+#
+# Secrets arrive as files (compose and Kubernetes mount them) while the platform reads environment
+# variables, so before starting anything:
+#   <VAR>_FILE           sets VAR to the file's content, for ALLIANCE_SIGNING_SECRET and
+#                        ALLIANCE_SIGNING_SECRETS_PREVIOUS;
+#   <URL>_PASSWORD_FILE  puts the file's content into the URL held by URL as its password
+#                        (percent-encoded), for AMQP_URI and <SERVICE>_DATABASE_URL — one secret
+#                        per password, shared with the broker definitions and the database init.
+set -eu
+
+SERVICES="registry tickets events notifications"
+FILE_VARS="ALLIANCE_SIGNING_SECRET ALLIANCE_SIGNING_SECRETS_PREVIOUS"
+URL_VARS="AMQP_URI REGISTRY_DATABASE_URL TICKETS_DATABASE_URL EVENTS_DATABASE_URL NOTIFICATIONS_DATABASE_URL"
+
+usage() {
+  cat >&2 <<USAGE
+usage: entrypoint.sh registry|tickets|events|notifications   run one service
+       entrypoint.sh migrate                                  apply all pending migrations
+       entrypoint.sh alliance [ARG...]                        the operator CLI (alliance --help)
+USAGE
+}
+
+fail() {
+  echo "entrypoint: $*" >&2
+  exit 2
+}
+
+# The value of the variable named $1 ("" when unset).
+value_of() {
+  eval "printf '%s' \"\${$1:-}\""
+}
+
+read_secret() {
+  [ -r "$2" ] || fail "$1 names $2, which is not a readable file"
+  cat "$2"
+}
+
+for var in $FILE_VARS; do
+  file=$(value_of "${var}_FILE")
+  [ -n "$file" ] || continue
+  [ -z "$(value_of "$var")" ] || fail "set $var or ${var}_FILE, not both"
+  secret=$(read_secret "${var}_FILE" "$file")
+  export "$var=$secret"
+done
+
+for var in $URL_VARS; do
+  file=$(value_of "${var}_PASSWORD_FILE")
+  [ -n "$file" ] || continue
+  url=$(value_of "$var")
+  [ -n "$url" ] || fail "${var}_PASSWORD_FILE is set but $var is not"
+  password=$(read_secret "${var}_PASSWORD_FILE" "$file")
+  url=$(python - "$var" "$url" "$password" <<'PY'
+import sys
+from urllib.parse import quote, urlsplit, urlunsplit
+
+name, url, password = sys.argv[1:]
+parts = urlsplit(url)
+userinfo, at, host = parts.netloc.rpartition("@")
+if not at or not userinfo:
+    sys.exit(f"entrypoint: {name} must name its user (scheme://user@host/...) to take a password")
+if ":" in userinfo:
+    sys.exit(f"entrypoint: {name} already holds a password; remove it or the _PASSWORD_FILE")
+print(urlunsplit(parts._replace(netloc=f"{userinfo}:{quote(password, safe='')}@{host}")))
+PY
+) || exit 2
+  export "$var=$url"
+done
+
+command=${1:-}
+[ $# -eq 0 ] || shift
+case "$command" in
+  alliance)
+    exec alliance "$@"
+    ;;
+  migrate)
+    [ $# -eq 0 ] || fail "migrate takes no arguments (it migrates every service)"
+    exec alliance migrate --all
+    ;;
+  "")
+    usage
+    exit 2
+    ;;
+esac
+for service in $SERVICES; do
+  if [ "$command" = "$service" ]; then
+    [ $# -eq 0 ] || fail "$service takes no arguments; configure it through the environment"
+    exec alliance-service "$service"
+  fi
+done
+echo "entrypoint: unknown command '$command'" >&2
+usage
+exit 2

@@ -1,0 +1,25 @@
+"""Fixtures of the deployment checks: the deploy/ folder, its definitions generator, and broker
+passwords of the kind an operator generates."""
+
+import importlib.util
+import secrets
+from pathlib import Path
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def load_definitions_module():
+    """deploy/rabbitmq/definitions.py, which is a script beside the files it writes, not a package."""
+    spec = importlib.util.spec_from_file_location("alliance_broker_definitions", DEPLOY / "rabbitmq" / "definitions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_broker_passwords(directory, users):
+    """One ``broker_<user>_password`` file per user, as deploy/make-secrets.sh writes them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    passwords = {user: secrets.token_hex(16) for user in users}
+    for user, password in passwords.items():
+        (directory / f"broker_{user}_password").write_text(password + "\n")
+    return passwords

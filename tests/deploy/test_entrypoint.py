@@ -1,0 +1,168 @@
+"""deploy/entrypoint.sh run as a plain process, the way the image runs it: each argument starts
+what it should, secrets given as files reach the platform, and anything else is a usage error."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import jwt
+import pytest
+
+from alliance_platform.config import installed_services, service_package
+from alliance_platform.identity import TokenService
+from alliance_platform.migrate import migration_files
+from alliance_platform.rpc import AllianceClient
+from alliance_platform.testing.servers import free_ports
+from tests.conftest import RUN_PREFIX, database_url
+from tests.deploy.conftest import DEPLOY
+from tests.support.helpers import get_json, query, wait_until
+
+ENTRYPOINT = str(DEPLOY / "entrypoint.sh")
+SIGNING_SECRET = "entrypoint-test-signing-secret-0123456789abcdef"
+# Characters that must be percent-encoded in a URL: a password pasted in raw would break it.
+AWKWARD_PASSWORD = "p@ss:w/rd%#?"
+
+
+def _without_password(url):
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{parts.hostname}:{parts.port}")), parts.password
+
+
+@pytest.fixture
+def secrets_env(tmp_path, rabbit_config):
+    """The environment of a container: the image's PATH, and the broker password and the signing
+    secret as files, the way compose and Kubernetes mount secrets."""
+    amqp_uri, amqp_password = _without_password(rabbit_config["AMQP_URI"])
+    (tmp_path / "broker_password").write_text(amqp_password + "\n")
+    (tmp_path / "signing_secret").write_text(SIGNING_SECRET + "\n")
+    (tmp_path / "database_password").write_text(AWKWARD_PASSWORD + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "AMQP_")) and "_DATABASE_URL" not in k}
+    return {
+        **env,
+        "PATH": f"{os.path.dirname(sys.executable)}:{env['PATH']}",
+        "AMQP_URI": amqp_uri,
+        "AMQP_URI_PASSWORD_FILE": str(tmp_path / "broker_password"),
+        "ALLIANCE_SIGNING_SECRET_FILE": str(tmp_path / "signing_secret"),
+        "ALLIANCE_LOG_FORMAT": "json",
+    }
+
+
+def _database_env(env, urls, password_file):
+    """Database URLs with no password in them, the password in a file (trust auth ignores it;
+    a wrongly encoded one would break the URL)."""
+    for name, url in urls.items():
+        env[f"{name.upper()}_DATABASE_URL"] = url
+        env[f"{name.upper()}_DATABASE_URL_PASSWORD_FILE"] = password_file
+    return env
+
+
+def _run(*args, env, timeout=60):
+    return subprocess.run([ENTRYPOINT, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_each_service_argument_starts_that_service_until_sigterm(secrets_env, fresh_database, rabbit_config, tmp_path):
+    env = _database_env(
+        dict(secrets_env),
+        {name: fresh_database(name) for name in installed_services()},
+        str(tmp_path / "database_password"),
+    )
+    ports = dict(zip(installed_services(), free_ports(len(installed_services())), strict=True))
+    for name, port in ports.items():
+        env[f"{name.upper()}_HTTP_ADDRESS"] = f"127.0.0.1:{port}"
+    processes = {}
+    try:
+        for name in installed_services():
+            with open(tmp_path / f"{name}.log", "w") as log:
+                processes[name] = subprocess.Popen(
+                    [ENTRYPOINT, name], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        for name, port in ports.items():
+            wait_until(
+                lambda name=name, port=port: (
+                    processes[name].poll() is None and _status(f"http://127.0.0.1:{port}/health/ready") == 200
+                ),
+                timeout=60,
+                interval=0.2,
+                message=f"{name} ready (log: {tmp_path / f'{name}.log'})",
+            )
+            assert processes[name].poll() is None, (tmp_path / f"{name}.log").read_text()
+
+        # The signing secret came from its file: a token signed with it is accepted.
+        token = TokenService(SIGNING_SECRET).issue("entrypoint-test", "staff", roles=["admin"], districts=["*"])
+        with AllianceClient(rabbit_config["AMQP_URI"], token, timeout=10) as alliance:
+            assert alliance.registry.list_districts()
+    finally:
+        started = time.monotonic()
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        codes = {name: process.wait(timeout=30) for name, process in processes.items()}
+    assert time.monotonic() - started < 25
+    assert codes == dict.fromkeys(installed_services(), 0)
+
+
+def _status(url):
+    try:
+        return get_json(url, timeout=2)[0]
+    except OSError:
+        return None
+
+
+def test_migrate_applies_every_services_migrations_once(secrets_env, database_templates, tmp_path):
+    # Databases that do not exist yet, named so that the session's clean-up drops them.
+    urls = {name: database_url(f"{RUN_PREFIX}_entrypoint_{name}") for name in installed_services()}
+    env = _database_env(dict(secrets_env), urls, str(tmp_path / "database_password"))
+
+    first = _run("migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    for name, url in urls.items():
+        expected = len(migration_files("alliance_platform")) + len(migration_files(service_package(name)))
+        assert f"{name}: {expected} migration(s) applied" in first.stdout
+        assert query(url, "SELECT count(*) AS n FROM schema_migrations")[0]["n"] == expected
+
+    again = _run("migrate", env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("0 migration(s) applied") == len(urls)
+
+
+def test_alliance_runs_the_operator_cli_with_the_secrets_from_files(secrets_env):
+    help_ = _run("alliance", "--help", env=secrets_env)
+    assert help_.returncode == 0, help_.stderr
+    assert "dead-letters" in help_.stdout and "migrate" in help_.stdout
+
+    token = _run("alliance", "token", "--subject", "ops", "--kind", "system", "--role", "system", env=secrets_env)
+    assert token.returncode == 0, token.stderr
+    claims = jwt.decode(token.stdout.strip(), SIGNING_SECRET, algorithms=["HS256"], options={"verify_iss": False})
+    assert claims["sub"] == "ops"
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "message"),
+    [
+        ((), {}, "usage: entrypoint.sh"),
+        (("bogus",), {}, "unknown command 'bogus'"),
+        (("registry", "--debug"), {}, "registry takes no arguments"),
+        (("migrate", "registry"), {}, "migrate takes no arguments"),
+        (("alliance", "--help"), {"ALLIANCE_SIGNING_SECRET_FILE": "/nonexistent/secret"}, "not a readable file"),
+        (("alliance", "--help"), {"ALLIANCE_SIGNING_SECRET": "x" * 40}, "not both"),
+        (("alliance", "--help"), {"AMQP_URI": "amqp://guest:guest@127.0.0.1/"}, "already holds a password"),
+        (("alliance", "--help"), {"AMQP_URI": "amqp://127.0.0.1/"}, "must name its user"),
+    ],
+    ids=[
+        "no argument",
+        "unknown",
+        "service with arguments",
+        "migrate with arguments",
+        "missing secret file",
+        "secret twice",
+        "password twice",
+        "url without user",
+    ],
+)
+def test_a_wrong_invocation_exits_2_saying_why(secrets_env, args, extra_env, message):
+    result = _run(*args, env={**secrets_env, **extra_env})
+    assert result.returncode == 2
+    assert message in result.stderr

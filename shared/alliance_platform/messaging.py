@@ -16,6 +16,7 @@ from nameko.amqp.publish import Publisher
 
 RETRY_EXCHANGE = Exchange("alliance.retry", type="topic", durable=True)
 RETRY_RETURN_EXCHANGE = Exchange("alliance.retry.return", type="topic", durable=True)
+DEAD_LETTER_EXCHANGE = Exchange("alliance.dead-letters", type="topic", durable=True)
 
 ATTEMPTS = "x-alliance-attempts"
 ORIGINAL_QUEUE = "x-alliance-original-queue"
@@ -28,7 +29,7 @@ _TRANSIENT_HEADERS = {"x-death", "x-first-death-exchange", "x-first-death-queue"
 
 
 def dead_letter_queue(service):
-    return Queue(f"alliance.dead-letters.{service}", durable=True)
+    return Queue(f"alliance.dead-letters.{service}", exchange=DEAD_LETTER_EXCHANGE, routing_key=service, durable=True)
 
 
 def retry_queue(delay_ms):
@@ -105,7 +106,7 @@ class FailureRouter:
                 DEAD_LETTER_ID: uuid.uuid4().hex,
             },
         )
-        self._publish(message, exchange="", routing_key=self.dead_letters.name, headers=headers)
+        self._publish(message, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.service, headers=headers)
 
     def _publish(self, message, **kwargs):
         self.publisher.publish(

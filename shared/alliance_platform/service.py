@@ -17,6 +17,9 @@ from .entrypoints import timer
 from .health import HealthCheck, json_response
 from .metrics import CONTENT_TYPE
 
+# Set on a container by ``runner.run`` once all its extensions have started.
+STARTED_MARK = "alliance_started"
+
 
 def quiet(method):
     """Log this entrypoint's successful calls at debug level (probes would flood the log)."""
@@ -38,7 +41,12 @@ class AllianceService:
     @quiet
     def health_ready(self, request):
         ok, report = self._health().ready()
-        return json_response(200 if ok else 503, {**report, "status": "ready" if ok else "not ready"})
+        # The web server answers while nameko still starts the other entrypoints: not ready until
+        # the runner says the start is complete (containers outside the runner, in tests, are).
+        started = getattr(self.call.worker_ctx.container, STARTED_MARK, True)
+        ok = ok and started
+        status = "ready" if ok else "not ready" if started else "starting"
+        return json_response(200 if ok else 503, {**report, "status": status})
 
     @http("GET", "/metrics")
     @quiet

@@ -5,6 +5,8 @@ Registry events about merchants and people carry a version; an older version arr
 newer one (handlers run concurrently) changes nothing.
 """
 
+import json
+
 
 def merchant_registered(session, payload):
     _merchant(session, {**payload, "version": 1})
@@ -59,4 +61,33 @@ def pairing_ended(session, payload):
         " VALUES (%(pairing_id)s, %(person_id)s, %(merchant_id)s, false)"
         " ON CONFLICT (pairing_id) DO UPDATE SET active = false",
         payload,
+    )
+
+
+def notification_outcome(session, payload, delivered):
+    """Put on a ticket's timeline whether the people its events were sent to were reached: the
+    owner sees that the merchant got the SMS, or that it failed and a call is needed. Only the
+    outcomes of this service's own events concern it; the outbox still knows which ticket each
+    event announced (deliveries end within minutes, the outbox keeps rows for days)."""
+    if not payload["source"].startswith("tickets."):
+        return
+    ticket_id = session.fetchval("SELECT aggregate_id FROM outbox WHERE event_id = %s", (payload["event_id"],))
+    if ticket_id is None:
+        return
+    recipient = payload["recipient"].split(":", 1)[0]
+    text = (
+        f"已通过{payload['channel']}通知{recipient}"
+        if delivered
+        else f"通过{payload['channel']}通知{recipient}失败：{payload['error']}"
+    )
+    session.execute(
+        "INSERT INTO timeline (ticket_id, at, actor, kind, visible_to_merchant, text, data)"
+        " VALUES (%s, %s, 'system:notifications', %s, false, %s, %s::jsonb)",
+        (
+            ticket_id,
+            payload["sent_at"] if delivered else payload["failed_at"],
+            "notified" if delivered else "notification_failed",
+            text,
+            json.dumps({k: payload[k] for k in ("delivery_id", "channel", "recipient", "source", "attempts")}),
+        ),
     )

@@ -157,3 +157,13 @@ class TicketsService(AllianceService):
     @event_handler("registry", "pairing_ended")
     def handle_registry_pairing_ended(self, event):
         read_model.pairing_ended(self.db, event.payload)
+
+    # --- whether the people the tickets' events concern were reached -------------------------
+
+    @event_handler("notifications", "notification_delivered")
+    def handle_notifications_notification_delivered(self, event):
+        read_model.notification_outcome(self.db, event.payload, delivered=True)
+
+    @event_handler("notifications", "notification_failed")
+    def handle_notifications_notification_failed(self, event):
+        read_model.notification_outcome(self.db, event.payload, delivered=False)

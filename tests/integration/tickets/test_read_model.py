@@ -122,3 +122,66 @@ def test_people_and_pairings_feed_routing(desk):
     # A late start after the end does not bring the pairing back.
     publish(desk, "pairing_started", pairing, "handle_registry_pairing_started")
     assert query(desk.database, "SELECT active FROM pairing_directory") == [{"active": False}]
+
+
+def test_the_owner_sees_on_the_timeline_whether_the_merchant_was_reached(desk):
+    merchant_id = desk.seed_merchant()
+    with desk.merchant(merchant_id) as shop:
+        ticket = shop.tickets.submit_ticket(**demand(merchant_id))
+    [submitted] = query(desk.database, "SELECT event_id::text FROM outbox WHERE event_type = 'ticket_submitted'")
+    outcome = {
+        "delivery_id": "1",
+        "notification_id": "1",
+        "event_id": submitted["event_id"],
+        "source": "tickets.ticket_submitted",
+        "rule": "ticket_received",
+        "recipient": f"merchant:{merchant_id}",
+        "channel": "sms",
+        "attempts": 1,
+        "via_digest": None,
+    }
+
+    def tell(event_type, payload, handler):
+        envelope = contracts.build_envelope(
+            source="notifications",
+            event_type=event_type,
+            version=1,
+            payload=payload,
+            event_id=uuid.uuid4().hex,
+            occurred_at=datetime.now(UTC),
+            correlation_id="t",
+            aggregate_id="1",
+            actor=None,
+        )
+        with (
+            entrypoint_waiter(desk.container, handler) as result,
+            Connection(desk.container.config["AMQP_URI"]) as conn,
+        ):
+            conn.Producer().publish(
+                envelope,
+                exchange=Exchange("notifications.events", type="topic", durable=True),
+                routing_key=event_type,
+                serializer="json",
+            )
+        result.get()
+
+    tell(
+        "notification_delivered",
+        {**outcome, "sent_at": datetime.now(UTC)},
+        "handle_notifications_notification_delivered",
+    )
+    tell(
+        "notification_failed",
+        {**outcome, "channel": "wecom", "error": "robot offline", "failed_at": datetime.now(UTC)},
+        "handle_notifications_notification_failed",
+    )
+    tell(
+        "notification_delivered",
+        {**outcome, "source": "events.activity_published", "sent_at": datetime.now(UTC)},
+        "handle_notifications_notification_delivered",
+    )
+    entries = [e for e in desk.timeline(ticket["ticket_id"]) if e["actor"] == "system:notifications"]
+    assert [(e["kind"], e["text"], e["visible_to_merchant"]) for e in entries] == [
+        ("notified", "已通过sms通知merchant", False),
+        ("notification_failed", "通过wecom通知merchant失败：robot offline", False),
+    ]

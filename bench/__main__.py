@@ -20,7 +20,14 @@ from datetime import UTC, datetime  # noqa: E402
 
 from alliance_platform import logs  # noqa: E402
 
-from . import demand_desk, outbox_drain, registration_burst, registry_scale, rpc_roundtrip  # noqa: E402
+from . import (  # noqa: E402
+    demand_desk,
+    notifications_fanout,
+    outbox_drain,
+    registration_burst,
+    registry_scale,
+    rpc_roundtrip,
+)
 from .environment import LOG_DIR, BenchError, Environment  # noqa: E402
 from .report import console, print_table, write_json  # noqa: E402
 
@@ -30,6 +37,7 @@ SCENARIOS = {
     "registry": registry_scale.run,
     "tickets": demand_desk.run,
     "events": registration_burst.run,
+    "notifications": notifications_fanout.run,
 }
 
 

@@ -222,7 +222,10 @@ def dead_letters_replay(service, ids, all_):
 
     if not ids and not all_:
         raise click.UsageError("name the dead letters to replay, or pass --all")
-    replayed = replay_dead_letters(load_config(service)["AMQP_URI"], service, None if all_ else ids)
+    try:
+        replayed = replay_dead_letters(load_config(service)["AMQP_URI"], service, None if all_ else ids)
+    except ValueError as exc:
+        raise click.ClickException(f"{exc}; it stays in the dead letters for a person to look at") from exc
     missing = set(ids) - {letter.id for letter in replayed}
     click.echo(f"{service}: {len(replayed)} dead letter(s) replayed")
     if missing:
@@ -235,6 +238,34 @@ def contract():
     from .contract_docs import render
 
     click.echo(render(), nl=False)
+
+
+@main.command()
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Default: report-YYYY-MM.html",
+)
+def report(month, out_path):
+    """Write the month's report (demands, activities, honours, notifications) as one HTML file with charts."""
+    from .errors import AllianceError
+    from .report import gather, month_bounds, render
+
+    try:
+        month_bounds(month)
+    except ValueError as exc:
+        raise click.BadParameter("use YYYY-MM, e.g. 2026-11", param_hint="--month") from exc
+    out_path = out_path or Path(f"report-{month}.html")
+    try:
+        with _operator_client(timeout=30) as alliance:
+            figures = gather(alliance, month)
+    except AllianceError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    out_path.write_text(render(figures), encoding="utf-8")
+    click.echo(f"report for {month}: {out_path} ({out_path.stat().st_size // 1024} KiB)")
 
 
 @main.command()

@@ -1,6 +1,7 @@
 """`make demo` plays its scripted day against the running system and tells it in plain words."""
 
 import io
+import json
 
 from rich.console import Console
 
@@ -27,3 +28,29 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
     ):
         assert beat in story, f"{beat!r} missing from:\n{story}"
     assert "honour awarded: 5 stars" in story or "no honour" in story
+
+
+def test_the_monthly_report_renders_real_charts_from_the_running_services(system, client, tmp_path, monkeypatch):
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+
+    from alliance_platform import logs
+    from alliance_platform.cli import main
+
+    with client(timeout=30) as alliance:
+        demo_data.load(alliance, per_district=6)
+    Day(console=Console(file=io.StringIO(), width=200)).play()
+    month = datetime.now(UTC).strftime("%Y-%m")
+    out = tmp_path / "report.html"
+    try:
+        result = CliRunner().invoke(main, ["report", "--month", month, "--out", str(out)], catch_exceptions=False)
+    finally:
+        logs.configure(fmt="console", level="WARNING")
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in html and html.count('class="plotly-graph-div"') >= 6
+    assert "bank_financing" in html, "the demo's financing demand is in the demands-by-category chart"
+    # plotly writes its data as JSON with non-ASCII characters escaped
+    assert json.dumps("星级党员商户") in html, "the demo's honour is in the honours chart"
+    assert CliRunner().invoke(main, ["report", "--month", "2026-13"]).exit_code == 2

@@ -1,0 +1,62 @@
+"""The contract other systems code against, written out from the code itself: every RPC method of
+every service (who may call it, what it takes) and every event (what it carries).
+
+``alliance contract`` prints it; ``docs/CONTRACT.md`` holds it, and a test keeps that file equal to
+what the code says, so the document cannot drift from the services.
+"""
+
+from marshmallow import fields as mm
+
+from .config import installed_services, service_class
+from .contracts import CATALOG
+
+
+def _field(name, field):
+    kind = type(field).__name__
+    if isinstance(field, mm.List):
+        kind = f"List[{type(field.inner).__name__}]"
+    elif isinstance(field, mm.Nested):
+        kind = type(field.schema).__name__
+    required = "required" if field.required else "optional"
+    return f"`{name}` {kind} ({required})"
+
+
+def _methods(cls):
+    for attr in sorted(dir(cls)):
+        method = getattr(cls, attr)
+        if hasattr(method, "rpc_schema"):
+            yield attr, method
+
+
+def render():
+    lines = [
+        "# The services' contract",
+        "",
+        "Generated from the code by `alliance contract` (a test keeps this file current). Every call",
+        "carries a signed identity (see README, *Calling a service*); a refused call raises a typed",
+        "error from `alliance_platform.errors` and changes nothing. *Roles*: who may call the method at",
+        "all; district and ownership scope is checked on the data. Events travel in the envelope of",
+        "`alliance_platform.contracts`; their payloads are listed below.",
+        "",
+    ]
+    for name in installed_services():
+        cls = service_class(name)
+        lines += [f"## {name}", "", (cls.__doc__ or "").strip(), ""] if cls.__doc__ else [f"## {name}", ""]
+        methods = list(_methods(cls))
+        if methods:
+            lines += ["| method | roles | arguments |", "|---|---|---|"]
+            for attr, method in methods:
+                roles = ", ".join(method.rpc_allow) or "any verified caller"
+                schema = method.rpc_schema
+                arguments = "; ".join(_field(n, f) for n, f in schema.fields.items()) if schema else "—"
+                lines.append(f"| `{attr}` | {roles} | {arguments} |")
+            lines.append("")
+        events = sorted((t, v) for (s, t, v) in CATALOG if s == name)
+        if events:
+            lines += [f"Events published by {name}:", ""]
+            for event_type, version in events:
+                contract = CATALOG[(name, event_type, version)]
+                payload = ", ".join(f"`{n}`" for n in contract.schema.fields)
+                lines.append(f"- **{event_type}** v{version} — {contract.description} Payload: {payload}.")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

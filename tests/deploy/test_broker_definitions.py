@@ -7,7 +7,6 @@ import ast
 import inspect
 import json
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from alliance_platform.deadletters import list_dead_letters
 from alliance_platform.messaging import ATTEMPTS
 from alliance_platform.rpc import AllianceClient
 from alliance_platform.testing.servers import PrivateRabbit, free_ports
+from alliance_platform.testing.servers import workdir as private_workdir
 from tests.deploy.conftest import DEPLOY, load_definitions_module, write_broker_passwords
 from tests.support.helpers import get_json, http_port, query, wait_until
 
@@ -74,20 +74,15 @@ class DeployedRabbit(PrivateRabbit):
 
 @pytest.fixture(scope="module")
 def broker():
-    # The node runs as the rabbitmq account, which must traverse to its data (see servers.py).
-    workdir = Path(tempfile.mkdtemp(prefix="alliance-deploy-rabbit-"))
-    workdir.chmod(0o711)
     users = [user["name"] for user in DEFINITIONS.generate()["users"]]
-    passwords = write_broker_passwords(workdir / "secrets", users)
-    try:
+    with private_workdir("alliance-deploy-rabbit-") as workdir:
+        passwords = write_broker_passwords(workdir / "secrets", users)
         with DeployedRabbit(workdir / "rabbitmq", workdir / "secrets", passwords) as server:
             # Publishing needs an existing exchange; the services declare these when they start.
             with kombu.Connection(server.uri(DEFINITIONS.ADMIN)) as conn:
                 for name in ["nameko-rpc", "alliance.retry", *(f"{s}.events" for s in SERVICES)]:
                     kombu.Exchange(name, type="topic", durable=True)(conn.default_channel).declare()
             yield server
-    finally:
-        shutil.rmtree(workdir)
 
 
 def _connect(broker, user, vhost=DEFINITIONS.VHOST):

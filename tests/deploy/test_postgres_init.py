@@ -6,32 +6,25 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from alliance_platform.config import installed_services
 from alliance_platform.testing.servers import PrivatePostgres
+from alliance_platform.testing.servers import workdir as private_workdir
 from tests.deploy.conftest import DEPLOY
 
 
 @pytest.fixture(scope="module")
 def postgres():
-    # The server runs as the postgres account, which must traverse to its data (see servers.py).
-    workdir = Path(tempfile.mkdtemp(prefix="alliance-deploy-postgres-"))
-    workdir.chmod(0o711)
-    try:
-        with PrivatePostgres(workdir / "postgres") as server:
-            yield server
-    finally:
-        shutil.rmtree(workdir)
+    with private_workdir("alliance-deploy-postgres-") as workdir, PrivatePostgres(workdir / "postgres") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def initialised(postgres):
-    secrets = Path(tempfile.mkdtemp(prefix="alliance-deploy-secrets-"))
+def initialised(postgres, tmp_path_factory):
+    secrets = tmp_path_factory.mktemp("secrets")
     for name in installed_services():
         # A quote and a backslash: the script must pass the password to SQL as a literal.
         (secrets / f"postgres_{name}_password").write_text(f"pw-{name}-it's\\odd\n")

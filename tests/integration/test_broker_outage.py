@@ -3,14 +3,11 @@
 The test runs its own RabbitMQ node (other ports, data in a temporary folder) and stops only that.
 """
 
-import os
-import tempfile
-
 import pytest
 
 from alliance_platform.config import platform_defaults
 from alliance_platform.db import make_pool, transaction
-from alliance_platform.testing.servers import PrivateRabbit
+from alliance_platform.testing.servers import PrivateRabbit, workdir
 from tests.support.helpers import query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService, record_item
 
@@ -19,9 +16,7 @@ CHANGES = 200
 
 @pytest.fixture
 def rabbit():
-    workdir = tempfile.mkdtemp(prefix="alliance-rabbit-")
-    os.chmod(workdir, 0o711)  # the broker runs as the rabbitmq account, which must reach its data
-    with PrivateRabbit(workdir) as broker:
+    with workdir("alliance-rabbit-") as folder, PrivateRabbit(folder) as broker:
         yield broker
 
 

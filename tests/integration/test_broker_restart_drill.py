@@ -4,8 +4,6 @@ its events processed exactly once downstream; none is lost, none is doubled.
 The broker is the test's own node (other ports, data in a temporary folder).
 """
 
-import os
-import tempfile
 import uuid
 
 import eventlet
@@ -13,7 +11,7 @@ import pytest
 
 from alliance_platform.config import platform_defaults, service_class
 from alliance_platform.rpc import AllianceClient
-from alliance_platform.testing.servers import PrivateRabbit
+from alliance_platform.testing.servers import PrivateRabbit, workdir
 from tests.integration.tickets.conftest import demand
 from tests.support.helpers import query, wait_until
 from tests.support.probe import TicketsWatcher
@@ -23,9 +21,7 @@ TICKETS = 500
 
 @pytest.fixture
 def rabbit():
-    workdir = tempfile.mkdtemp(prefix="alliance-rabbit-")
-    os.chmod(workdir, 0o711)
-    with PrivateRabbit(workdir) as broker:
+    with workdir("alliance-rabbit-") as folder, PrivateRabbit(folder) as broker:
         yield broker
 
 

@@ -5,8 +5,6 @@ The database server is the test's own (other port, data in a temporary folder); 
 PostgreSQL is never touched.
 """
 
-import os
-import tempfile
 import uuid
 
 import eventlet
@@ -15,16 +13,14 @@ import pytest
 from alliance_platform.config import service_class
 from alliance_platform.errors import AllianceError
 from alliance_platform.migrate import apply
-from alliance_platform.testing.servers import PrivatePostgres
+from alliance_platform.testing.servers import PrivatePostgres, workdir
 from tests.integration.tickets.conftest import demand
 from tests.support.helpers import query, wait_until
 
 
 @pytest.fixture
 def postgres():
-    workdir = tempfile.mkdtemp(prefix="alliance-pg-")
-    os.chmod(workdir, 0o711)  # the server runs as the postgres account, which must reach its data
-    with PrivatePostgres(workdir) as server:
+    with workdir("alliance-pg-") as folder, PrivatePostgres(folder) as server:
         yield server
 
 

@@ -3,27 +3,21 @@ committed survives a restart, what was not is gone, a stopped server refuses con
 server that cannot start says why."""
 
 import os
-import shutil
 import socket
-import tempfile
-from pathlib import Path
 
 import kombu
 import kombu.exceptions
 import psycopg
 import pytest
 
+from alliance_platform.testing import servers
 from alliance_platform.testing.servers import PrivatePostgres, PrivateRabbit, ServerError
 
 
 @pytest.fixture(scope="module")
 def workdir():
-    # As root the servers run as postgres and rabbitmq, which cannot pass through pytest's
-    # 0700 /tmp/pytest-of-root; this directory lets them through without listing it.
-    path = Path(tempfile.mkdtemp(prefix="alliance-servers-"))
-    path.chmod(0o711)
-    yield path
-    shutil.rmtree(path)
+    with servers.workdir("alliance-servers-") as path:
+        yield path
 
 
 @pytest.fixture(scope="module")

@@ -141,13 +141,3 @@ class Nominate(ActivityRef):
 
 class Vote(ActivityRef):
     merchant_id = fields.UUID(required=True)
-
-
-class Period(Schema):
-    since = fields.AwareDateTime(required=True)
-    until = fields.AwareDateTime(required=True)
-
-    @validates_schema
-    def ordered(self, data, **kwargs):
-        if data["until"] <= data["since"]:
-            raise ValidationError("until must be after since", "until")

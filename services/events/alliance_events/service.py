@@ -4,6 +4,7 @@ from nameko.extensions import DependencyProvider
 
 from alliance_platform.entrypoints import rpc, timer
 from alliance_platform.errors import NotFound
+from alliance_platform.inputs import Period
 from alliance_platform.rpc import ServiceRpc
 from alliance_platform.service import AllianceService
 
@@ -122,7 +123,7 @@ class EventsService(AllianceService):
     def close_evaluation(self, cmd):
         return evaluations.close(self._office(), cmd["activity_id"])
 
-    @rpc(schema=schemas.Period, allow=MANAGERS, read_only=True)
+    @rpc(schema=Period, allow=MANAGERS, read_only=True)
     def stats(self, cmd):
         return reports.stats(self._office(), cmd)
 

@@ -92,13 +92,3 @@ class ListTickets(PageSchema):
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
     district_id = fields.String(load_default=None)
     overdue = fields.Boolean(load_default=False)
-
-
-class Period(Schema):
-    since = fields.AwareDateTime(required=True)
-    until = fields.AwareDateTime(required=True)
-
-    @validates_schema
-    def ordered(self, data, **kwargs):
-        if data["until"] <= data["since"]:
-            raise ValidationError("until must be after since", "until")

@@ -1,4 +1,5 @@
 from alliance_platform.entrypoints import event_handler, rpc, timer
+from alliance_platform.inputs import Period
 from alliance_platform.service import AllianceService
 
 from . import desk as uc
@@ -118,7 +119,7 @@ class TicketsService(AllianceService):
     def timeline(self, cmd):
         return queries.timeline(self._desk(), cmd["ticket_id"])
 
-    @rpc(schema=schemas.Period, allow=STAFF, read_only=True)
+    @rpc(schema=Period, allow=STAFF, read_only=True)
     def stats(self, cmd):
         return queries.stats(self._desk(), cmd)
 

@@ -27,11 +27,24 @@ import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+
+
+@contextlib.contextmanager
+def workdir(prefix):
+    """A temporary folder the servers' accounts can reach (mode 0711: pytest's own tmp_path sits in
+    a 0700 folder they cannot pass through), removed with everything in it afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class ServerError(RuntimeError):

@@ -3,16 +3,13 @@ failing handlers retried with backoff and then dead-lettered for an operator to 
 
 import json
 import time
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_waiter
 
-from alliance_platform import contracts
 from alliance_platform.deadletters import list_dead_letters, replay_dead_letters
-from tests.support.helpers import query, wait_until
+from tests.support.helpers import envelope, publish, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService
 
 
@@ -36,29 +33,12 @@ def _effects(container, item_id=None):
     return query(_db(container), "SELECT * FROM probe_effects WHERE item_id = %s", (item_id,))
 
 
-def _publish_raw(amqp_uri, body, routing_key="item_recorded"):
-    with Connection(amqp_uri) as conn:
-        producer = conn.Producer()
-        producer.publish(
-            body,
-            exchange=Exchange("probe.events", type="topic", durable=True),
-            routing_key=routing_key,
-            serializer="json",
-        )
+def _publish_raw(amqp_uri, body):
+    publish(amqp_uri, "probe", "item_recorded", body)
 
 
 def _envelope(item_id, event_id=None):
-    return contracts.build_envelope(
-        source="probe",
-        event_type="item_recorded",
-        version=1,
-        payload={"item_id": item_id, "aggregate": "a", "seq": 1},
-        event_id=event_id or uuid.uuid4().hex,
-        occurred_at=datetime.now(UTC),
-        correlation_id="test",
-        aggregate_id="a",
-        actor=None,
-    )
+    return envelope("probe", "item_recorded", {"item_id": item_id, "aggregate": "a", "seq": 1}, event_id=event_id)
 
 
 def test_a_committed_change_reaches_the_consumer_once(services, client):

@@ -3,11 +3,17 @@
 import json
 import time
 import urllib.request
+import uuid
+from datetime import UTC, datetime
 
 import eventlet
 import psycopg
+from kombu import Connection, Exchange
+from nameko.testing.services import entrypoint_waiter
 from nameko.web.server import WebServer
 from psycopg.rows import dict_row
+
+from alliance_platform import contracts
 
 
 def http_port(container):
@@ -42,3 +48,37 @@ def wait_until(condition, timeout=15.0, interval=0.02, message="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         eventlet.sleep(interval)
+
+
+def envelope(source, event_type, payload, event_id=None, correlation_id="test"):
+    """The envelope ``source``'s outbox would publish for ``payload`` (checked by its contract)."""
+    return contracts.build_envelope(
+        source=source,
+        event_type=event_type,
+        version=1,
+        payload=payload,
+        event_id=event_id or uuid.uuid4().hex,
+        occurred_at=datetime.now(UTC),
+        correlation_id=correlation_id,
+        aggregate_id="test",
+        actor=None,
+    )
+
+
+def publish(amqp_uri, source, event_type, body):
+    """Publish ``body`` (an envelope, or anything, to test rejection) as ``source``'s event."""
+    with Connection(amqp_uri) as conn:
+        conn.Producer().publish(
+            body,
+            exchange=Exchange(f"{source}.events", type="topic", durable=True),
+            routing_key=event_type,
+            serializer="json",
+        )
+
+
+def deliver(container, handler, source, event_type, payload):
+    """Publish an event to ``container``'s ``handler`` and wait until it has been handled; returns
+    what the handler returned (raises what it raised)."""
+    with entrypoint_waiter(container, handler) as result:
+        publish(container.config["AMQP_URI"], source, event_type, envelope(source, event_type, payload))
+    return result.get()

@@ -4,32 +4,14 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from kombu import Connection, Exchange
-from nameko.testing.services import entrypoint_waiter
 
-from alliance_platform import contracts
 from alliance_platform.errors import Conflict
 from tests.integration.tickets.conftest import demand
-from tests.support.helpers import query
-
-REGISTRY_EVENTS = Exchange("registry.events", type="topic", durable=True)
+from tests.support.helpers import deliver, query
 
 
 def publish(desk, event_type, payload, handler):
-    envelope = contracts.build_envelope(
-        source="registry",
-        event_type=event_type,
-        version=1,
-        payload=payload,
-        event_id=uuid.uuid4().hex,
-        occurred_at=datetime.now(UTC),
-        correlation_id="read-model-test",
-        aggregate_id=payload.get("merchant_id") or payload.get("person_id"),
-        actor=None,
-    )
-    with entrypoint_waiter(desk.container, handler) as result, Connection(desk.container.config["AMQP_URI"]) as conn:
-        conn.Producer().publish(envelope, exchange=REGISTRY_EVENTS, routing_key=event_type, serializer="json")
-    result.get()
+    deliver(desk.container, handler, "registry", event_type, payload)
 
 
 def merchant(merchant_id, version, **changes):
@@ -142,28 +124,7 @@ def test_the_owner_sees_on_the_timeline_whether_the_merchant_was_reached(desk):
     }
 
     def tell(event_type, payload, handler):
-        envelope = contracts.build_envelope(
-            source="notifications",
-            event_type=event_type,
-            version=1,
-            payload=payload,
-            event_id=uuid.uuid4().hex,
-            occurred_at=datetime.now(UTC),
-            correlation_id="t",
-            aggregate_id="1",
-            actor=None,
-        )
-        with (
-            entrypoint_waiter(desk.container, handler) as result,
-            Connection(desk.container.config["AMQP_URI"]) as conn,
-        ):
-            conn.Producer().publish(
-                envelope,
-                exchange=Exchange("notifications.events", type="topic", durable=True),
-                routing_key=event_type,
-                serializer="json",
-            )
-        result.get()
+        deliver(desk.container, handler, "notifications", event_type, payload)
 
     tell(
         "notification_delivered",

@@ -78,7 +78,7 @@ SUBSCRIPTIONS = {
             "registration_promoted",
             "activity_reminder_due",
         ],
-        "registry": ["honour_awarded", "floating_member_transfer_due"],
+        "registry": ["party_member_registered", "honour_awarded", "floating_member_transfer_due"],
     },
 }
 

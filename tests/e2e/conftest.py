@@ -16,9 +16,17 @@ def _free_port():
 
 
 @pytest.fixture
-def system(monkeypatch, rabbit_config, fresh_database):
+def system_env():
+    """Extra environment for the service processes; a test module overrides it (time, channels)."""
+    return {}
+
+
+@pytest.fixture
+def system(monkeypatch, rabbit_config, fresh_database, system_env):
     """(supervisor, databases by service, merged output). The environment points every service and
     the in-process ``alliance`` command at the test's databases and vhost."""
+    for name, value in system_env.items():
+        monkeypatch.setenv(name, value)
     databases = {}
     for name in installed_services():
         databases[name] = fresh_database(name)

@@ -86,6 +86,10 @@ class NotificationsService(AllianceService):
 
     # --- the register -----------------------------------------------------------------------
 
+    @event_handler("registry", "party_member_registered")
+    def handle_registry_party_member_registered(self, event):
+        return self._notify(event)
+
     @event_handler("registry", "honour_awarded")
     def handle_registry_honour_awarded(self, event):
         return self._notify(event)

@@ -30,7 +30,7 @@ def test_staff_see_the_routing_and_the_deadlines(desk):
     with desk.staff() as alliance:
         ticket = alliance.tickets.submit_ticket(**demand(merchant, handling_mode="on_the_spot"))
         view = alliance.tickets.get_ticket(ticket_id=ticket["ticket_id"])
-    assert view["team"] == "bank-liaisons" and view["style"] == "team"
+    assert view["team"] == "bank-liaisons" and view["style"] == "expertise"  # no liaison with the skill: the team
     assert view["first_response_due_at"] < view["promised_by"]
 
 

@@ -54,9 +54,10 @@ class Supervisor:
             self.out.write(f"{label or ''}{text}\n")
             self.out.flush()
 
-    def start(self):
+    def start(self, names=None):
+        """Start the services (or only ``names``: after a crash, say)."""
         executable = Path(sys.executable).with_name("alliance-service")
-        for name in self.services:
+        for name in names or self.services:
             process = subprocess.Popen(
                 [str(executable), name],
                 stdout=subprocess.PIPE,
@@ -73,9 +74,10 @@ class Supervisor:
         for line in process.stdout:
             self.say(line.rstrip("\n"), self.labels[name])
 
-    def wait_ready(self, timeout=90):
-        urls = {name: health_url(load_config(name)) for name in self.services}
-        pending = set(self.services)
+    def wait_ready(self, timeout=90, names=None):
+        names = names or self.services
+        urls = {name: health_url(load_config(name)) for name in names}
+        pending = set(names)
         deadline = time.monotonic() + timeout
         while pending:
             for name in list(pending):

@@ -23,6 +23,7 @@ log = structlog.get_logger("alliance.call")
 CORRELATION_KEY = "correlation_id"
 AUTHORIZATION_KEY = "authorization"
 REQUEST_KEY = "rpc_request_id"
+REDELIVERED_KEY = "rpc_redelivered"
 
 
 def new_id():

@@ -39,7 +39,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import SharedExtension
 from nameko.messaging import HEADER_PREFIX
 
-from .context import CORRELATION_KEY, REQUEST_KEY
+from .context import CORRELATION_KEY, REDELIVERED_KEY, REQUEST_KEY
 from .contracts import ContractError, parse_event, versions
 from .db import Database, translate_db_error
 from .errors import AllianceError, ValidationError
@@ -74,6 +74,7 @@ class Rpc(nameko_rpc.Rpc):
         # drops it), so a command redelivered by the broker is recognised and not done twice.
         context = super().unpack_message_headers(message)
         context[REQUEST_KEY] = message.properties.get("correlation_id")
+        context[REDELIVERED_KEY] = bool(message.delivery_info.get("redelivered"))
         return context
 
     def handle_result(self, message, worker_ctx, result, exc_info):
@@ -130,7 +131,9 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
                 self.db.use_read_only()
             request_id = None if read_only else self.call.worker_ctx.data.get(REQUEST_KEY)
             try:
-                if request_id is not None:
+                # Only a redelivered request can have been carried out before: a first delivery
+                # does not look, it only records (a concurrent twin then fails on the key).
+                if request_id is not None and self.call.worker_ctx.data.get(REDELIVERED_KEY):
                     done = self.db.fetchone("SELECT result FROM rpc_requests WHERE request_id = %s", (request_id,))
                     if done is not None:
                         log.info("redelivered request answered from its stored result", request_id=request_id)

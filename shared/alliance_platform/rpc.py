@@ -20,7 +20,7 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from .context import AUTHORIZATION_KEY, CORRELATION_KEY, REQUEST_KEY
+from .context import AUTHORIZATION_KEY, CORRELATION_KEY, REDELIVERED_KEY, REQUEST_KEY
 from .errors import ServiceTimeout, ServiceUnavailable
 from .identity import TokenService
 
@@ -49,7 +49,8 @@ class _MethodProxy(MethodProxy):
     def get_message_headers(self, worker_ctx):
         headers = super().get_message_headers(worker_ctx)
         headers[f"{self.header_prefix}.{AUTHORIZATION_KEY}"] = self._token()
-        headers.pop(f"{self.header_prefix}.{REQUEST_KEY}", None)  # the downstream call is its own request
+        for key in (REQUEST_KEY, REDELIVERED_KEY):  # the downstream call is a request of its own
+            headers.pop(f"{self.header_prefix}.{key}", None)
         return headers
 
     def __call__(self, *args, **kwargs):

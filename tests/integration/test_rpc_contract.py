@@ -118,3 +118,46 @@ def test_every_wait_has_a_timeout(runner_factory, service_config, client):
 def test_calling_a_service_that_is_not_running_is_unavailable(client):
     with client() as alliance, pytest.raises(ServiceUnavailable):
         alliance.nobody.ping()
+
+
+def test_a_redelivered_command_is_answered_from_its_stored_result_not_carried_out_again(
+    container_factory, service_config, admin_token
+):
+    """The connection drops after the commit, before the reply: the broker delivers the request
+    again (flagged redelivered). It gets the same answer; the item is not recorded twice."""
+    from kombu import Connection, Exchange, Queue
+
+    config = service_config("probe", kind="probe")
+    rpc_exchange = Exchange("nameko-rpc", type="topic", durable=True)
+    request = {"args": [], "kwargs": {"item_id": "once", "aggregate": "a", "seq": 1}}
+    properties = {
+        "correlation_id": "request-42",
+        "reply_to": "test-replies",
+        "headers": {"nameko.authorization": admin_token},
+        "serializer": "json",
+    }
+    with Connection(config["AMQP_URI"]) as conn:
+        replies = Queue("test-replies", exchange=rpc_exchange, routing_key="test-replies", durable=False)
+        replies(conn.default_channel).declare()
+        container = container_factory(ProbeService, config)
+        container.start()
+        conn.Producer().publish(request, exchange=rpc_exchange, routing_key="probe.record_item", **properties)
+        with conn.SimpleQueue(replies) as inbox:
+            first = inbox.get(timeout=10)
+            first.ack()
+        container.stop()
+
+        # The same request again, as the broker hands out a message whose consumer went away.
+        conn.Producer().publish(request, exchange=rpc_exchange, routing_key="probe.record_item", **properties)
+        channel = conn.channel()
+        message = channel.basic_get("rpc-probe")
+        channel.basic_reject(message.delivery_tag, requeue=True)
+        channel.close()
+        again = container_factory(ProbeService, config)
+        again.start()
+        with conn.SimpleQueue(replies) as inbox:
+            second = inbox.get(timeout=10)
+            second.ack()
+    assert first.payload == second.payload
+    assert first.payload["error"] is None and first.payload["result"]["item_id"] == "once"
+    assert _count_items(config) == 1

@@ -1,20 +1,23 @@
 """PostgreSQL access: one pool per service, one transaction per worker, events in the same commit.
 
 Waiting on the server must yield to the eventlet hub, or one slow query stalls every worker in the
-process and starves the broker heartbeats. psycopg's C wait function blocks in C; its
-``wait_select`` waits through ``select.select``, which eventlet's monkey patch makes green, and it
-keeps the C build's speed for everything else. psycopg reads that choice from an environment
-variable it calls a testing aid, so the platform makes the choice here, in code it owns, and
-``tests/integration/test_db_concurrency.py`` proves that queries overlap inside one service.
+process and starves the broker heartbeats. psycopg's C wait function blocks in C, so the platform
+gives psycopg a wait loop of its own (``_green_wait``) that parks the green thread on eventlet's
+hub, keeping the C build's speed for everything else; ``tests/integration/test_db_concurrency.py``
+proves that queries overlap inside one service.
 """
 
 import json
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from time import monotonic
 
 import psycopg
 import psycopg.errors
 import structlog
+from eventlet import patcher
+from eventlet.green import select as green_select
+from eventlet.hubs import trampoline
 from nameko.extensions import DependencyProvider
 from psycopg import waiting
 from psycopg.rows import dict_row
@@ -24,7 +27,60 @@ from . import contracts
 from .context import current_call, new_id
 from .errors import Conflict, ServiceUnavailable, ValidationError
 
-waiting.wait = waiting.wait_select
+
+def _green_wait(gen, fileno, interval=0.0, timeout=None):
+    """psycopg's wait loop, waiting through eventlet's hub.
+
+    ``waiting.wait_select`` works through eventlet's green ``select``, which for every wait builds
+    listeners for three lists and a timer for psycopg's 0.1 s wake-up interval (there only so that
+    a blocked thread notices Ctrl-C, which a green thread does not need): in a busy service that was
+    a fifth of the process's CPU. Here a wait first asks the kernel, without blocking, whether the
+    socket is ready already (a pipeline's writes usually are); else it parks the green thread on
+    the hub for the one event psycopg asked for.
+    """
+    deadline = None if timeout is None else monotonic() + timeout
+    try:
+        state = next(gen)
+        while True:
+            wanted = (
+                ([fileno] if state & waiting.WAIT_R else []),
+                ([fileno] if state & waiting.WAIT_W else []),
+            )
+            readable, writable, _ = _real_select.select(*wanted, [], 0)
+            if not (readable or writable):
+                remaining = None if deadline is None else max(0.0, deadline - monotonic())
+                if state == waiting.WAIT_RW:
+                    readable, writable, _ = green_select.select(*wanted, [], remaining)
+                else:
+                    try:
+                        trampoline(
+                            fileno,
+                            read=state == waiting.WAIT_R,
+                            write=state == waiting.WAIT_W,
+                            timeout=remaining,
+                            timeout_exc=_WaitExpired,
+                        )
+                    except _WaitExpired:
+                        pass
+                    else:
+                        readable, writable = wanted
+            ready = (waiting.READY_R if readable else 0) | (waiting.READY_W if writable else 0)
+            state = gen.send(ready)
+            if deadline is not None and monotonic() >= deadline:
+                raise psycopg.errors._WaitTimeout("wait timeout expired")
+    except OSError as exc:
+        raise psycopg.OperationalError("connection socket closed") from exc
+    except StopIteration as done:
+        return done.value
+
+
+class _WaitExpired(Exception):
+    pass
+
+
+waiting.wait = _green_wait
+
+_real_select = patcher.original("select")
 
 log = structlog.get_logger("alliance.db")
 
@@ -38,7 +94,8 @@ def make_pool(url, *, max_size, name, min_size=1, timeout=10.0):
         url,
         min_size=min(min_size, max_size),
         max_size=max_size,
-        kwargs={"row_factory": dict_row},
+        # Sessions say BEGIN themselves, queued with their first statement (see ``Session``).
+        kwargs={"row_factory": dict_row, "autocommit": True},
         open=False,
         name=name,
         timeout=timeout,
@@ -66,6 +123,17 @@ class Session:
 
     ``publish`` writes the event to the outbox table in the same transaction as the change it
     announces, so both commit or neither does; the outbox relay sends it afterwards.
+
+    Round trips are what a use case waits for (about 0.5 ms each here, more than most statements
+    take), so a session spends as few as it can, with libpq's pipeline mode:
+
+    - ``BEGIN`` goes with the first statement, not on its own (the pool's connections are in
+      autocommit mode, and the session opens its transaction itself);
+    - statements whose results nobody reads — the outbox rows, the ``NOTIFY``, a timeline line, the
+      stored answer to a command — are ``defer``-red: they go with the next statement, or with
+      ``COMMIT``, in one round trip. They run in the order they were given, before anything after
+      them, so deferring changes when a statement is sent, never what a later one sees. An error in
+      one surfaces at that later statement or at the commit, and the transaction rolls back whole.
     """
 
     def __init__(self, pool, source):
@@ -73,34 +141,62 @@ class Session:
         self.source = source
         self._conn = None
         self._events = 0
+        self._pending = []  # deferred statements, not yet sent
+        self._begun = False  # BEGIN sent
         self.finished = False
         self.read_only = False
 
     def use_read_only(self):
-        """For use cases that only read: each statement runs on its own, without BEGIN and COMMIT
-        (two round trips saved). Under READ COMMITTED a transaction would not give several reads a
-        common snapshot anyway. Such a use case must not write: ``execute`` refuses statements
-        other than reads, and ``publish`` refuses."""
+        """For use cases that only read: each statement runs on its own, without BEGIN and COMMIT.
+        Under READ COMMITTED a transaction would not give several reads a common snapshot anyway.
+        Such a use case must not write: ``execute`` refuses statements other than reads, and
+        ``publish`` refuses."""
         if self._conn is not None:
             raise RuntimeError("use_read_only() must come before the session's first statement")
         self.read_only = True
 
     @property
     def connection(self):
-        return self.acquire()
+        """The connection, inside the session's transaction, with every deferred statement run."""
+        conn = self.acquire()
+        if not self.read_only and (self._pending or not self._begun):
+            with conn.pipeline():
+                self._send_ahead(conn)
+        return conn
 
     def acquire(self, timeout=None):
         """The session's connection; waits at most ``timeout`` seconds for a free one."""
         if self._conn is None:
             self._conn = self._pool.getconn(timeout=timeout)
-            if self.read_only:
-                self._conn.autocommit = True
         return self._conn
 
+    def _send_ahead(self, conn):
+        """Queue (in a pipeline) what must run before the next statement: BEGIN, deferred ones."""
+        if not self._begun:
+            self._begun = True
+            conn.execute("BEGIN", prepare=False)
+        pending, self._pending = self._pending, []
+        for query, params in pending:
+            conn.execute(query, params)
+
     def execute(self, query, params=None):
-        if self.read_only and str(query).split(None, 1)[0].upper() not in _READ_STATEMENTS:
+        conn = self.acquire()
+        if self.read_only:
+            if str(query).split(None, 1)[0].upper() not in _READ_STATEMENTS:
+                raise RuntimeError(f"a read-only use case cannot run {str(query).split()[0]!r}")
+            return conn.execute(query, params)
+        if self._begun and not self._pending:
+            return conn.execute(query, params)
+        with conn.pipeline():
+            self._send_ahead(conn)
+            cursor = conn.execute(query, params)
+        return cursor
+
+    def defer(self, query, params=None):
+        """Run ``query``, whose result nobody reads, with the session's next round trip."""
+        if self.read_only:
             raise RuntimeError(f"a read-only use case cannot run {str(query).split()[0]!r}")
-        return self.connection.execute(query, params)
+        self._pending.append((query, params))
 
     def fetchone(self, query, params=None):
         return self.execute(query, params).fetchone()
@@ -128,7 +224,7 @@ class Session:
             correlation_id=call.correlation_id if call else new_id(),
             actor=call.actor if call else None,
         )
-        self.execute(
+        self.defer(
             "INSERT INTO outbox (event_id, event_type, aggregate_id, correlation_id, body) VALUES (%s, %s, %s, %s, %s)",
             (
                 body["event_id"],
@@ -140,7 +236,7 @@ class Session:
         )
         if not self._events:
             # Delivered at commit (and not at all on rollback): wakes the relay of any instance.
-            self.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+            self.defer(f"NOTIFY {OUTBOX_CHANNEL}")
         self._events += 1
         return body["event_id"]
 
@@ -153,17 +249,21 @@ class Session:
         return row is not None
 
     def commit(self):
+        """Run what is deferred and COMMIT, in one round trip."""
         if self.finished:
             return
         self.finished = True
-        if self._conn is None:
+        if self._conn is None or self.read_only or not (self._begun or self._pending):
             return
-        self._conn.commit()
+        with self._conn.pipeline():
+            self._send_ahead(self._conn)
+            self._conn.execute("COMMIT", prepare=False)
 
     def rollback(self):
         if self.finished:
             return
         self.finished = True
+        self._pending = []
         if self._conn is not None:
             _quietly(self._conn.rollback)
 
@@ -171,9 +271,8 @@ class Session:
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
-        if self.read_only:
-            _quietly(setattr, conn, "autocommit", False)
-        elif not self.finished:
+        self._pending = []
+        if not self.finished or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             _quietly(conn.rollback)
         self._pool.putconn(conn)  # the pool throws away a connection that broke
 

@@ -140,8 +140,9 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
                         return done["result"]
                 result = method(self, data) if schema is not None else method(self)
                 if request_id is not None:
-                    # Stored as the reply is sent (kombu's JSON: dates become ISO strings).
-                    self.db.execute(
+                    # Stored as the reply is sent (kombu's JSON: dates become ISO strings), in the
+                    # commit's round trip.
+                    self.db.defer(
                         "INSERT INTO rpc_requests (request_id, method, result) VALUES (%s, %s, %s::jsonb)",
                         (request_id, method.__name__, kombu_json.dumps(result)),
                     )

@@ -9,6 +9,7 @@ first waiting registration that fits.
 import io
 import uuid
 
+import psycopg.errors
 import segno
 
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
@@ -88,8 +89,16 @@ def _check_audience(office, activity, district, merchant_id, cmd):
 
 
 def register(office, cmd):
-    activity = office.load(cmd["activity_id"])  # the lock that serialises registrations
     person_id, merchant_id, district = _registrant(office, cmd)
+    child = cmd.get("child_name") or ""
+    # Asked before the activity's lock, so that registrations wait for each other as briefly as
+    # possible; a twin racing past this is stopped by the unique index (registrations_once).
+    already = office.session.fetchone(
+        "SELECT status FROM registrations WHERE activity_id = %s AND person_id = %s"
+        " AND coalesce(child_name, '') = %s AND status <> 'cancelled'",
+        (str(cmd["activity_id"]), person_id, child),
+    )
+    activity = office.load(cmd["activity_id"])  # the lock that serialises registrations
     if activity["status"] not in OPEN:
         raise Conflict(f"{activity['title']} is {activity['status']}: registration is not open")
     if not activity["registration_opens_at"] <= office.now < activity["registration_closes_at"]:
@@ -98,40 +107,46 @@ def register(office, cmd):
             f" to {activity['registration_closes_at'].isoformat()}"
         )
     _check_audience(office, activity, district, merchant_id, cmd)
-    already = office.session.fetchone(
-        "SELECT status FROM registrations WHERE activity_id = %s AND person_id = %s"
-        " AND coalesce(child_name, '') = %s AND status <> 'cancelled'",
-        (activity["id"], person_id, cmd.get("child_name") or ""),
-    )
     if already:
         raise Conflict(f"already registered for {activity['title']} ({already['status']})")
     confirmed = _seats(activity).fits(district)
-    position = place = None
-    if confirmed:
-        _count(office.session, activity, district, confirmed=1)
-    else:
+    try:
+        # The seat counters and the registration in one statement: one round trip under the lock.
         # ``position`` orders the waiting list; ``place`` is where the registrant stands in it now.
-        counted = _count(office.session, activity, district, waiting=1, joined_queue=True)
-        position, place = counted["waitlist_last"], counted["waiting_count"]
-    registration = office.session.fetchone(
-        "INSERT INTO registrations (id, activity_id, person_id, merchant_id, district_id, child_name, child_age,"
-        " status, position, check_in_code, registered_at, confirmed_at)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
-        (
-            str(uuid.uuid4()),
-            activity["id"],
-            person_id,
-            merchant_id,
-            district,
-            cmd.get("child_name"),
-            cmd.get("child_age"),
-            domain.CONFIRMED if confirmed else domain.WAITLISTED,
-            position,
-            domain.check_in_code(),
-            office.now,
-            office.now if confirmed else None,
-        ),
-    )
+        registration = office.session.fetchone(
+            "WITH counted AS (UPDATE activities SET confirmed_count = confirmed_count + %(confirmed)s,"
+            "   confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
+            "     to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
+            "   waiting_count = waiting_count + 1 - %(confirmed)s,"
+            "   waitlist_last = waitlist_last + 1 - %(confirmed)s"
+            "   WHERE id = %(activity_id)s RETURNING waitlist_last, waiting_count)"
+            " INSERT INTO registrations (id, activity_id, person_id, merchant_id, district_id, child_name, child_age,"
+            "   status, position, check_in_code, registered_at, confirmed_at)"
+            " SELECT %(id)s, %(activity_id)s, %(person_id)s, %(merchant_id)s, %(district)s, %(child_name)s,"
+            "   %(child_age)s, %(status)s, CASE WHEN %(confirmed)s = 1 THEN NULL ELSE counted.waitlist_last END,"
+            "   %(code)s, %(now)s, %(confirmed_at)s FROM counted"
+            " RETURNING *, (SELECT waiting_count FROM counted) AS place",
+            {
+                "id": str(uuid.uuid4()),
+                "activity_id": activity["id"],
+                "person_id": person_id,
+                "merchant_id": merchant_id,
+                "district": district,
+                "child_name": cmd.get("child_name"),
+                "child_age": cmd.get("child_age"),
+                "status": domain.CONFIRMED if confirmed else domain.WAITLISTED,
+                "confirmed": int(confirmed),
+                "code": domain.check_in_code(),
+                "now": office.now,
+                "confirmed_at": office.now if confirmed else None,
+            },
+        )
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "registrations_once":
+            raise
+        raise Conflict(f"already registered for {activity['title']}") from exc
+    place = None if confirmed else registration.pop("place")
+    registration.pop("place", None)
     if confirmed:
         _announce(office, activity, registration, "registration_confirmed", check_in_code=registration["check_in_code"])
     else:

@@ -66,7 +66,7 @@ class Desk:
         return row
 
     def record(self, ticket, kind, *, text=None, visible=True, from_status=None, to_status=None, data=None):
-        self.session.execute(
+        self.session.defer(
             "INSERT INTO timeline (ticket_id, at, actor, kind, visible_to_merchant, from_status, to_status, text, data)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (ticket["id"], self.now, self.actor, kind, visible, from_status, to_status, text, Jsonb(data or {})),

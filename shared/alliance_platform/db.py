@@ -253,11 +253,12 @@ class Session:
         if self.finished:
             return
         self.finished = True
-        if self._conn is None or self.read_only or not (self._begun or self._pending):
+        if self.read_only or not (self._begun or self._pending):
             return
-        with self._conn.pipeline():
-            self._send_ahead(self._conn)
-            self._conn.execute("COMMIT", prepare=False)
+        conn = self.acquire()  # a session that only deferred has not taken one yet
+        with conn.pipeline():
+            self._send_ahead(conn)
+            conn.execute("COMMIT", prepare=False)
 
     def rollback(self):
         if self.finished:

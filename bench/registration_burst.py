@@ -60,7 +60,7 @@ def run(env, quick):
     seats = SEATS * total // 2000
     database = services.fresh_database(env, "events")
     with Connection(env.amqp_uri) as conn:
-        Queue("bench_events_sink", Exchange("events.events", "topic", durable=True), "#", max_length=1000)(
+        Queue("bench_registrations_sink", Exchange("events.events", "topic", durable=True), "#", max_length=1000)(
             conn.default_channel
         ).declare()
     services.start(env, "events", database)

@@ -11,6 +11,7 @@ SMS goes through one interface (``SmsProvider``): ``SMS_PROVIDER`` names the cla
 adapter without touching the rest.
 """
 
+import abc
 import base64
 import hashlib
 import hmac
@@ -73,11 +74,13 @@ def _http_answer(response, ok):
     return Answer.refused(detail)
 
 
-class Provider:
+class Provider(abc.ABC):
+    """One channel's delivery: ``send`` returns an ``Answer`` (sent, retry or refused)."""
+
     channel = None
 
-    def send(self, message):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def send(self, message): ...
 
 
 # --- SMS ------------------------------------------------------------------------------------------
@@ -230,8 +233,8 @@ class Robots(Provider):
             return Answer.sent(detail)
         return Answer.retry(detail) if code in self.RATE_LIMITED else Answer.refused(detail)
 
-    def request(self, robot, message):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def request(self, robot, message): ...
 
 
 class WeComRobots(Robots):

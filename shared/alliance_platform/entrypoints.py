@@ -64,7 +64,39 @@ def _describe(exc_info):
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
+class _ReplyPublisher(nameko_rpc.Publisher):
+    # A reply goes to the caller's own transient queue: a publisher confirm would make the worker
+    # wait one more broker round trip for a guarantee a transient queue cannot keep anyway (a
+    # broker that restarts loses it, confirmed or not), and a lost reply is what the stored answer
+    # of a redelivered command is for.
+    use_confirms = False
+
+
+class _Responder(nameko_rpc.Responder):
+    publisher_cls = _ReplyPublisher
+
+
+class _RpcConsumer(nameko_rpc.RpcConsumer):
+    """nameko's RPC consumer, replying without publisher confirms."""
+
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = _Responder(
+            config[nameko_rpc.AMQP_URI_CONFIG_KEY],
+            nameko_rpc.get_rpc_exchange(config),
+            config.get(nameko_rpc.SERIALIZER_CONFIG_KEY, nameko_rpc.DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(nameko_rpc.AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(nameko_rpc.LOGIN_METHOD_CONFIG_KEY),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
 class Rpc(nameko_rpc.Rpc):
+    rpc_consumer = _RpcConsumer()
+
     def __init__(self, **kwargs):
         kwargs.setdefault("expected_exceptions", AllianceError)
         super().__init__(**kwargs)

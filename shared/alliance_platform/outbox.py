@@ -59,6 +59,7 @@ class OutboxRelay:
         self.exchange = f"{service}.events"
         self.batch_size = int(config.get("OUTBOX_BATCH_SIZE", 1000))
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 0.5))
+        self.gather = float(config.get("OUTBOX_GATHER_SECONDS", 0.02))
         self.max_backoff = float(config.get("OUTBOX_MAX_BACKOFF", 300))
         self._stopping = False
         self._thread = None
@@ -84,9 +85,15 @@ class OutboxRelay:
         failures = 0
         while not self._stopping:
             try:
-                published = self.drain() if self._hold_lease() else 0
-                if published == 0:
-                    self._wait_for_commits(self.poll_interval)
+                if self._hold_lease():
+                    self.drain()
+                # drain() returns once a batch comes back short: nothing else was ready. Commits
+                # since then have notified (psycopg keeps notifications that arrive during other
+                # statements), so the wait ends at once for them. After a wake, a few milliseconds
+                # more gather the commits that follow into the same batch: under a steady stream of
+                # small transactions that divides the relay's round trips per event.
+                if self._wait_for_commits(self.poll_interval) and self.gather:
+                    eventlet.sleep(self.gather)
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -96,9 +103,15 @@ class OutboxRelay:
         self._disconnect()
 
     def _wait_for_commits(self, seconds):
-        """Wait for a commit that wrote events (NOTIFY from ``Session.publish``), or ``seconds``."""
+        """Wait for a commit that wrote events (NOTIFY from ``Session.publish``), or ``seconds``;
+        True if a commit woke it."""
+        if self._db is None:
+            eventlet.sleep(seconds)
+            return False
+        woken = False
         for _ in self._db.notifies(timeout=seconds, stop_after=1):
-            pass
+            woken = True
+        return woken
 
     # connections -----------------------------------------------------------------------------
 
@@ -148,9 +161,11 @@ class OutboxRelay:
         database round trips overlap the broker's confirm latency. A cursor keeps rows in flight
         from being selected twice.
         """
-        handled, cursor, in_flight = 0, 0, None
+        handled, cursor, in_flight, more = 0, 0, None, True
         while True:
-            rows = [] if self._stopping else self._db.execute(_SELECT_BATCH, (cursor, self.batch_size)).fetchall()
+            ready = more and not self._stopping
+            rows = self._db.execute(_SELECT_BATCH, (cursor, self.batch_size)).fetchall() if ready else []
+            more = len(rows) == self.batch_size  # a short batch: nothing else was ready
             sent = (rows, self._publish(rows)) if rows else None
             if in_flight is not None:
                 handled += self._settle_batch(*in_flight)

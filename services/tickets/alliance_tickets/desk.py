@@ -153,19 +153,23 @@ def submit(desk, cmd, parent=None, unit=None):
         {"id": n, "item": step["item"], "documents": step.get("documents", []), "done": False}
         for n, step in enumerate(settings.checklists.get(cmd["category"], []) if route.style == "checklist" else [], 1)
     ]
-    # The yearly counter row is locked until commit: take it last, after the slower work above.
-    reference = _next_reference(session, desk.now.astimezone(settings.calendar.timezone).year)
+    # The year's next reference number and the ticket in one statement (one round trip): the
+    # counter row stays locked until commit, so it is taken last, after the slower work above.
     ticket = session.fetchone(
-        "INSERT INTO tickets (id, reference, parent_id, merchant_id, district_id, requester_id, category,"
+        "WITH counter AS (INSERT INTO reference_counters (year, last) VALUES (%(year)s, 1)"
+        "   ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1 RETURNING last)"
+        " INSERT INTO tickets (id, reference, parent_id, merchant_id, district_id, requester_id, category,"
         " handling_mode, title, description, attachments, status, style, team, proposed_id, unit, checklist,"
         " submitted_at, first_response_due_at, resolution_due_at)"
-        " VALUES (%(id)s, %(reference)s, %(parent_id)s, %(merchant_id)s, %(district_id)s, %(requester_id)s,"
+        " SELECT %(id)s,"
+        "   format('DM-%%s-%%s', %(year)s, lpad(counter.last::text, greatest(6, length(counter.last::text)), '0')),"
+        " %(parent_id)s, %(merchant_id)s, %(district_id)s, %(requester_id)s,"
         " %(category)s, %(handling_mode)s, %(title)s, %(description)s, %(attachments)s, 'submitted', %(style)s,"
-        " %(team)s, %(proposed_id)s, %(unit)s, %(checklist)s, %(now)s, %(first_due)s, %(resolution_due)s)"
-        " RETURNING *",
+        " %(team)s, %(proposed_id)s, %(unit)s, %(checklist)s, %(now)s, %(first_due)s, %(resolution_due)s"
+        " FROM counter RETURNING *",
         {
             "id": str(uuid.uuid4()),
-            "reference": reference,
+            "year": desk.now.astimezone(settings.calendar.timezone).year,
             "parent_id": parent["id"] if parent else None,
             "merchant_id": merchant["merchant_id"],
             "district_id": district,
@@ -199,15 +203,6 @@ def submit(desk, cmd, parent=None, unit=None):
     )
     desk.publish(ticket, "ticket_assigned", assignee_id=route.assignee, style=route.style, accepted=False, reason=None)
     return ticket
-
-
-def _next_reference(session, year):
-    number = session.fetchval(
-        "INSERT INTO reference_counters (year, last) VALUES (%s, 1)"
-        " ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1 RETURNING last",
-        (year,),
-    )
-    return f"DM-{year}-{number:06d}"
 
 
 # --- handling --------------------------------------------------------------------------------

@@ -145,8 +145,8 @@ def register(office, cmd):
         if exc.diag.constraint_name != "registrations_once":
             raise
         raise Conflict(f"already registered for {activity['title']}") from exc
-    place = None if confirmed else registration.pop("place")
-    registration.pop("place", None)
+    waiting_place = registration.pop("place")
+    place = None if confirmed else waiting_place
     if confirmed:
         _announce(office, activity, registration, "registration_confirmed", check_in_code=registration["check_in_code"])
     else:

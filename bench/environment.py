@@ -106,31 +106,31 @@ class Environment:
             if probe.connect_ex((host, int(port))) == 0:
                 raise BenchError(f"{REGISTRY_HTTP} is in use (a bench left running?); the registry needs it")
         self._declare_events_sink()
-        self._start(
-            "registry",
-            [_bin("alliance-service"), "registry"],
-            queue="rpc-registry",
-            ready_url=f"http://{REGISTRY_HTTP}/health/ready",
-            env={
-                "AMQP_URI": self.amqp_uri,
-                "REGISTRY_DATABASE_URL": database,
-                "REGISTRY_HTTP_ADDRESS": REGISTRY_HTTP,
-                "ALLIANCE_LOG_LEVEL": "WARNING",  # not a log line per call: as quiet as the baselines
-            },
-        )
+        self.start_service("registry", database, REGISTRY_HTTP)
 
     def start_notifications(self, database, env=None):
         """The notifications service on ``database``; its fan-out handler consumes before this returns."""
-        self._start(
+        self.start_service(
             "notifications",
-            [_bin("alliance-service"), "notifications"],
+            database,
+            NOTIFICATIONS_HTTP,
             queue="evt-events-activity_published--notifications.handle_events_activity_published",
-            ready_url=f"http://{NOTIFICATIONS_HTTP}/health/ready",
+            env=env,
+        )
+
+    def start_service(self, name, database, address, queue=None, env=None):
+        """``alliance-service NAME`` on ``database``, ready once it answers on ``address`` and
+        consumes ``queue`` (its RPC queue unless named)."""
+        self._start(
+            name,
+            [_bin("alliance-service"), name],
+            queue=queue or f"rpc-{name}",
+            ready_url=f"http://{address}/health/ready",
             env={
                 "AMQP_URI": self.amqp_uri,
-                "NOTIFICATIONS_DATABASE_URL": database,
-                "NOTIFICATIONS_HTTP_ADDRESS": NOTIFICATIONS_HTTP,
-                "ALLIANCE_LOG_LEVEL": "WARNING",
+                f"{name.upper()}_DATABASE_URL": database,
+                f"{name.upper()}_HTTP_ADDRESS": address,
+                "ALLIANCE_LOG_LEVEL": "WARNING",  # not a log line per call: as quiet as the baselines
                 **(env or {}),
             },
         )

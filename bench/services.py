@@ -8,7 +8,7 @@ from alliance_platform.config import load_config, service_package
 from alliance_platform.identity import TokenService
 from alliance_platform.migrate import apply
 
-from .environment import _bin, _with_path
+from .environment import _with_path
 
 PORTS = {"tickets": 18102, "events": 18103}
 
@@ -27,19 +27,7 @@ def start(env, name, database):
     """Run service ``name`` on ``database`` (restarting it if it runs on another one)."""
     if name in env._processes:
         env._stop(name)
-    address = f"127.0.0.1:{PORTS[name]}"
-    env._start(
-        name,
-        [_bin("alliance-service"), name],
-        queue=f"rpc-{name}",
-        ready_url=f"http://{address}/health/ready",
-        env={
-            "AMQP_URI": env.amqp_uri,
-            f"{name.upper()}_DATABASE_URL": database,
-            f"{name.upper()}_HTTP_ADDRESS": address,
-            "ALLIANCE_LOG_LEVEL": "WARNING",  # not a log line per call: as quiet as the baselines
-        },
-    )
+    env.start_service(name, database, f"127.0.0.1:{PORTS[name]}")
 
 
 def token(roles=("admin", "system"), districts=("*",), subject="bench", kind="system"):

@@ -27,17 +27,23 @@ def _seats(activity):
     )
 
 
+# Moves an activity's seat counters; its row is locked by the caller.
+_MOVE_COUNTERS = (
+    "UPDATE activities SET confirmed_count = confirmed_count + %(confirmed)s,"
+    " confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
+    "   to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
+    " waiting_count = waiting_count + %(waiting)s,"
+    " waitlist_last = waitlist_last + %(joined)s"
+    " WHERE id = %(activity_id)s"
+)
+
+
 def _count(session, activity, district, confirmed=0, waiting=0, joined_queue=False):
     """Move the activity's seat counters (its row is locked by the caller)."""
     return session.fetchone(
-        "UPDATE activities SET confirmed_count = confirmed_count + %(confirmed)s,"
-        " confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
-        "   to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
-        " waiting_count = waiting_count + %(waiting)s,"
-        " waitlist_last = waitlist_last + %(joined)s"
-        " WHERE id = %(id)s RETURNING *",
+        _MOVE_COUNTERS + " RETURNING *",
         {
-            "id": activity["id"],
+            "activity_id": activity["id"],
             "district": district,
             "confirmed": confirmed,
             "waiting": waiting,
@@ -114,12 +120,7 @@ def register(office, cmd):
         # The seat counters and the registration in one statement: one round trip under the lock.
         # ``position`` orders the waiting list; ``place`` is where the registrant stands in it now.
         registration = office.session.fetchone(
-            "WITH counted AS (UPDATE activities SET confirmed_count = confirmed_count + %(confirmed)s,"
-            "   confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
-            "     to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
-            "   waiting_count = waiting_count + 1 - %(confirmed)s,"
-            "   waitlist_last = waitlist_last + 1 - %(confirmed)s"
-            "   WHERE id = %(activity_id)s RETURNING waitlist_last, waiting_count)"
+            f"WITH counted AS ({_MOVE_COUNTERS} RETURNING waitlist_last, waiting_count)"
             " INSERT INTO registrations (id, activity_id, person_id, merchant_id, district_id, child_name, child_age,"
             "   status, position, check_in_code, registered_at, confirmed_at)"
             " SELECT %(id)s, %(activity_id)s, %(person_id)s, %(merchant_id)s, %(district)s, %(child_name)s,"
@@ -136,6 +137,8 @@ def register(office, cmd):
                 "child_age": cmd.get("child_age"),
                 "status": domain.CONFIRMED if confirmed else domain.WAITLISTED,
                 "confirmed": int(confirmed),
+                "waiting": int(not confirmed),
+                "joined": int(not confirmed),
                 "code": domain.check_in_code(),
                 "now": office.now,
                 "confirmed_at": office.now if confirmed else None,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv with Python 3.11 and installs the platform, the four services and the dev tools,
-# pinned by constraints.txt. Safe to run again: pip only installs what changed.
+# pinned by constraints.txt, and the few system packages the tests need (below). Safe to run again:
+# pip only installs what changed, apt-get only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,29 @@ if ! PY=$(find_python); then
     exit 1
   fi
 fi
+
+# System packages beyond Python, from Debian's packages: Chromium, in which tests look at pages as a
+# person sees them (tests/support/browser.py), and a CJK font, whose glyphs the monthly report carries.
+# Add a package here when a test or a tool needs one. Quiet when all are installed.
+SYSTEM_PACKAGES=(chromium fonts-wqy-microhei)
+
+ensure_system_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing ${missing[*]} from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing ${missing[*]} (the browser tests and the report's font need them);" \
+      "install them (Debian: apt-get install ${missing[*]})" >&2
+  fi
+}
+
+ensure_system_packages "${SYSTEM_PACKAGES[@]}"
 
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $PY"

@@ -267,6 +267,9 @@ def provide_info(desk, ticket_id, answer):
     ticket = desk.load(ticket_id)
     if not (desk.is_merchant_of(ticket) or desk.is_handler_of(ticket)):
         raise Forbidden(f"only the merchant or its handlers may answer on {ticket['reference']}")
+    if ticket["status"] != lc.WAITING_ON_MERCHANT:
+        # Before the deadline is worked out: only a paused ticket has a pause to end.
+        raise Conflict(f"{ticket['reference']} is not waiting for information: it is {ticket['status']}")
     calendar = desk.settings.calendar
     resumed_due = desk.settings.sla.resumed_deadline(
         calendar, ticket["sla_paused_at"], ticket["resolution_due_at"], desk.now

@@ -72,6 +72,19 @@ def test_an_illegal_step_is_a_conflict_and_changes_nothing(desk, case):
     assert [e["kind"] for e in desk.timeline(ticket_id)] == ["submitted"]
 
 
+def test_an_answer_to_a_ticket_that_asked_nothing_is_a_conflict(desk, case):
+    merchant, owner, ticket_id = case
+    with desk.staff(owner) as staff, desk.merchant(merchant) as shop:
+        for step in (None, staff.tickets.accept_ticket, staff.tickets.start_ticket):
+            if step:
+                step(ticket_id=ticket_id)
+            before = shop.tickets.get_ticket(ticket_id=ticket_id)
+            with pytest.raises(Conflict, match="not waiting for information"):
+                shop.tickets.provide_info(ticket_id=ticket_id, text="流水已上传")
+            assert shop.tickets.get_ticket(ticket_id=ticket_id) == before
+    assert not any(e["kind"] == "sla_resumed" for e in desk.timeline(ticket_id))
+
+
 def test_two_staff_accepting_at_once_exactly_one_wins(desk, case):
     _, _, ticket_id = case
     first, second = desk.seed_person(["staff"]), desk.seed_person(["staff"])

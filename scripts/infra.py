@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Make PostgreSQL and RabbitMQ (with its management API) reachable for development and tests.
 
-    python3 scripts/infra.py ensure       use what already listens; else start the machine's own
-                                          server; else start a project-local one under .local/
+    python3 scripts/infra.py ensure [postgres|rabbitmq]   use what already listens; else start the
+                                          machine's own server; else start a project-local one
     python3 scripts/infra.py stop-local   stop the project-local servers `ensure` started
+    python3 scripts/infra.py clean-local  stop them and remove their data
 
 Targets come from PG_ADMIN_URL, AMQP_URI and RABBIT_MANAGEMENT_URI. Servers are started only for
 loopback hosts; missing server packages are installed with apt-get when running as root on Debian.
+A project-local server keeps its data under .local/ in the checkout; as root it runs as its service
+account (postgres, rabbitmq), and if that account cannot pass through a folder above the checkout
+(a clone in /root) its data goes to a folder of this checkout's own under /var/tmp instead.
 Runs on the system python3 with the standard library only, so it works before .venv exists.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib.util
 import ipaddress
 import os
@@ -125,6 +130,31 @@ def install(package: str, missing: str, target: Target) -> None:
     run(["apt-get", "install", "-y", "-q", package], env=env)
 
 
+def outside_folder() -> Path:
+    """This checkout's folder for project-local data its servers' accounts could not reach in it:
+    named after the checkout and its path, so two clones never share one."""
+    base = Path("/var/tmp") if Path("/var/tmp").is_dir() else Path(tempfile.gettempdir())
+    digest = hashlib.sha1(str(REPO).encode()).hexdigest()[:10]
+    return base / f"alliance-{REPO.name}-{digest}"
+
+
+def local_workdir(name: str, account_name: str) -> Path:
+    """Where the project-local `name` server keeps its data: .local/<name>, unless the account it
+    runs as (as root: `account_name`) may not pass through a folder on the way there."""
+    inside = LOCAL / name
+    account = servers.service_account(account_name)
+    if account is None or servers.blocking_parent(inside, account) is None:
+        return inside
+    folder = outside_folder()
+    if not folder.is_symlink():
+        folder.mkdir(mode=0o711, exist_ok=True)
+    # Its parent is writable by everyone: use the folder only if it is ours and not a symlink.
+    if folder.is_symlink() or folder.lstat().st_uid != os.geteuid():
+        raise InfraError(f"{folder} exists but is not a folder of this user; remove it or move the checkout")
+    folder.chmod(0o711)
+    return folder / name
+
+
 class LocalRecord:
     """The pid file of a project-local server: pid and start time, so a reused pid is not
     mistaken for the server."""
@@ -141,6 +171,8 @@ class LocalRecord:
         return int(pid) if servers.process_start_time(int(pid)) == started else None
 
     def save(self, pid: int) -> None:
+        # The server's data may be outside .local/ (local_workdir): the folder may not exist yet.
+        LOCAL.mkdir(exist_ok=True)
         self.path.write_text(f"{pid} {servers.process_start_time(pid)}\n")
 
     def refuse_second_instance(self) -> None:
@@ -179,16 +211,43 @@ def wait_pg(pg: Target) -> None:
         raise InfraError(f"PostgreSQL on {pg} does not accept connections after {READY_TIMEOUT:.0f}s: {pg_ready(pg)}")
 
 
-def system_pg_cluster(port: int) -> tuple[str, str] | None:
-    """(version, name) of the machine's PostgreSQL cluster configured for `port`."""
+def system_pg_cluster(port: int) -> tuple[str, str, str] | None:
+    """(version, name, status) of the machine's PostgreSQL cluster configured for `port`; the status
+    is pg_lsclusters' ("down", "online", "online,recovery", ...)."""
     if shutil.which("pg_lsclusters") is None:
         return None
     listing = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False)
     for line in listing.stdout.splitlines():
-        version, name, cluster_port, *_ = line.split()
+        version, name, cluster_port, status, *_ = line.split()
         if cluster_port == str(port):
-            return version, name
+            return version, name, status
     return None
+
+
+def start_system_pg_cluster(pg: Target) -> bool:
+    """Start the machine's cluster configured for pg's port; False if there is none to start: none
+    is configured for the port, or it reports itself running though nothing answers on `pg` (it
+    listens elsewhere, or its configuration was changed since it started)."""
+    cluster = system_pg_cluster(pg.port)
+    if cluster is None:
+        return False
+    version, name, status = cluster
+    if status.startswith("online"):
+        say(
+            f"the machine's PostgreSQL cluster {version}/{name} is configured for port {pg.port} and "
+            f"reports itself running, but nothing answers on {pg}"
+        )
+        return False
+    say(f"starting the machine's PostgreSQL cluster {version}/{name}")
+    try:
+        run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"])
+    except InfraError as exc:
+        # Started by someone else since pg_lsclusters looked: the same case as above.
+        if "already running" not in str(exc):
+            raise
+        say(f"the machine's PostgreSQL cluster {version}/{name} is already running, but nothing answers on {pg}")
+        return False
+    return True
 
 
 def start_postgres(pg: Target) -> None:
@@ -202,13 +261,10 @@ def start_postgres(pg: Target) -> None:
         # The package's post-install script may have started its cluster already.
         if pg.listening():
             return
-    cluster = system_pg_cluster(pg.port)
-    if cluster is not None:
-        say(f"starting the machine's PostgreSQL cluster {cluster[0]}/{cluster[1]}")
-        run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "start"])
+    if start_system_pg_cluster(pg):
         return
     local = servers.PrivatePostgres(
-        LOCAL / "postgres",
+        local_workdir("postgres", "postgres"),
         host=address,
         port=pg.port,
         superuser=pg.user or "postgres",
@@ -292,7 +348,7 @@ def start_rabbitmq(amqp: Target, api: Target) -> None:
         run([shutil.which("rabbitmq-server", path=RABBIT_TOOL_PATH), "-detached"])
         return
     local = servers.PrivateRabbit(
-        LOCAL / "rabbitmq",
+        local_workdir("rabbitmq", "rabbitmq"),
         node_name="alliance-local",
         host=address,
         amqp_port=amqp.port,
@@ -323,9 +379,12 @@ def ensure_rabbitmq() -> None:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def ensure() -> None:
-    ensure_postgres()
-    ensure_rabbitmq()
+ENSURE = {"postgres": ensure_postgres, "rabbitmq": ensure_rabbitmq}
+
+
+def ensure(*names: str) -> None:
+    for name in names or ENSURE:
+        ENSURE[name]()
 
 
 def stop_local() -> None:
@@ -344,13 +403,25 @@ def stop_local() -> None:
         record.path.unlink(missing_ok=True)
 
 
+def clean_local() -> None:
+    stop_local()
+    for folder in (LOCAL, outside_folder()):
+        if folder.is_dir() and not folder.is_symlink() and folder.stat().st_uid == os.geteuid():
+            shutil.rmtree(folder)
+            say(f"removed {folder}")
+
+
 def main(argv: list[str]) -> int:
-    commands = {"ensure": ensure, "stop-local": stop_local}
-    if len(argv) != 1 or argv[0] not in commands:
-        print(f"usage: {Path(sys.argv[0]).name} {{{'|'.join(commands)}}}", file=sys.stderr)
+    commands = {"ensure": ensure, "stop-local": stop_local, "clean-local": clean_local}
+    arguments_ok = argv[:1] == ["ensure"] and set(argv[1:]) <= set(ENSURE) or len(argv) == 1
+    if not argv or argv[0] not in commands or not arguments_ok:
+        print(
+            f"usage: {Path(sys.argv[0]).name} {{ensure [{'|'.join(ENSURE)}]...|stop-local|clean-local}}",
+            file=sys.stderr,
+        )
         return 2
     try:
-        commands[argv[0]]()
+        commands[argv[0]](*argv[1:])
     except (InfraError, servers.ServerError) as exc:
         print(f"infra: error: {exc}", file=sys.stderr)
         return 1

@@ -1,6 +1,9 @@
 """Fixtures for every test level. Integration and end-to-end tests use the real PostgreSQL and
 RabbitMQ: each test gets fresh databases cloned from migrated templates, and nameko's
-``rabbit_config`` gives it a fresh broker vhost, so tests never see each other's data."""
+``rabbit_config`` gives it a fresh broker vhost, so tests never see each other's data.
+
+The servers are the ones AMQP_URI, RABBIT_MANAGEMENT_URI and PG_ADMIN_URL name, as for the services
+and ``scripts/infra.py`` (``tests/support/helpers.py``); nameko's own options for them are refused."""
 
 import eventlet
 
@@ -8,7 +11,6 @@ eventlet.monkey_patch()
 
 import itertools  # noqa: E402
 import os  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
@@ -19,17 +21,13 @@ from alliance_platform.config import installed_services, load_config, platform_d
 from alliance_platform.identity import TokenService  # noqa: E402
 from alliance_platform.migrate import apply  # noqa: E402
 from alliance_platform.rpc import AllianceClient  # noqa: E402
+from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI, database_url  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RUN_PREFIX = f"alliance_t{os.getpid()}"
 
 # Services whose databases tests can ask for, with the migration packages of each.
 DATABASE_PACKAGES = {name: ["alliance_platform", service_package(name)] for name in installed_services()}
 DATABASE_PACKAGES["probe"] = ["alliance_platform", "tests.support"]
-
-
-def database_url(name):
-    return urlunsplit(urlsplit(PG_ADMIN_URL)._replace(path=f"/{name}"))
 
 
 def _admin():
@@ -51,8 +49,24 @@ def _stale_test_databases(conn):
     return stale
 
 
+# nameko's pytest plugin (``rabbit_manager``, ``vhost_pipeline``, ``rabbit_config``) reads the broker
+# from options of its own, with defaults of its own: option name -> (destination, nameko's default).
+NAMEKO_BROKER_OPTIONS = {
+    "--amqp-uri": ("RABBIT_AMQP_URI", "pyamqp://guest:guest@localhost:5672/", "AMQP_URI"),
+    "--rabbit-ctl-uri": ("RABBIT_API_URI", "http://guest:guest@localhost:15672", "RABBIT_MANAGEMENT_URI"),
+}
+
+
 def pytest_configure(config):
     logs.configure(fmt="console", level=os.environ.get("ALLIANCE_TEST_LOG_LEVEL", "WARNING"))
+    # The services under test read AMQP_URI and RABBIT_MANAGEMENT_URI: a broker given to nameko's
+    # options alone would leave them on another one, so those options are refused, not merged.
+    for option, (dest, nameko_default, variable) in NAMEKO_BROKER_OPTIONS.items():
+        if config.getoption(dest) != nameko_default:
+            raise pytest.UsageError(f"{option} is not used by this suite: set {variable} instead")
+    config.option.RABBIT_AMQP_URI = AMQP_URI
+    # nameko's management client appends "/api" itself.
+    config.option.RABBIT_API_URI = RABBIT_MANAGEMENT_URI.rstrip("/")
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +133,7 @@ def service_config(rabbit_config, fresh_database):
             {
                 "SERVICE_NAME": name,
                 "AMQP_URI": rabbit_config["AMQP_URI"],
+                "RABBIT_MANAGEMENT_URI": RABBIT_MANAGEMENT_URI,
                 "DATABASE_URL": database or fresh_database(kind or name),
                 "WEB_SERVER_ADDRESS": "127.0.0.1:0",
                 "EVENT_RETRY_DELAYS_MS": [50, 100],

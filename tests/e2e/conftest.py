@@ -7,6 +7,7 @@ import pytest
 
 from alliance_platform.config import installed_services
 from alliance_platform.supervisor import Supervisor
+from tests.support.helpers import RABBIT_MANAGEMENT_URI
 
 
 def _free_port():
@@ -24,7 +25,7 @@ def system_env():
 @pytest.fixture
 def system(monkeypatch, rabbit_config, fresh_database, system_env):
     """(supervisor, databases by service, merged output). The environment points every service and
-    the in-process ``alliance`` command at the test's databases and vhost."""
+    the in-process ``alliance`` command at the test's databases, vhost and management API."""
     for name, value in system_env.items():
         monkeypatch.setenv(name, value)
     databases = {}
@@ -33,6 +34,7 @@ def system(monkeypatch, rabbit_config, fresh_database, system_env):
         monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", databases[name])
         monkeypatch.setenv(f"{name.upper()}_HTTP_ADDRESS", f"127.0.0.1:{_free_port()}")
     monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    monkeypatch.setenv("RABBIT_MANAGEMENT_URI", RABBIT_MANAGEMENT_URI)
     output = io.StringIO()
     supervisor = Supervisor(installed_services(), out=output)
     supervisor.start()

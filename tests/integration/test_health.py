@@ -6,7 +6,7 @@ import pytest
 
 from alliance_platform.config import installed_services, service_class
 from alliance_platform.errors import NotFound
-from tests.support.helpers import get_json, http_port
+from tests.support.helpers import database_url, get_json, http_port
 
 
 @pytest.mark.parametrize("name", installed_services())
@@ -23,7 +23,7 @@ def test_every_service_is_live_and_ready_with_its_figures(name, container_factor
 
 
 def test_readiness_fails_with_the_reason_when_the_database_is_gone(container_factory, service_config):
-    config = service_config("tickets", database="postgresql://postgres@127.0.0.1:5432/alliance_no_such_db")
+    config = service_config("tickets", database=database_url("alliance_no_such_db"))
     container = container_factory(service_class("tickets"), config)
     container.start()
     status, report = get_json(f"http://127.0.0.1:{http_port(container)}/health/ready")

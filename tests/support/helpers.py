@@ -1,10 +1,12 @@
 """Small helpers the test levels share."""
 
 import json
+import os
 import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import eventlet
 import psycopg
@@ -14,6 +16,18 @@ from nameko.web.server import WebServer
 from psycopg.rows import dict_row
 
 from alliance_platform import contracts
+from alliance_platform.config import platform_defaults
+
+# The servers every test level uses: the variables the services and scripts/infra.py read, with the
+# same defaults (shared/alliance_platform/defaults.yaml; PG_ADMIN_URL's is scripts/infra.py's).
+AMQP_URI = platform_defaults()["AMQP_URI"]
+RABBIT_MANAGEMENT_URI = platform_defaults()["RABBIT_MANAGEMENT_URI"]
+PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def database_url(name):
+    """The URL of database ``name`` on the PostgreSQL server PG_ADMIN_URL names."""
+    return urlunsplit(urlsplit(PG_ADMIN_URL)._replace(path=f"/{name}"))
 
 
 def http_port(container):

@@ -167,11 +167,15 @@ def _run_as(account: pwd.struct_passwd | None) -> dict:
     }
 
 
-def _blocking_parent(path: Path, account: pwd.struct_passwd) -> Path | None:
-    """The first directory on the way to `path` that `account` may not pass through."""
+def blocking_parent(path: Path, account: pwd.struct_passwd) -> Path | None:
+    """The first existing directory on the way to `path` (itself included) that `account` may not
+    pass through; folders not made yet are not looked at."""
     groups = set(os.getgrouplist(account.pw_name, account.pw_gid))
     for directory in [*reversed(path.parents), path]:
-        st = directory.stat()
+        try:
+            st = directory.stat()
+        except FileNotFoundError:
+            break
         if st.st_uid == account.pw_uid:
             bit = stat.S_IXUSR
         elif st.st_gid in groups:
@@ -188,7 +192,7 @@ def prepare_workdir(path: Path, account: pwd.struct_passwd | None) -> None:
     if account is None:
         return
     os.chown(path, account.pw_uid, account.pw_gid)
-    blocking = _blocking_parent(path, account)
+    blocking = blocking_parent(path, account)
     if blocking is not None:
         raise ServerError(
             f"user {account.pw_name} cannot reach {path}: {blocking} (mode "

@@ -76,7 +76,13 @@ def generate(seed=2026, per_district=None):
                     "owner_mobile": mobile(),
                 }
             )
-        for roles in (["branch_secretary"], ["staff"], ["staff", "volunteer"]):
+        # The secretaries are the party-branches team, the staff the service centre's: the teams
+        # the tickets service routes demands to when no single person is proposed.
+        for roles, team in (
+            (["branch_secretary"], "party-branches"),
+            (["staff"], "service-centre"),
+            (["staff", "volunteer"], "service-centre"),
+        ):
             born = fake.date_of_birth(minimum_age=25, maximum_age=60).strftime("%Y%m%d")
             staff.append(
                 {
@@ -85,11 +91,12 @@ def generate(seed=2026, per_district=None):
                     "id_card_no": make_id_card(f"371402{born}{rng.randint(0, 999):03d}"),
                     "roles": roles,
                     "skills": rng.sample(SKILLS, 2),
+                    "teams": [team],
                     "district_id": district,
                 }
             )
     # Partners' liaisons (a bank's, the market regulator's): demands of their kind are routed to them.
-    for skills in (["金融", "银企对接"], ["法律", "市场监管"]):
+    for skills, team in ((["金融", "银企对接"], "bank-liaisons"), (["法律", "市场监管"], "government-liaisons")):
         born = fake.date_of_birth(minimum_age=25, maximum_age=60).strftime("%Y%m%d")
         staff.append(
             {
@@ -98,6 +105,7 @@ def generate(seed=2026, per_district=None):
                 "id_card_no": make_id_card(f"371402{born}{rng.randint(0, 999):03d}"),
                 "roles": ["department_liaison"],
                 "skills": skills,
+                "teams": [team],
                 "district_id": "wholesale_city",
             }
         )
@@ -162,6 +170,8 @@ def load(alliance, progress=None, per_district=None):
     for person in staff:
         if people[person["mobile"]] is None:
             people[person["mobile"]] = registry.search_people(mobile=person["mobile"])["items"][0]["person_id"]
+            # Registered by an earlier load, perhaps before people carried teams: unchanged teams change nothing.
+            registry.update_person(person_id=people[person["mobile"]], teams=person["teams"])
     step("staff")
 
     owners = {c["mobile"]: c["id"] for c in _all(registry.resolve_audience, "contacts", 1000, role="merchant_owner")}

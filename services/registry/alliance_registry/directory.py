@@ -75,8 +75,13 @@ def resolve_audience(session, caller, cmd):
         select = f"{_PERSON_CONTACT} JOIN party_members pm ON pm.person_id = p.id"
         key, where = "p.id", "pm.branch_id = %(branch)s"
     else:
-        params["role"] = cmd["role"]
-        select, key, where = _PERSON_CONTACT, "p.id", "p.roles @> ARRAY[%(role)s]"
+        # A role, or a team (the members demands routed to it should reach), in the caller's districts.
+        if "team" in cmd:
+            params["team"] = cmd["team"]
+            select, key, where = _PERSON_CONTACT, "p.id", "p.teams @> ARRAY[%(team)s]"
+        else:
+            params["role"] = cmd["role"]
+            select, key, where = _PERSON_CONTACT, "p.id", "p.roles @> ARRAY[%(role)s]"
         districts = domain.narrow_districts(caller, None)
         if districts is not None:
             where += " AND p.district_id = ANY(%(districts)s)"

@@ -8,7 +8,7 @@ from .records import history, json_ready, remember
 from .schemas import ASSIGNED_ROLES
 
 COLUMNS = (
-    "p.id::text AS person_id, p.name, p.mobile, p.id_card_masked, p.roles, p.skills, p.language,"
+    "p.id::text AS person_id, p.name, p.mobile, p.id_card_masked, p.roles, p.skills, p.teams, p.language,"
     " p.district_id, p.version, p.created_at AS registered_at, p.updated_at"
 )
 MEMBER_COLUMNS = (
@@ -83,7 +83,9 @@ def register_person(session, caller, cmd, now, vault):
     caller.require_district(cmd["district_id"])
     _mobile_free(session, cmd["mobile"])
     _id_card_free(session, vault, cmd["id_card_no"])
-    person = insert_person(session, {**cmd, "roles": _ordered_roles(cmd["roles"])}, now, vault)
+    person = insert_person(
+        session, {**cmd, "roles": _ordered_roles(cmd["roles"]), "teams": sorted(set(cmd["teams"]))}, now, vault
+    )
     announce_registered(session, person, caller, now)
     return public(person)
 
@@ -91,10 +93,10 @@ def register_person(session, caller, cmd, now, vault):
 def insert_person(session, person, now, vault):
     return session.fetchone(
         "INSERT INTO people AS p (name, mobile, id_card_sealed, id_card_digest, id_card_masked, roles, skills,"
-        " language, district_id, created_at, updated_at) VALUES (%(name)s, %(mobile)s, %(id_card_sealed)s,"
-        " %(id_card_digest)s, %(id_card_masked)s, %(roles)s, %(skills)s, %(language)s, %(district_id)s, %(now)s,"
-        f" %(now)s) RETURNING {COLUMNS}",
-        {**person, **vault.columns(person.get("id_card_no")), "now": now},
+        " teams, language, district_id, created_at, updated_at) VALUES (%(name)s, %(mobile)s, %(id_card_sealed)s,"
+        " %(id_card_digest)s, %(id_card_masked)s, %(roles)s, %(skills)s, %(teams)s, %(language)s, %(district_id)s,"
+        f" %(now)s, %(now)s) RETURNING {COLUMNS}",
+        {"teams": [], **person, **vault.columns(person.get("id_card_no")), "now": now},
     )
 
 
@@ -102,7 +104,7 @@ def announce_registered(session, person, caller, now):
     session.publish(
         "person_registered", {**event_state(person), "registered_at": now}, aggregate_id=person["person_id"]
     )
-    details = {k: person[k] for k in ("name", "mobile", "roles", "skills", "language", "district_id")}
+    details = {k: person[k] for k in ("name", "mobile", "roles", "skills", "teams", "language", "district_id")}
     remember(session, "person", person["person_id"], "registered", details, caller, now)
 
 
@@ -112,11 +114,13 @@ def update_person(session, caller, cmd, now, vault):
     if "expected_version" in cmd and cmd["expected_version"] != person["version"]:
         raise Conflict(f"the person is at version {person['version']}, not {cmd['expected_version']}")
     requested = {k: v for k, v in cmd.items() if k in ("name", "mobile", "skills", "language", "district_id")}
-    if caller.kind == "merchant" and (set(cmd) & {"roles", "district_id", "id_card_no"}):
+    if caller.kind == "merchant" and (set(cmd) & {"roles", "teams", "district_id", "id_card_no"}):
         raise Forbidden(f"a merchant may change only {', '.join(sorted(SELF_SERVICE))}")
     if "roles" in cmd:
         managed = set(person["roles"]) - set(ASSIGNED_ROLES)
         requested["roles"] = _ordered_roles(managed | set(cmd["roles"]))
+    if "teams" in cmd:
+        requested["teams"] = sorted(set(cmd["teams"]))
     changed = domain.changes(person, requested)
     if "district_id" in changed:
         _check_district(session, changed["district_id"])

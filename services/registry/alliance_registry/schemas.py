@@ -20,6 +20,7 @@ ORGANISATION_TYPES = (
 MAX_PAGE = 100
 MAX_AUDIENCE_PAGE = 1000
 MAX_ROSTER_BYTES = 20 * 1024 * 1024
+MAX_TEAM_NAME = 100  # as long as a child task's unit may be
 
 
 def valid_credit_code(value):
@@ -120,12 +121,14 @@ class RegisterPerson(Schema):
     id_card_no = fields.String(load_default=None, validate=valid_id_card)
     roles = fields.List(fields.String(validate=validate.OneOf(ASSIGNED_ROLES)), load_default=list)
     skills = fields.List(_text(40), load_default=list, validate=validate.Length(max=20))
+    # The teams demands are routed to (the tickets service's ROUTING_RULES name them).
+    teams = fields.List(_text(MAX_TEAM_NAME), load_default=list, validate=validate.Length(max=20))
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
     district_id = fields.String(load_default=None)
 
 
 class UpdatePerson(_Changes):
-    CHANGE_FIELDS = ("name", "mobile", "id_card_no", "roles", "skills", "language", "district_id")
+    CHANGE_FIELDS = ("name", "mobile", "id_card_no", "roles", "skills", "teams", "language", "district_id")
 
     person_id = fields.UUID(required=True)
     name = _text(50)
@@ -133,6 +136,7 @@ class UpdatePerson(_Changes):
     id_card_no = fields.String(allow_none=True, validate=valid_id_card)
     roles = fields.List(fields.String(validate=validate.OneOf(ASSIGNED_ROLES)))
     skills = fields.List(_text(40), validate=validate.Length(max=20))
+    teams = fields.List(_text(MAX_TEAM_NAME), validate=validate.Length(max=20))
     language = fields.String(validate=validate.OneOf(LANGUAGES))
     district_id = fields.String(allow_none=True)
 
@@ -223,13 +227,14 @@ class ListOrganisations(Schema):
     parent_id = fields.String()
 
 
-AUDIENCE_KINDS = ("districts", "branch_id", "role", "person_ids", "merchant_ids")
+AUDIENCE_KINDS = ("districts", "branch_id", "role", "team", "person_ids", "merchant_ids")
 
 
 class ResolveAudience(Schema):
     districts = fields.List(fields.String(), validate=validate.Length(min=1, max=10))
     branch_id = fields.String()
     role = fields.String(validate=validate.OneOf(PERSON_ROLES))
+    team = _text(MAX_TEAM_NAME)
     person_ids = fields.List(fields.UUID(), validate=validate.Length(min=1, max=MAX_AUDIENCE_PAGE))
     merchant_ids = fields.List(fields.UUID(), validate=validate.Length(min=1, max=MAX_AUDIENCE_PAGE))
     limit, cursor = _paging(MAX_AUDIENCE_PAGE, default=500)

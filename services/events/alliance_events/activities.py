@@ -147,8 +147,17 @@ def update(office, activity_id, changes):
     updated = office.session.fetchone(
         f"UPDATE activities SET {assignments} WHERE id = %(id)s RETURNING *", {**values, "id": activity["id"]}
     )
-    if activity["status"] != domain.DRAFT:
-        office.publish(updated, "activity_updated", changed=sorted(changes))
+    # Only what really changed is news: a venue sent again unchanged tells nobody anything.
+    changed = sorted(field for field, value in changes.items() if activity[field] != updated[field])
+    if activity["status"] != domain.DRAFT and changed:
+        registrants = office.session.fetchall(
+            "SELECT DISTINCT person_id FROM registrations WHERE activity_id = %s"
+            " AND status IN ('confirmed', 'waitlisted') ORDER BY person_id",
+            (activity["id"],),
+        )
+        office.publish(
+            updated, "activity_updated", changed=changed, registrant_ids=[r["person_id"] for r in registrants]
+        )
     return updated
 
 
@@ -255,11 +264,8 @@ def complete(office, activity_id):
 def create_series(office, cmd):
     """A recurring activity: one activity per date of the rule, each with its own registrations."""
     timezone = office.settings["timezone"]
+    # A rule with no date or too many is refused by series_dates before it makes any date.
     dates = domain.series_dates(cmd["starts_at"], cmd["ends_at"], set(cmd["weekdays"]), cmd["until"], timezone)
-    if not dates:
-        raise ValidationError("empty series", {"weekdays": ["no date of the rule falls before until"]})
-    if len(dates) > 200:
-        raise ValidationError("series too long", {"until": [f"{len(dates)} dates; at most 200 per series"]})
     series_id = str(uuid.uuid4())
     office.session.execute(
         "INSERT INTO series (id, title, rule, created_at) VALUES (%s, %s, %s, %s)",

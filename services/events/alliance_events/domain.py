@@ -15,7 +15,7 @@ from datetime import datetime
 
 from dateutil.rrule import WEEKLY, rrule
 
-from alliance_platform.errors import Conflict
+from alliance_platform.errors import Conflict, ValidationError
 
 DRAFT, PUBLISHED, REGISTRATION_CLOSED, IN_PROGRESS, COMPLETED, CANCELLED = (
     "draft",
@@ -46,6 +46,8 @@ TYPES = {
     "party_meeting": "党员活动",
 }
 AUDIENCES = ("merchants", "party_members", "staff", "children")
+# Activities one series may hold: each is created, with its own registrations, in one transaction.
+MAX_SERIES_DATES = 200
 
 CONFIRMED, WAITLISTED, CANCELLED_REGISTRATION, ATTENDED, NO_SHOW = (
     "confirmed",
@@ -112,10 +114,27 @@ def clashes(activity, others):
     return found
 
 
+def series_length(first_day, weekdays, until):
+    """How many days from ``first_day`` through ``until`` fall on ``weekdays`` — counted, not listed."""
+    if until < first_day:
+        return 0
+    weeks, rest = divmod((until - first_day).days + 1, 7)
+    return weeks * len(weekdays) + sum((first_day.weekday() + n) % 7 in weekdays for n in range(rest))
+
+
 def series_dates(first_start, first_end, weekdays, until, timezone):
     """The (start, end) of each date of a recurring activity: on ``weekdays`` (0 = Monday) from the
-    first date through ``until``, at the first date's local time of day."""
+    first date through ``until``, at the first date's local time of day.
+
+    The dates are counted before any is made: a rule with none, or more than ``MAX_SERIES_DATES``,
+    is a ``ValidationError`` however far away ``until`` lies.
+    """
     local_start = first_start.astimezone(timezone)
+    count = series_length(local_start.date(), weekdays, until)
+    if count == 0:
+        raise ValidationError("empty series", {"weekdays": ["no date of the rule falls before until"]})
+    if count > MAX_SERIES_DATES:
+        raise ValidationError("series too long", {"until": [f"{count} dates; at most {MAX_SERIES_DATES} per series"]})
     duration = first_end - first_start
     rule = rrule(
         WEEKLY,

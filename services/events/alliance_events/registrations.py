@@ -60,9 +60,10 @@ def _registrant(office, cmd):
     person_id = cmd.get("person_id") or caller.subject
     if person_id != caller.subject and not acting_for_others:
         raise Forbidden("a person registers only themselves (or their child)")
-    merchant_id = caller.merchant_id if caller.kind == "merchant" else cmd.get("merchant_id")
-    if cmd.get("merchant_id") and caller.kind == "merchant" and cmd["merchant_id"] != caller.merchant_id:
+    named = None if cmd.get("merchant_id") is None else str(cmd["merchant_id"])
+    if caller.kind == "merchant" and named not in (None, caller.merchant_id):
         raise Forbidden("a merchant's representative registers for its own shop only")
+    merchant_id = caller.merchant_id if caller.kind == "merchant" else named
     district = cmd.get("district_id")
     own_districts = sorted(d for d in caller.districts if d != "*")
     if district is None:
@@ -148,17 +149,14 @@ def register(office, cmd):
         if exc.diag.constraint_name != "registrations_once":
             raise
         raise Conflict(f"already registered for {activity['title']}") from exc
-    waiting_place = registration.pop("place")
-    place = None if confirmed else waiting_place
     if confirmed:
         _announce(office, activity, registration, "registration_confirmed", check_in_code=registration["check_in_code"])
     else:
-        _announce(office, activity, registration, "registration_waitlisted", position=place)
+        _announce(office, activity, registration, "registration_waitlisted", position=registration["place"])
     # No QR code here: drawing it would hold the activity's lock longer; list_registrations has it.
     return {
         **present(registration, activity, qr=False),
         "check_in_code": registration["check_in_code"] if confirmed else None,
-        "place": place,
     }
 
 
@@ -245,8 +243,13 @@ def list_registrations(office, cmd):
         )
     else:
         scope, params = "person_id = %(me)s", {"me": caller.subject}
+    # A waiter's place is counted now (the waiters ahead of it), not its number in the queue, which
+    # keeps the order but not the count once those ahead are promoted or cancel.
     rows = office.session.fetchall(
-        "SELECT r.*, a.title, a.type, a.organisers, a.venue, a.starts_at, a.ends_at FROM registrations r"
+        "SELECT r.*, a.title, a.type, a.organisers, a.venue, a.starts_at, a.ends_at,"
+        " CASE WHEN r.status = 'waitlisted' THEN (SELECT count(*) FROM registrations w"
+        "   WHERE w.activity_id = r.activity_id AND w.status = 'waitlisted' AND w.position <= r.position)"
+        " END AS place FROM registrations r"
         f" JOIN activities a ON a.id = r.activity_id WHERE {scope.replace('activity_id', 'r.activity_id')}"
         " ORDER BY r.status = 'waitlisted', r.position, r.registered_at LIMIT 1000",
         params,
@@ -307,6 +310,9 @@ def qr_svg(code):
 
 
 def present(registration, activity, qr=True):
+    """A registration as its registrant and organisers see it. A waiting registration's ``place``
+    (and ``position``, the same) is where it stands now: 1 is the next to get a seat."""
+    place = registration.get("place") if registration["status"] == domain.WAITLISTED else None
     out = {
         "registration_id": str(registration["id"]),
         "activity_id": str(registration["activity_id"]),
@@ -319,7 +325,8 @@ def present(registration, activity, qr=True):
         "child_name": registration["child_name"],
         "child_age": registration["child_age"],
         "status": registration["status"],
-        "position": registration["position"],
+        "position": place,
+        "place": place,
         "registered_at": registration["registered_at"].isoformat(),
     }
     if qr and registration["status"] in (domain.CONFIRMED, domain.ATTENDED):

@@ -2,21 +2,44 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from alliance_platform.identity import ROLES
+from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Moment
 from alliance_platform.paging import PageSchema
 
 from .domain import AUDIENCES, STATES, TYPES
 
-DISTRICTS = ("wholesale_city", "aodele", "outlets")
 _title = validate.Length(min=1, max=200)
 _text = validate.Length(min=1, max=4000)
 _reason = validate.Length(min=1, max=1000)
+_name = validate.Length(min=1, max=100)  # an organiser's or a partner's name or id
+MAX_ORGANISERS = 10
+MAX_PARTNERS = 20
+MAX_THEME_TAGS = 10
+MAX_CAPACITY = 100_000
+
+
+def _partners(**kwargs):
+    return fields.List(fields.String(validate=_name), validate=validate.Length(max=MAX_PARTNERS), **kwargs)
+
+
+def _theme_tags(**kwargs):
+    tag = fields.String(validate=validate.Length(min=1, max=40))
+    return fields.List(tag, validate=validate.Length(max=MAX_THEME_TAGS), **kwargs)
+
+
+def _quotas(**kwargs):
+    """Seats reserved per district: at most one entry per district."""
+    seats = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_CAPACITY))
+    return fields.Dict(keys=DistrictId(), values=seats, **kwargs)
 
 
 class Audience(Schema):
     kinds = fields.List(
-        fields.String(validate=validate.OneOf(AUDIENCES)), required=True, validate=validate.Length(min=1)
+        fields.String(validate=validate.OneOf(AUDIENCES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(AUDIENCES)),
     )
-    districts = fields.List(fields.String(validate=validate.OneOf(DISTRICTS)), load_default=list)
+    districts = fields.List(DistrictId(), load_default=list, validate=validate.Length(max=len(DISTRICT_IDS)))
 
 
 class EvaluationSettings(Schema):
@@ -26,9 +49,13 @@ class EvaluationSettings(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2020, max=2100))
     winners = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
     stars = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
-    voter_roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    voting_opens_at = fields.AwareDateTime(required=True)
-    voting_closes_at = fields.AwareDateTime(required=True)
+    voter_roles = fields.List(
+        fields.String(validate=validate.OneOf(sorted(ROLES))),
+        required=True,
+        validate=validate.Length(min=1, max=len(ROLES)),
+    )
+    voting_opens_at = Moment(required=True)
+    voting_closes_at = Moment(required=True)
 
     @validates_schema
     def consistent(self, data, **kwargs):
@@ -43,28 +70,29 @@ class ActivityFields(Schema):
     type = fields.String(required=True, validate=validate.OneOf(TYPES))
     description = fields.String(required=True, validate=_text)
     organisers = fields.List(
-        fields.String(validate=validate.Length(min=1, max=100)), required=True, validate=validate.Length(min=1)
+        fields.String(validate=_name), required=True, validate=validate.Length(min=1, max=MAX_ORGANISERS)
     )
-    partners = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    partners = _partners(load_default=list)
     venue = fields.String(required=True, validate=_title)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
-    registration_opens_at = fields.AwareDateTime(required=True)
-    registration_closes_at = fields.AwareDateTime(required=True)
-    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000))
-    quotas = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(DISTRICTS)),
-        values=fields.Integer(strict=True, validate=validate.Range(min=0)),
-        load_default=dict,
-    )
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
+    registration_opens_at = Moment(required=True)
+    registration_closes_at = Moment(required=True)
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_CAPACITY))
+    quotas = _quotas(load_default=dict)
     audience = fields.Nested(Audience, required=True)
-    theme_tags = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list)
+    theme_tags = _theme_tags(load_default=list)
     evaluation = fields.Nested(EvaluationSettings, load_default=None)
 
 
 class CreateSeries(ActivityFields):
+    """The first occurrence's fields, the weekdays (0 = Monday) it recurs on and its last day;
+    at most ``domain.MAX_SERIES_DATES`` dates."""
+
     weekdays = fields.List(
-        fields.Integer(validate=validate.Range(min=0, max=6)), required=True, validate=validate.Length(min=1)
+        fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
+        required=True,
+        validate=validate.Length(min=1, max=7),
     )
     until = fields.Date(required=True)
 
@@ -77,14 +105,14 @@ class UpdateActivity(ActivityRef):
     title = fields.String(validate=_title)
     description = fields.String(validate=_text)
     venue = fields.String(validate=_title)
-    starts_at = fields.AwareDateTime()
-    ends_at = fields.AwareDateTime()
-    registration_opens_at = fields.AwareDateTime()
-    registration_closes_at = fields.AwareDateTime()
-    capacity = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000))
-    quotas = fields.Dict(keys=fields.String(validate=validate.OneOf(DISTRICTS)), values=fields.Integer(strict=True))
-    partners = fields.List(fields.String())
-    theme_tags = fields.List(fields.String())
+    starts_at = Moment()
+    ends_at = Moment()
+    registration_opens_at = Moment()
+    registration_closes_at = Moment()
+    capacity = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_CAPACITY))
+    quotas = _quotas()
+    partners = _partners()
+    theme_tags = _theme_tags()
 
     @validates_schema
     def something(self, data, **kwargs):
@@ -101,7 +129,7 @@ class CancelActivity(ActivityRef):
 
 
 class ListActivities(PageSchema):
-    district_id = fields.String(load_default=None, validate=validate.OneOf(DISTRICTS))
+    district_id = DistrictId(load_default=None)
     type = fields.String(load_default=None, validate=validate.OneOf(TYPES))
     status = fields.String(load_default=None, validate=validate.OneOf(STATES))
     starts_after = fields.AwareDateTime(load_default=None)
@@ -112,7 +140,7 @@ class ListActivities(PageSchema):
 class Register(ActivityRef):
     person_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     merchant_id = fields.UUID(load_default=None)
-    district_id = fields.String(load_default=None, validate=validate.OneOf(DISTRICTS))
+    district_id = DistrictId(load_default=None)
     child_name = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
     child_age = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=3, max=16))
 

@@ -6,7 +6,8 @@ holds the alliance-wide ``defaults`` (time zone, trading hours, digest time, cha
 
     - name: ticket_received               # unique; deliveries and stats name it
       event: tickets.ticket_submitted     # an event this service subscribes to
-      when: {to_status: waiting_on_merchant, responsible_id: {present: true}, level: [1, 2]}
+      when: {to_status: waiting_on_merchant, responsible_id: {present: true}, level: [1, 2],
+             changed: {includes_any: [starts_at, venue]}}   # the list field shares an item with these
       to: {merchant: merchant_id}         # exactly one recipient kind, naming a payload field
       template: ticket_received           # a template written for this event
       category: demands
@@ -15,9 +16,11 @@ holds the alliance-wide ``defaults`` (time zone, trading hours, digest time, cha
 
 Recipient kinds: ``merchant`` / ``person`` (one id), ``people`` (a list of person ids),
 ``audience`` (an activity's audience: kinds and districts), ``role`` (a registry role, with
-``in_district`` naming the payload field of the district to keep), ``staff_group`` (the group robot
-of the district or group the field names). Everything is checked against the event contracts when
-the rules load; a wrong rule stops the service from starting, never a message.
+``in_district`` naming the payload field of the district to keep), ``team`` (the members of the
+team the field names, as the registry's people carry them: ``resolve_audience(team=...)``),
+``staff_group`` (the group robot of the district or group the field names). Everything is checked
+against the event contracts when the rules load; a wrong rule stops the service from starting,
+never a message.
 """
 
 import uuid
@@ -26,13 +29,14 @@ from datetime import time
 from pathlib import Path
 
 import yaml
+from marshmallow import fields as marshmallow_fields
 
 from alliance_platform.contracts import get_contract, versions
 
 from .preferences import CHANNELS, URGENCIES, Policy
 from .timing import QuietHours
 
-RECIPIENT_KINDS = ("merchant", "person", "people", "audience", "role", "staff_group")
+RECIPIENT_KINDS = ("merchant", "person", "people", "audience", "role", "team", "staff_group")
 DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
 # Ids per registry call: the registry's largest ``resolve_audience`` page and id list.
 REGISTRY_BATCH = 1000
@@ -51,11 +55,14 @@ class Condition:
     equals: object = None
     one_of: tuple | None = None
     present: bool | None = None
+    includes_any: frozenset | None = None  # a list field holding at least one of these
 
     def holds(self, payload):
         value = payload.get(self.field)
         if self.present is not None:
             return (value is not None) == self.present
+        if self.includes_any is not None:
+            return not self.includes_any.isdisjoint(value or ())
         if self.one_of is not None:
             return value in self.one_of
         return value == self.equals
@@ -79,6 +86,8 @@ class Recipients:
             return []
         if self.kind == "staff_group":
             return [{"group": str(value)}]
+        if self.kind == "team":
+            return [{"registry": {"team": str(value)}}]
         if self.kind == "audience":
             return _audience_steps(value, policy)
         ids = [str(v) for v in (value if self.kind == "people" else [value])]
@@ -212,6 +221,7 @@ def _rule(n, entry, templates, handled, categories):
         raise RulesInvalid(
             f"{where}: event {entry['event']!r}: this service handles only {sorted(f'{s}.{t}' for s, t in handled)}"
         )
+    contract_fields = get_contract(source, event_type, versions(source, event_type)[-1]).schema.fields
     fields = set.intersection(
         *(set(get_contract(source, event_type, v).schema.fields) for v in versions(source, event_type))
     )
@@ -224,9 +234,18 @@ def _rule(n, entry, templates, handled, categories):
     when = []
     for name, test in (entry.get("when") or {}).items():
         field(name, "when")
-        if isinstance(test, dict):
+        if isinstance(test, dict) and set(test) == {"includes_any"}:
+            if not isinstance(contract_fields[name], marshmallow_fields.List):
+                raise RulesInvalid(f"{where}: when.{name}: includes_any needs a list field")
+            if not isinstance(test["includes_any"], list) or not test["includes_any"]:
+                raise RulesInvalid(f"{where}: when.{name}: includes_any takes a non-empty list")
+            when.append(Condition(name, includes_any=frozenset(test["includes_any"])))
+        elif isinstance(test, dict):
             if set(test) != {"present"} or not isinstance(test["present"], bool):
-                raise RulesInvalid(f"{where}: when.{name}: a mapping must be {{present: true}} or {{present: false}}")
+                raise RulesInvalid(
+                    f"{where}: when.{name}: a mapping must be {{present: true}}, {{present: false}}"
+                    " or {includes_any: [...]}"
+                )
             when.append(Condition(name, present=test["present"]))
         elif isinstance(test, list):
             when.append(Condition(name, one_of=tuple(test)))

@@ -46,6 +46,18 @@ class NotificationsService(AllianceService):
     def handle_tickets_ticket_resolved(self, event):
         return self._notify(event)
 
+    @event_handler("tickets", "ticket_closed")
+    def handle_tickets_ticket_closed(self, event):
+        return self._notify(event)
+
+    @event_handler("tickets", "ticket_reopened")
+    def handle_tickets_ticket_reopened(self, event):
+        return self._notify(event)
+
+    @event_handler("tickets", "follow_up_call_scheduled")
+    def handle_tickets_follow_up_call_scheduled(self, event):
+        return self._notify(event)
+
     @event_handler("tickets", "ticket_due_soon")
     def handle_tickets_ticket_due_soon(self, event):
         return self._notify(event)
@@ -68,6 +80,10 @@ class NotificationsService(AllianceService):
     def handle_events_activity_cancelled(self, event):
         return self._notify(event)
 
+    @event_handler("events", "activity_updated")
+    def handle_events_activity_updated(self, event):
+        return self._notify(event)
+
     @event_handler("events", "registration_confirmed")
     def handle_events_registration_confirmed(self, event):
         return self._notify(event)
@@ -78,6 +94,10 @@ class NotificationsService(AllianceService):
 
     @event_handler("events", "registration_promoted")
     def handle_events_registration_promoted(self, event):
+        return self._notify(event)
+
+    @event_handler("events", "registration_cancelled")
+    def handle_events_registration_cancelled(self, event):
         return self._notify(event)
 
     @event_handler("events", "activity_reminder_due")

@@ -65,11 +65,22 @@ class Desk:
             raise NotFound(f"no ticket {ticket_id}")
         return row
 
-    def record(self, ticket, kind, *, text=None, visible=True, from_status=None, to_status=None, data=None):
+    def record(self, ticket, kind, *, text=None, visible=True, from_status=None, to_status=None, data=None, actor=None):
+        """A line on the ticket's timeline; ``actor`` when not the caller (the service's own reaction)."""
         self.session.defer(
             "INSERT INTO timeline (ticket_id, at, actor, kind, visible_to_merchant, from_status, to_status, text, data)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (ticket["id"], self.now, self.actor, kind, visible, from_status, to_status, text, Jsonb(data or {})),
+            (
+                ticket["id"],
+                self.now,
+                actor or self.actor,
+                kind,
+                visible,
+                from_status,
+                to_status,
+                text,
+                Jsonb(data or {}),
+            ),
         )
 
     @property
@@ -318,7 +329,9 @@ def close(desk, ticket_id, rating, comment):
     desk.update(ticket, rating=rating)
     desk.publish(ticket, "feedback_received", rating=rating, comment=comment, received_at=desk.now)
     if lc.rating_reopens(rating):
-        return _reopen(desk, desk.load(ticket_id), f"满意度评分{rating}分：{comment or '不满意'}")
+        ticket = _reopen(desk, desk.load(ticket_id), f"满意度评分{rating}分：{comment or '不满意'}")
+        _schedule_follow_up_call(desk, ticket, rating, comment)
+        return ticket
     ticket = desk.transition(desk.load(ticket_id), "close", text=comment, closed_at=desk.now)
     desk.publish(ticket, "ticket_closed", rating=rating, closed_by="merchant", closed_at=desk.now)
     return ticket
@@ -351,6 +364,42 @@ def _reopen(desk, ticket, reason):
     ticket = desk.transition(ticket, "reopen", text=reason, reopen_count=ticket["reopen_count"] + 1, closed_at=None)
     desk.publish(ticket, "ticket_reopened", reason=reason, reopen_count=ticket["reopen_count"], reopened_at=desk.now)
     return ticket
+
+
+def branch_secretary_of(session, district_id):
+    """The district's branch secretary as this service knows them (the first by id), or None."""
+    return session.fetchval(
+        "SELECT person_id FROM people_directory WHERE 'branch_secretary' = ANY (roles) AND district_id = %s"
+        " ORDER BY person_id LIMIT 1",
+        (district_id,),
+    )
+
+
+def _schedule_follow_up_call(desk, ticket, rating, comment):
+    """A poor rating is followed up by a call to the merchant (回访) from the district's branch
+    secretary — the supervisor of the handling, not the handler whose work was rated — within
+    ``FOLLOW_UP_CALL_WORKING_MINUTES`` of the centre's working time."""
+    calendar = desk.settings.calendar
+    call_by = branch_secretary_of(desk.session, ticket["district_id"])
+    due_at = calendar.add(desk.now, lc.FOLLOW_UP_CALL_WORKING_MINUTES)
+    local = due_at.astimezone(calendar.timezone)
+    desk.record(
+        ticket,
+        "follow_up_call",
+        text=f"满意度评分{rating}分：请于{local.month}月{local.day}日 {local:%H:%M}前回访商户",
+        visible=False,
+        actor="system:tickets",
+        data={"rating": rating, "comment": comment, "call_by": call_by, "due_at": due_at.isoformat()},
+    )
+    desk.publish(
+        ticket,
+        "follow_up_call_scheduled",
+        rating=rating,
+        comment=comment,
+        call_by_id=call_by,
+        due_at=due_at,
+        scheduled_at=desk.now,
+    )
 
 
 def add_note(desk, ticket_id, text, visible_to_merchant):

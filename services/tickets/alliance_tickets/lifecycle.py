@@ -46,6 +46,8 @@ TRANSITIONS = {
 REOPEN_WINDOW_DAYS = 7
 AUTO_CLOSE_DAYS = 7
 LOW_RATING = 2
+# A poor rating's follow-up call (回访) is due within a working day of the default calendar (08:30–17:30).
+FOLLOW_UP_CALL_WORKING_MINUTES = 540
 
 
 def next_state(current, action):
@@ -65,5 +67,6 @@ def allowed_actions(current):
 
 
 def rating_reopens(rating):
-    """A poor satisfaction rating sends the case back to work instead of closing it."""
+    """A poor satisfaction rating sends the case back to work instead of closing it, and puts a
+    follow-up call to the merchant on its timeline."""
     return rating <= LOW_RATING

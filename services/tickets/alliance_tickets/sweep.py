@@ -8,7 +8,7 @@ without sending anything twice, and keeps a sweep from waiting on a ticket someo
 from datetime import timedelta
 
 from . import lifecycle as lc
-from .desk import summary_of
+from .desk import branch_secretary_of, summary_of
 
 BATCH = 500
 # Wall-clock reach of a working-time warning window: a weekend or a holiday week lies between.
@@ -67,13 +67,7 @@ def _escalation_level(ticket, targets, now, settings):
 
 
 def _escalate(session, ticket, level, targets, now):
-    secretary = None
-    if level == 1:
-        secretary = session.fetchval(
-            "SELECT person_id FROM people_directory WHERE 'branch_secretary' = ANY (roles) AND district_id = %s"
-            " ORDER BY person_id LIMIT 1",
-            (ticket["district_id"],),
-        )
+    secretary = branch_secretary_of(session, ticket["district_id"]) if level == 1 else None
     session.execute(
         "INSERT INTO timeline (ticket_id, at, actor, kind, visible_to_merchant, text, data)"
         " VALUES (%s, %s, 'system:tickets', 'escalated', false, %s, %s::jsonb)",

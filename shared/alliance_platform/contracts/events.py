@@ -60,11 +60,21 @@ class ActivityPublished(_Activity):
     series_id = fields.String(required=True, allow_none=True)
 
 
-@event_contract("events", "activity_updated", examples=[{**_BASE, "changed": ["venue", "starts_at"]}])
+@event_contract(
+    "events",
+    "activity_updated",
+    examples=[
+        {**_BASE, "changed": ["starts_at", "venue"], "registrant_ids": ["p-1", "p-2"]},
+        {**_BASE, "changed": ["theme_tags"], "registrant_ids": []},
+    ],
+)
 class ActivityUpdated(_Activity):
-    """A published activity's details changed (time, venue, ...); the payload is the result."""
+    """A published activity's details changed (time, venue, ...); the payload is the result.
+    ``changed`` names only the fields whose value changed; ``registrant_ids``, everyone registered
+    or waiting at that moment, to be told (absent in events published before it was added)."""
 
     changed = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    registrant_ids = fields.List(fields.String(), load_default=list)
 
 
 @event_contract(

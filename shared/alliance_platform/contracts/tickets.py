@@ -234,3 +234,38 @@ class TaskRefused(_Ticket):
     refused_by = fields.String(required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1))
     refused_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "tickets",
+    "follow_up_call_scheduled",
+    examples=[
+        {
+            **_BASE,
+            "responsible_id": "p-17",
+            "rating": 2,
+            "comment": "办理太慢",
+            "call_by_id": "p-3",
+            "due_at": "2026-03-03T02:15:00+00:00",
+            "scheduled_at": WHEN,
+        },
+        {
+            **_BASE,
+            "rating": 1,
+            "comment": None,
+            "call_by_id": None,
+            "due_at": "2026-03-03T02:15:00+00:00",
+            "scheduled_at": WHEN,
+        },
+    ],
+)
+class FollowUpCallScheduled(_Ticket):
+    """A poor rating (1–2) put a follow-up call (回访) to the merchant on the ticket's timeline: who
+    should call (the district's branch secretary, the supervisor of its handling; ``call_by_id``
+    is None when the service knows none) and by when (one working day)."""
+
+    rating = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(required=True, allow_none=True)
+    call_by_id = fields.String(required=True, allow_none=True)
+    due_at = fields.AwareDateTime(required=True)
+    scheduled_at = fields.AwareDateTime(required=True)

@@ -154,3 +154,42 @@ def test_reminders_go_out_24h_and_2h_before_the_start_once_each(office):
     with office.member() as member:
         assert member.events.get_activity(activity_id=activity_id)["status"] == "in_progress"
     assert len(office.events("activity_reminder_due")) == 2
+
+
+def test_a_merchant_s_representative_may_name_its_own_shop(office):
+    activity_id = published(office, audience={"kinds": ["merchants"], "districts": []})
+    own, other = "6f1d2c3b-4a5e-4b8e-9a57-1d2c3b4a5e6f", "7a2e3d4c-5b6f-4c9f-8b68-2e3d4c5b6f70"
+    with office.merchant(merchant_id=own, person_id="rep-1") as shop:
+        registered = shop.events.register(activity_id=activity_id, merchant_id=own)
+        with pytest.raises(Forbidden, match="its own shop only"):
+            shop.events.register(activity_id=activity_id, merchant_id=other)
+        [listed] = shop.events.list_registrations(activity_id=activity_id)
+    assert (registered["status"], registered["merchant_id"]) == ("confirmed", own)
+    assert listed["merchant_id"] == own
+
+
+def test_the_waiting_list_shows_where_each_waiter_stands_now(office):
+    activity_id = published(office, capacity=1)
+    made = {}
+    for person in ("p1", "p2", "p3", "p4"):
+        with office.member(person) as member:
+            made[person] = member.events.register(activity_id=activity_id)
+    assert [(made[p]["place"], made[p]["position"]) for p in ("p2", "p3", "p4")] == [(1, 1), (2, 2), (3, 3)]
+    with office.member("p1") as member:
+        member.events.cancel_registration(registration_id=made["p1"]["registration_id"])  # p2 moves up
+    with office.member("p3") as member:
+        [mine] = member.events.list_registrations(activity_id=activity_id)
+        assert (mine["status"], mine["place"], mine["position"]) == ("waitlisted", 1, 1)
+    with office.member("p5") as member:
+        late = member.events.register(activity_id=activity_id)
+    assert (late["status"], late["place"], late["position"]) == ("waitlisted", 3, 3)
+    with office.organiser() as organiser:
+        everyone = organiser.events.list_registrations(activity_id=activity_id)
+    assert [(r["person_id"], r["status"], r["place"]) for r in everyone] == [
+        ("p1", "cancelled", None),
+        ("p2", "confirmed", None),
+        ("p3", "waitlisted", 1),
+        ("p4", "waitlisted", 2),
+        ("p5", "waitlisted", 3),
+    ]
+    assert [e["position"] for e in office.events("registration_waitlisted")] == [1, 2, 3, 3]

@@ -43,13 +43,20 @@ def fired(source, event_type, example=0, **changes):
             {},
             [("ticket_received", "normal"), ("ticket_new_for_district_staff", "normal")],
         ),
-        ("tickets.ticket_assigned", 0, {}, []),  # routed to a team: nobody by name yet
+        ("tickets.ticket_assigned", 0, {}, [("ticket_routed_to_team", "normal")]),  # the team's members
+        ("tickets.ticket_assigned", 0, {"team": None}, []),
         ("tickets.ticket_assigned", 0, {"assignee_id": "p-5"}, [("ticket_proposed_to_assignee", "normal")]),
         ("tickets.ticket_assigned", 1, {}, []),  # the owner accepted it: no news for them
         ("tickets.ticket_assigned", 2, {}, [("ticket_reassigned_to_assignee", "normal")]),
         ("tickets.ticket_status_changed", 0, {}, [("ticket_waiting_on_merchant", "normal")]),
         ("tickets.ticket_status_changed", 0, {"to_status": "in_progress"}, []),
         ("tickets.ticket_resolved", 0, {}, [("ticket_resolved", "normal")]),
+        ("tickets.ticket_closed", 0, {}, [("ticket_closed", "normal")]),
+        ("tickets.ticket_closed", 1, {}, [("ticket_closed", "normal")]),  # closed by itself
+        ("tickets.ticket_reopened", 0, {}, [("ticket_reopened_unowned", "normal")]),
+        ("tickets.ticket_reopened", 0, {"responsible_id": "p-1"}, [("ticket_reopened_to_owner", "normal")]),
+        ("tickets.follow_up_call_scheduled", 0, {}, [("follow_up_call_to_supervisor", "normal")]),
+        ("tickets.follow_up_call_scheduled", 1, {}, [("follow_up_call_unassigned", "normal")]),
         ("tickets.ticket_due_soon", 0, {"responsible_id": "p-1"}, [("ticket_due_soon", "normal")]),
         ("tickets.ticket_overdue", 0, {}, [("ticket_overdue_unowned", "normal")]),
         ("tickets.ticket_overdue", 0, {"responsible_id": "p-1"}, [("ticket_overdue_to_owner", "normal")]),
@@ -57,6 +64,11 @@ def fired(source, event_type, example=0, **changes):
         ("tickets.ticket_escalated", 1, {}, [("ticket_escalated_to_group", "urgent")]),
         ("events.activity_published", 0, {}, [("activity_published", "normal")]),
         ("events.activity_cancelled", 0, {}, [("activity_cancelled", "normal")]),
+        ("events.activity_updated", 0, {}, [("activity_time_or_venue_changed", "normal")]),
+        ("events.activity_updated", 0, {"changed": ["ends_at"]}, [("activity_time_or_venue_changed", "normal")]),
+        ("events.activity_updated", 1, {}, []),  # new theme tags are nobody's news
+        ("events.registration_cancelled", 0, {}, [("registration_cancelled_person", "normal")]),
+        ("events.registration_cancelled", 0, {"merchant_id": UUID}, [("registration_cancelled_shop", "normal")]),
         ("events.registration_confirmed", 0, {}, [("registration_confirmed_person", "normal")]),
         ("events.registration_confirmed", 0, {"merchant_id": UUID}, [("registration_confirmed_shop", "normal")]),
         ("events.registration_waitlisted", 0, {}, [("registration_waitlisted_person", "low")]),
@@ -98,6 +110,9 @@ def test_recipients_become_registry_queries_groups_or_inbox_only_ids():
         {"registry": {"role": "branch_secretary"}, "districts": ["outlets"]}
     ]
     assert by_name["ticket_received"].to.steps({"merchant_id": None}, policy) == []
+    assert by_name["ticket_routed_to_team"].to.steps({"team": "bank-liaisons"}, policy) == [
+        {"registry": {"team": "bank-liaisons"}}
+    ]
 
 
 def _with(**changes):
@@ -109,12 +124,13 @@ def _with(**changes):
 @pytest.mark.parametrize(
     "document, message",
     [
-        (_with(event="tickets.ticket_closed"), "this service handles only"),
+        (_with(event="events.checked_in"), "this service handles only"),
         (_with(event="tickets.no_such_event"), "this service handles only"),
         (_with(to={"merchant": "shop_id"}), "'shop_id' is not a field of tickets.ticket_submitted"),
         (_with(to={"merchant": "merchant_id", "person": "requester_id"}), "name exactly one of"),
         (_with(when={"stauts": "x"}), "when 'stauts' is not a field"),
         (_with(when={"team": {"exists": True}}), "present: true"),
+        (_with(when={"team": {"includes_any": ["x"]}}), "includes_any needs a list field"),
         (_with(template="no_such_template"), "no template 'no_such_template'"),
         (_with(template="honour_awarded"), "not written for tickets.ticket_submitted"),
         (_with(category="gossip"), "category 'gossip'"),

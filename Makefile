@@ -23,8 +23,10 @@ setup: $(STAMP) infra
 run: setup
 	$(BIN)/alliance up
 
-## test: set up, then the whole suite (unit, integration, end to end). No tests collected is a failure.
-test: setup
+## test: virtualenv and servers, then the whole suite (unit, integration, end to end). No tests collected
+## is a failure. Not `setup`: tests make databases of their own from PG_ADMIN_URL, and migrating the
+## services' own databases (their *_DATABASE_URL) would reach for a server the suite was not told to use.
+test: $(STAMP) infra
 	$(BIN)/python -m pytest tests
 
 ## demo: a scripted day at the service centre, against the system `make run` started.
@@ -43,5 +45,5 @@ lint: $(STAMP)
 
 ## clean: remove the virtualenv and project-local server data (never the machine's own servers).
 clean:
-	-python3 scripts/infra.py stop-local
+	-python3 scripts/infra.py clean-local
 	rm -rf $(VENV) .local

@@ -125,3 +125,15 @@ def test_a_machine_cluster_that_reports_running_with_nothing_on_its_port_falls_b
         assert data_directory(port) != stray.data_dir
         # The stray cluster was left alone.
         assert stray.running and data_directory(stray.port) == stray.data_dir
+
+
+def test_local_broker_data_goes_where_its_account_can_reach_it_too(checkout):
+    infra = checkout.module()
+    workdir = infra.local_workdir("rabbitmq", "rabbitmq")
+    account = servers.service_account("rabbitmq")
+    if account is None:
+        assert workdir == checkout.root / ".local" / "rabbitmq"
+    else:
+        assert workdir == infra.outside_folder() / "rabbitmq"
+        servers.prepare_workdir(workdir, account)
+        assert servers.blocking_parent(workdir, account) is None and workdir.owner() == "rabbitmq"

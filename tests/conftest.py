@@ -50,7 +50,7 @@ def _stale_test_databases(conn):
 
 
 # nameko's pytest plugin (``rabbit_manager``, ``vhost_pipeline``, ``rabbit_config``) reads the broker
-# from options of its own, with defaults of its own: option name -> (destination, nameko's default).
+# from options of its own, with defaults of its own: option -> (its destination, nameko's default, our variable).
 NAMEKO_BROKER_OPTIONS = {
     "--amqp-uri": ("RABBIT_AMQP_URI", "pyamqp://guest:guest@localhost:5672/", "AMQP_URI"),
     "--rabbit-ctl-uri": ("RABBIT_API_URI", "http://guest:guest@localhost:15672", "RABBIT_MANAGEMENT_URI"),

@@ -207,3 +207,22 @@ def test_part_of_the_suite_passes_on_the_servers_the_variables_name_and_touches_
     if watch.connections:
         problems.append(f"connections to this run's or the default servers: {sorted(watch.connections)}")
     assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("option", "variable"),
+    [
+        ("--amqp-uri=amqp://guest:guest@elsewhere:5673/", "AMQP_URI"),
+        ("--rabbit-ctl-uri=http://elsewhere", "RABBIT_MANAGEMENT_URI"),
+    ],
+)
+def test_naming_the_broker_to_nameko_alone_is_refused_for_the_variable(option, variable):
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", option, "tests/unit/test_clock.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
+    assert f"is not used by this suite: set {variable} instead" in run.stderr

@@ -1,7 +1,7 @@
 """Read-only views across the register: districts, organisations, audiences and statistics."""
 
 from alliance_platform.contracts.registry import HONOUR_KINDS, PERSON_ROLES
-from alliance_platform.errors import Forbidden
+from alliance_platform.errors import Forbidden, ValidationError
 
 from . import domain, people
 from .records import json_ready
@@ -25,6 +25,9 @@ def list_districts(session):
 
 
 def list_organisations(session, cmd):
+    if "parent_id" in cmd and not session.fetchone("SELECT 1 FROM organisations WHERE id = %s", (cmd["parent_id"],)):
+        # An unknown parent is a mistake to point out, not an organisation without children.
+        raise ValidationError("unknown organisation", {"parent_id": [f"no organisation {cmd['parent_id']!r}"]})
     where, params = [], {}
     for field in ("type", "parent_id"):
         if field in cmd:

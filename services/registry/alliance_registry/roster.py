@@ -15,6 +15,7 @@ from marshmallow import Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 from alliance_platform.errors import ValidationError
+from alliance_platform.inputs import Url
 
 from .schemas import valid_credit_code, valid_mobile
 
@@ -43,7 +44,7 @@ class RosterRow(Schema):
     category = fields.String(required=True, validate=validate.Length(min=1, max=40))
     credit_code = fields.String(required=True, validate=valid_credit_code)
     contact_phone = fields.String(load_default=None, validate=valid_mobile)
-    online_shop_url = fields.Url(load_default=None, schemes={"http", "https"})
+    online_shop_url = Url(load_default=None)  # bounded as register_merchant bounds it
     owner_name = fields.String(load_default=None, validate=validate.Length(min=1, max=50))
     owner_mobile = fields.String(load_default=None, validate=valid_mobile)
 

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from alliance_platform.contracts.registry import HONOUR_KINDS, LANGUAGES, MEMBERSHIPS, MERCHANT_STATUSES, PERSON_ROLES
 from alliance_platform.identifiers import is_valid_credit_code, is_valid_id_card, is_valid_mobile
+from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Url
 
 # Roles a caller assigns; ``merchant_owner`` and ``party_member`` follow from the register itself
 # (owning a merchant, being registered as a Party member) and are kept by the service.
@@ -21,6 +22,8 @@ MAX_PAGE = 100
 MAX_AUDIENCE_PAGE = 1000
 MAX_ROSTER_BYTES = 20 * 1024 * 1024
 MAX_TEAM_NAME = 100  # as long as a child task's unit may be
+MAX_ORGANISATION_ID = 100  # a branch's or another organisation's id
+MAX_SKILLS = 20
 
 
 def valid_credit_code(value):
@@ -40,6 +43,17 @@ def valid_id_card(value):
 
 def _text(max_length, **kwargs):
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _year(**kwargs):
+    """The year of an honour: the alliance's years, no other."""
+    return fields.Integer(strict=True, validate=validate.Range(min=2000, max=2100), **kwargs)
+
+
+def _roles(**kwargs):
+    """The roles a caller assigns: no more entries than there are roles."""
+    role = fields.String(validate=validate.OneOf(ASSIGNED_ROLES))
+    return fields.List(role, validate=validate.Length(max=len(ASSIGNED_ROLES)), **kwargs)
 
 
 def _paging(maximum=MAX_PAGE, default=20):
@@ -67,12 +81,12 @@ class _Changes(Schema):
 
 class RegisterMerchant(Schema):
     shop_name = _text(100, required=True)
-    district_id = fields.String(required=True)
+    district_id = DistrictId(required=True)
     unit_no = fields.String(load_default=None, validate=validate.Length(max=40))
     category = _text(40, required=True)
     credit_code = fields.String(required=True, validate=valid_credit_code)
     contact_phone = fields.String(load_default=None, validate=valid_mobile)
-    online_shop_url = fields.Url(load_default=None, schemes={"http", "https"})
+    online_shop_url = Url(load_default=None)
     owner_id = fields.UUID(load_default=None)
 
 
@@ -81,11 +95,11 @@ class UpdateMerchant(_Changes):
 
     merchant_id = fields.UUID(required=True)
     shop_name = _text(100)
-    district_id = fields.String()
+    district_id = DistrictId()
     unit_no = fields.String(allow_none=True, validate=validate.Length(max=40))
     category = _text(40)
     contact_phone = fields.String(allow_none=True, validate=valid_mobile)
-    online_shop_url = fields.Url(allow_none=True, schemes={"http", "https"})
+    online_shop_url = Url(allow_none=True)
     owner_id = fields.UUID(allow_none=True)
 
 
@@ -104,7 +118,7 @@ class SearchMerchants(Schema):
     name = _text(50)
     phone = fields.String(validate=valid_mobile)
     credit_code = fields.String(validate=valid_credit_code)
-    district_id = fields.String()
+    district_id = DistrictId()
     category = _text(40)
     honour = fields.String(validate=validate.OneOf(HONOUR_KINDS))
     status = fields.String(validate=validate.OneOf(MERCHANT_STATUSES))
@@ -119,12 +133,12 @@ class RegisterPerson(Schema):
     name = _text(50, required=True)
     mobile = fields.String(required=True, validate=valid_mobile)
     id_card_no = fields.String(load_default=None, validate=valid_id_card)
-    roles = fields.List(fields.String(validate=validate.OneOf(ASSIGNED_ROLES)), load_default=list)
-    skills = fields.List(_text(40), load_default=list, validate=validate.Length(max=20))
+    roles = _roles(load_default=list)
+    skills = fields.List(_text(40), load_default=list, validate=validate.Length(max=MAX_SKILLS))
     # The teams demands are routed to (the tickets service's ROUTING_RULES name them).
     teams = fields.List(_text(MAX_TEAM_NAME), load_default=list, validate=validate.Length(max=20))
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
-    district_id = fields.String(load_default=None)
+    district_id = DistrictId(load_default=None)
 
 
 class UpdatePerson(_Changes):
@@ -134,11 +148,11 @@ class UpdatePerson(_Changes):
     name = _text(50)
     mobile = fields.String(validate=valid_mobile)
     id_card_no = fields.String(allow_none=True, validate=valid_id_card)
-    roles = fields.List(fields.String(validate=validate.OneOf(ASSIGNED_ROLES)))
-    skills = fields.List(_text(40), validate=validate.Length(max=20))
+    roles = _roles()
+    skills = fields.List(_text(40), validate=validate.Length(max=MAX_SKILLS))
     teams = fields.List(_text(MAX_TEAM_NAME), validate=validate.Length(max=20))
     language = fields.String(validate=validate.OneOf(LANGUAGES))
-    district_id = fields.String(allow_none=True)
+    district_id = DistrictId(allow_none=True)
 
 
 class PersonRef(Schema):
@@ -152,7 +166,7 @@ class SearchPeople(Schema):
     id_card_no = fields.String(validate=valid_id_card)
     role = fields.String(validate=validate.OneOf(PERSON_ROLES))
     skill = _text(40)
-    district_id = fields.String()
+    district_id = DistrictId()
     limit, cursor = _paging()
 
 
@@ -169,7 +183,7 @@ class Floating(Schema):
 
 class RegisterPartyMember(Schema):
     person_id = fields.UUID(required=True)
-    branch_id = fields.String(required=True)
+    branch_id = _text(MAX_ORGANISATION_ID, required=True)
     joined_on = fields.Date(required=True)
     membership = fields.String(load_default="full", validate=validate.OneOf(MEMBERSHIPS))
     floating = fields.Nested(Floating, load_default=None)
@@ -186,10 +200,10 @@ class RecordTransferIn(Schema):
 class AwardHonour(Schema):
     merchant_id = fields.UUID(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(HONOUR_KINDS))
-    year = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=2000, max=2100))
+    year = _year(load_default=None)
     stars = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
     reason = _text(200, required=True)
-    awarded_by = fields.String(load_default="alliance")
+    awarded_by = _text(MAX_ORGANISATION_ID, load_default="alliance")
     awarded_on = fields.Date(load_default=None)
 
 
@@ -201,7 +215,7 @@ class RevokeHonour(Schema):
 class ListHonours(Schema):
     merchant_id = fields.UUID()
     kind = fields.String(validate=validate.OneOf(HONOUR_KINDS))
-    year = fields.Integer(strict=True)
+    year = _year()
     include_revoked = fields.Boolean(load_default=False)
     limit, cursor = _paging()
 
@@ -224,15 +238,15 @@ class EndPairing(Schema):
 
 class ListOrganisations(Schema):
     type = fields.String(validate=validate.OneOf(ORGANISATION_TYPES))
-    parent_id = fields.String()
+    parent_id = _text(MAX_ORGANISATION_ID)  # an organisation the register has (else a ValidationError)
 
 
 AUDIENCE_KINDS = ("districts", "branch_id", "role", "team", "person_ids", "merchant_ids")
 
 
 class ResolveAudience(Schema):
-    districts = fields.List(fields.String(), validate=validate.Length(min=1, max=10))
-    branch_id = fields.String()
+    districts = fields.List(DistrictId(), validate=validate.Length(min=1, max=len(DISTRICT_IDS)))
+    branch_id = _text(MAX_ORGANISATION_ID)
     role = fields.String(validate=validate.OneOf(PERSON_ROLES))
     team = _text(MAX_TEAM_NAME)
     person_ids = fields.List(fields.UUID(), validate=validate.Length(min=1, max=MAX_AUDIENCE_PAGE))

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from alliance_platform.inputs import MAX_URL_LENGTH, DistrictId
 from alliance_platform.paging import PageSchema
 
 from .lifecycle import STATES
@@ -9,6 +10,9 @@ from .sla import CATEGORIES, HANDLING_MODES
 
 _text = validate.Length(min=1, max=4000)
 _reason = validate.Length(min=1, max=1000)
+_person_id = validate.Length(min=1, max=100)
+# A demand's attachments: links to (or ids of) files the caller stored, a handful per demand.
+MAX_ATTACHMENTS = 20
 
 
 class SubmitTicket(Schema):
@@ -17,8 +21,12 @@ class SubmitTicket(Schema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = fields.String(required=True, validate=_text)
     handling_mode = fields.String(required=True, validate=validate.OneOf(HANDLING_MODES))
-    attachments = fields.List(fields.String(validate=validate.Length(min=1, max=500)), load_default=list)
-    requester_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    attachments = fields.List(
+        fields.String(validate=validate.Length(min=1, max=MAX_URL_LENGTH)),
+        load_default=list,
+        validate=validate.Length(max=MAX_ATTACHMENTS),
+    )
+    requester_id = fields.String(load_default=None, validate=_person_id)
 
 
 class TicketRef(Schema):
@@ -36,7 +44,7 @@ class FindTicket(Schema):
 
 
 class AssignTicket(TicketRef):
-    assignee_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    assignee_id = fields.String(required=True, validate=_person_id)
     reason = fields.String(required=True, validate=_reason)
 
 
@@ -87,8 +95,8 @@ class AddChildTask(Schema):
 
 class ListTickets(PageSchema):
     merchant_id = fields.UUID(load_default=None)
-    assignee_id = fields.String(load_default=None)
+    assignee_id = fields.String(load_default=None, validate=_person_id)
     status = fields.String(load_default=None, validate=validate.OneOf(STATES))
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
-    district_id = fields.String(load_default=None)
+    district_id = DistrictId(load_default=None)
     overdue = fields.Boolean(load_default=False)

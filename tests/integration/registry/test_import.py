@@ -93,6 +93,16 @@ def test_a_roster_with_bad_rows_is_rejected_whole_with_every_rows_errors(registr
     assert db("SELECT count(*) AS n FROM outbox")[0]["n"] == 0
 
 
+def test_a_roster_s_shop_url_is_bounded_as_register_merchant_bounds_it(registry, client, db):
+    rows = _rows(2)
+    rows[1][6] = "https://shop.example.cn/" + "x" * 100_000
+    with client() as alliance:
+        with pytest.raises(ValidationError) as caught:
+            alliance.registry.import_merchants(content=_csv(rows), format="csv")
+    assert {int(r["row"]): sorted(r["errors"]) for r in caught.value.fields["rows"]} == {3: ["online_shop_url"]}
+    assert db("SELECT count(*) AS n FROM merchants")[0]["n"] == 0
+
+
 @pytest.mark.parametrize(
     "content, file_format, problem",
     [

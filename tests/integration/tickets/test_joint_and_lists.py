@@ -104,3 +104,24 @@ def test_overdue_filter_and_stats_rank_units(desk):
     assert total["on_time_rate"] == 1.0 and total["average_rating"] == 4.0 and total["reopen_rate"] == 0.0
     assert figures["by_category"]["online_shop"]["resolved"] == 1
     assert figures["by_responsible"][owner]["submitted"] == 1
+
+
+@pytest.mark.parametrize(
+    "filters, field",
+    [
+        ({"district_id": "atlantis"}, "district_id"),
+        ({"status": "sleeping"}, "status"),
+        ({"category": "fortune_telling"}, "category"),
+        ({"assignee_id": "x" * 101}, "assignee_id"),
+        ({"limit": 0}, "limit"),
+    ],
+)
+def test_a_list_filter_outside_what_the_alliance_has_is_refused_naming_the_field(desk, filters, field):
+    merchant = desk.seed_merchant()
+    with desk.admin() as admin:
+        admin.tickets.submit_ticket(**demand(merchant))
+        with pytest.raises(ValidationError) as refused:
+            admin.tickets.list_tickets(**filters)
+        assert field in refused.value.fields
+        assert len(admin.tickets.list_tickets(district_id="wholesale_city")["items"]) == 1
+        assert admin.tickets.list_tickets(district_id="outlets")["items"] == []

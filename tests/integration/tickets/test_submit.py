@@ -42,6 +42,10 @@ def test_staff_see_the_routing_and_the_deadlines(desk):
         ({"handling_mode": "someday"}, "handling_mode"),
         ({"merchant_id": "not-a-uuid"}, "merchant_id"),
         ({"description": "x" * 4001}, "description"),
+        ({"attachments": [f"https://files.example.cn/{n}.jpg" for n in range(100_000)]}, "attachments"),
+        ({"attachments": [f"https://files.example.cn/{n}.jpg" for n in range(21)]}, "attachments"),
+        ({"attachments": ["https://files.example.cn/" + "x" * 2048]}, "attachments"),
+        ({"requester_id": "r" * 101}, "requester_id"),
     ],
 )
 def test_bad_demands_are_refused_and_nothing_is_written(desk, change, field):

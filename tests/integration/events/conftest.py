@@ -1,4 +1,5 @@
-"""A started events service on a fixed clock, and the people who organise and join activities."""
+"""A started events service on a fixed clock, the people who organise and join activities, and a
+registry with merchants for the evaluations that ask it."""
 
 import uuid
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ import pytest
 
 from alliance_platform.clock import ControlledTime
 from alliance_platform.config import service_class
+from alliance_platform.identifiers import make_credit_code
 from tests.support.helpers import query
 
 # Monday 1 June 2026, 09:00 in Dezhou.
@@ -84,3 +86,56 @@ def activity(**overrides):
         "theme_tags": ["露营", "亲子"],
         **overrides,
     }
+
+
+@pytest.fixture
+def registry(container_factory, service_config):
+    """A started registry: the events service asks it whether a nominated merchant exists."""
+    container = container_factory(service_class("registry"), service_config("registry"))
+    container.start()
+    return container
+
+
+@pytest.fixture
+def merchants(registry, client):
+    """Three merchants in the running registry, which the events service asks; the first two are
+    owned by Party members (only those can be honoured), the third is not."""
+    found = []
+    with client() as admin:
+        for n, name in enumerate(["红星服饰", "德百鞋城", "奥莱童装"]):
+            owner = admin.registry.register_person(name=f"店主{n}", mobile=f"1391234{n:04d}", district_id="outlets")
+            if n < 2:
+                admin.registry.register_party_member(
+                    person_id=owner["person_id"], branch_id="branch_outlets", joined_on="2010-07-01"
+                )
+            found.append(
+                admin.registry.register_merchant(
+                    shop_name=name,
+                    district_id="outlets",
+                    category="服装",
+                    credit_code=make_credit_code(f"9137140000000{n:04d}"),
+                    owner_id=owner["person_id"],
+                )["merchant_id"]
+            )
+    return found
+
+
+def evaluation(**overrides):
+    """An evaluation (评选) whose voting opens a day after START and closes two days later."""
+    return activity(
+        title="2026年度星级党员商户评选",
+        type="evaluation",
+        theme_tags=[],
+        capacity=0,
+        audience={"kinds": ["party_members", "staff"], "districts": []},
+        evaluation={
+            "kind": "star_party_member_merchant",
+            "year": 2026,
+            "winners": 2,
+            "stars": 5,
+            "voter_roles": ["party_member", "staff"],
+            "voting_opens_at": (START + timedelta(days=1)).isoformat(),
+            "voting_closes_at": (START + timedelta(days=3)).isoformat(),
+        },
+        **overrides,
+    )

@@ -1,66 +1,11 @@
 """Evaluations (评选): nominations checked against the registry, one vote per voter per nominee
 within the window, and closing names the winners."""
 
-from datetime import timedelta
-
 import pytest
 from nameko.testing.services import entrypoint_waiter
 
-from alliance_platform.config import service_class
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
-from alliance_platform.identifiers import make_credit_code
-from tests.integration.events.conftest import START, activity
-
-
-@pytest.fixture
-def registry(container_factory, service_config):
-    container = container_factory(service_class("registry"), service_config("registry"))
-    container.start()
-    return container
-
-
-@pytest.fixture
-def merchants(registry, client):
-    """Three merchants in the running registry, which the events service asks; the first two are
-    owned by Party members (only those can be honoured), the third is not."""
-    found = []
-    with client() as admin:
-        for n, name in enumerate(["红星服饰", "德百鞋城", "奥莱童装"]):
-            owner = admin.registry.register_person(name=f"店主{n}", mobile=f"1391234{n:04d}", district_id="outlets")
-            if n < 2:
-                admin.registry.register_party_member(
-                    person_id=owner["person_id"], branch_id="branch_outlets", joined_on="2010-07-01"
-                )
-            found.append(
-                admin.registry.register_merchant(
-                    shop_name=name,
-                    district_id="outlets",
-                    category="服装",
-                    credit_code=make_credit_code(f"9137140000000{n:04d}"),
-                    owner_id=owner["person_id"],
-                )["merchant_id"]
-            )
-    return found
-
-
-def evaluation(**overrides):
-    return activity(
-        title="2026年度星级党员商户评选",
-        type="evaluation",
-        theme_tags=[],
-        capacity=0,
-        audience={"kinds": ["party_members", "staff"], "districts": []},
-        evaluation={
-            "kind": "star_party_member_merchant",
-            "year": 2026,
-            "winners": 2,
-            "stars": 5,
-            "voter_roles": ["party_member", "staff"],
-            "voting_opens_at": (START + timedelta(days=1)).isoformat(),
-            "voting_closes_at": (START + timedelta(days=3)).isoformat(),
-        },
-        **overrides,
-    )
+from tests.integration.events.conftest import activity, evaluation
 
 
 def test_nominate_vote_and_close_names_the_winners(office, merchants):

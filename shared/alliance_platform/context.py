@@ -15,7 +15,7 @@ from nameko.extensions import DependencyProvider
 
 from .errors import AllianceError, Unauthenticated
 from .identity import TokenService
-from .metrics import Metrics
+from .metrics import metrics_of
 
 _current = ContextVar("alliance_call", default=None)
 log = structlog.get_logger("alliance.call")
@@ -85,7 +85,7 @@ class CallContext(DependencyProvider):
 
     def setup(self):
         self.tokens = TokenService.from_config(self.container.config)
-        self.metrics = Metrics(self.container.service_name)
+        self.metrics = metrics_of(self.container)
         self.calls = {}
 
     def get_dependency(self, worker_ctx):

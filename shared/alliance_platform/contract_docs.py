@@ -10,6 +10,30 @@ from marshmallow import fields as mm
 from .config import installed_services, service_class
 from .contracts import CATALOG
 
+EVENTS_SECTION = [
+    "## Events: how they travel and what a subscriber gets",
+    "",
+    "- Each service publishes its events to its own durable topic exchange `<service>.events`",
+    "  (e.g. `tickets.events`), routing key = the event type (`ticket_resolved`), persistent, body =",
+    "  the JSON envelope (`event_id`, `event_type`, `version`, `occurred_at`, `source`,",
+    "  `correlation_id`, `aggregate_id`, `actor`, `payload`), AMQP `message_id` = `event_id`.",
+    "- A subscriber declares its own durable queue, binds it to the exchange with the event types it",
+    "  wants, and then consumes. **It gets only events published after its binding exists**: the",
+    "  broker keeps nothing for a queue that does not exist yet, and an event nobody is bound for is",
+    "  recorded by its publisher as published with no route (counted in",
+    "  `alliance_outbox_unrouted_total`), not retried and not kept. Declare the queue before the",
+    "  events you need can happen (deploy/README.md, *A new consumer of events*).",
+    "- At least once: an event may arrive twice (a lost publisher confirm, a redelivery); dedupe by",
+    "  `event_id`. Never lost once committed: the outbox keeps it until the broker has confirmed it.",
+    "- Order: the events of one aggregate (`aggregate_id`: a ticket, an activity, a merchant ...) are",
+    "  published in commit order, one at a time — none overtakes an earlier one, whatever fails.",
+    "  A consumer that handles messages concurrently must itself keep order where it matters (many",
+    "  payloads carry a `version`).",
+    "- A payload keeps its contract within a version; fields may be added (optional, documented) —",
+    "  ignore fields you do not know.",
+    "",
+]
+
 
 def _field(name, field):
     kind = type(field).__name__
@@ -38,6 +62,7 @@ def render():
         "all; district and ownership scope is checked on the data. Events travel in the envelope of",
         "`alliance_platform.contracts`; their payloads are listed below.",
         "",
+        *EVENTS_SECTION,
     ]
     for name in installed_services():
         cls = service_class(name)

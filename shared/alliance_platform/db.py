@@ -302,6 +302,14 @@ def transaction(pool, source):
         session.close()
 
 
+def relay_of(container):
+    """The outbox relay of a service container, or None (a container without one)."""
+    for dependency in container.dependencies:
+        if isinstance(dependency, Database):
+            return dependency.relay
+    return None
+
+
 class Database(DependencyProvider):
     """Injects a ``Session`` per worker. The platform's entrypoints commit it before the reply or
     the ack (see ``entrypoints.py``); ``worker_result`` settles any other worker the same way."""

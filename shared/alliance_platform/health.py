@@ -1,8 +1,10 @@
 """Liveness and readiness over HTTP, with the figures an operator looks at first.
 
 ``GET /health/live`` answers 200 while the process runs its event loop. ``GET /health/ready``
-answers 200 only when the service's database and broker both answer, and reports the outbox
-backlog and the number of dead letters waiting for an operator; otherwise 503 with the reason.
+answers 200 only when the service's database and broker both answer and its outbox relay can
+publish (it is publishing, or standing by while another instance publishes), and reports the
+outbox backlog and the number of dead letters waiting for an operator; otherwise 503 with the
+reason.
 """
 
 import json
@@ -15,10 +17,11 @@ from .messaging import dead_letter_queue
 
 
 class HealthCheck:
-    def __init__(self, config, service, session):
+    def __init__(self, config, service, session, relay=None):
         self.config = config
         self.service = service
         self.session = session
+        self.relay = relay
 
     def ready(self):
         report = {"service": self.service, "checked_at": time.time()}
@@ -48,6 +51,9 @@ class HealthCheck:
         except Exception as exc:
             ok = False
             report["broker"] = f"unavailable: {exc}"
+        if self.relay is not None:
+            report["relay"] = self.relay.status()
+            ok = ok and self.relay.can_publish
         return ok, report
 
     def _dead_letters(self, conn):

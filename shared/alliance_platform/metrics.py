@@ -37,10 +37,21 @@ class Metrics:
         self.outbox_failing = Gauge(
             "alliance_outbox_failing", "Unpublished events whose last attempt failed", ["service"], **labels
         )
+        self.outbox_unrouted = Counter(
+            "alliance_outbox_unrouted",
+            "Events published that no queue was bound for (nobody subscribes to the type), by type",
+            ["service", "event_type"],
+            **labels,
+        )
         self.dead_letters = Gauge(
             "alliance_dead_letters", "Messages waiting in the dead-letter queue", ["service"], **labels
         )
-        self.ready = Gauge("alliance_ready", "1 when the database and the broker answer", ["service"], **labels)
+        self.ready = Gauge(
+            "alliance_ready",
+            "1 when the database and the broker answer and the relay can publish",
+            ["service"],
+            **labels,
+        )
         self.service = service
 
     def observe(self, kind, method, outcome, seconds):
@@ -63,3 +74,11 @@ class Metrics:
 
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def metrics_of(container):
+    """The one ``Metrics`` of a service container, shared by its calls and its outbox relay."""
+    metrics = getattr(container, "alliance_metrics", None)
+    if metrics is None:
+        metrics = container.alliance_metrics = Metrics(container.service_name)
+    return metrics

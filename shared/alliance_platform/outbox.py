@@ -1,20 +1,31 @@
-"""The outbox relay: publishes committed events, in order, with publisher confirms.
+"""The outbox relay: publishes committed events, in order per aggregate, with publisher confirms.
 
 Rows are written by ``Session.publish`` in the transaction of the change they announce. The relay
-reads unpublished rows in id order, publishes a batch on one channel in confirm mode with the
-``mandatory`` flag (pipelined: it sends the whole batch, then waits for the confirms), and marks
-the confirmed rows sent in one UPDATE. A row the broker returned (no queue bound) or nacked is
-retried with exponential backoff, and while it waits, later rows of the same aggregate wait too,
-so consumers see an aggregate's events in the order they were committed. If the broker is
-unreachable nothing is marked, and the batch is sent again once it is back; consumers dedupe by
-event id, so a re-send after a lost confirm has no second effect.
+reads unpublished rows in id order and publishes them on one channel in confirm mode with the
+``mandatory`` flag, pipelined: every aggregate may have one event unconfirmed at a time, so the
+events of different aggregates travel together while an aggregate's next event leaves only once
+the broker has confirmed the one before it. Whatever happens to an event, no later event of its
+aggregate can overtake it:
+
+- *confirmed*: marked published;
+- *returned* (no queue is bound for its type: nobody subscribes to it): marked published with
+  ``unrouted`` set and counted per event type (``alliance_outbox_unrouted_total``). It is a fact
+  that nobody listened to, not a failure: never retried, never blocking its aggregate. A
+  subscriber gets the events published after its queue exists (docs/CONTRACT.md, "Events");
+- *nacked* by the broker: retried with exponential backoff; while it waits, the later events of
+  its aggregate wait behind it — those already read in the same pass are left unpublished;
+- *broker unreachable*: nothing is marked; the relay reconnects at once and then every
+  ``OUTBOX_RECONNECT_MAX`` seconds at most, and sends again. A batch whose confirms were lost is
+  sent twice; consumers dedupe by event id.
 
 Only one relay per database publishes at a time: it holds a PostgreSQL advisory lock, so two
-instances of a service never interleave one aggregate's events.
+instances of a service never interleave one aggregate's events. ``status()`` says whether this
+relay is publishing, standing by, or cannot publish (readiness reports it).
 """
 
 import collections
 import itertools
+import time
 
 import eventlet
 import psycopg
@@ -24,6 +35,7 @@ from kombu import Connection
 from psycopg.rows import dict_row
 
 from .db import OUTBOX_CHANNEL
+from .metrics import metrics_of
 
 log = structlog.get_logger("alliance.outbox")
 
@@ -39,7 +51,7 @@ WITH blocked AS MATERIALIZED (
     FROM outbox
     WHERE published_at IS NULL AND next_attempt_at > now()
     GROUP BY aggregate_id)
-SELECT o.id, o.event_id, o.event_type, o.body, o.attempts
+SELECT o.id, o.event_id, o.event_type, o.aggregate_id, o.body
 FROM outbox o
 WHERE o.published_at IS NULL
   AND o.id > %s
@@ -48,6 +60,18 @@ WHERE o.published_at IS NULL
 ORDER BY o.id
 LIMIT %s
 """
+
+_MARK_PUBLISHED = (
+    "UPDATE outbox SET published_at = now(), unrouted = s.unrouted, last_error = NULL"
+    " FROM unnest(%s::bigint[], %s::boolean[]) AS s(id, unrouted) WHERE outbox.id = s.id"
+)
+_MARK_FAILED = (
+    "UPDATE outbox SET attempts = attempts + 1, last_error = failure.reason,"
+    " next_attempt_at = now() + make_interval(secs => least(%s, 0.5 * 2 ^ outbox.attempts))"
+    " FROM unnest(%s::bigint[], %s::text[]) AS failure(id, reason) WHERE outbox.id = failure.id"
+)
+
+UNROUTED = "unrouted"
 
 
 class OutboxRelay:
@@ -61,11 +85,16 @@ class OutboxRelay:
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 0.5))
         self.gather = float(config.get("OUTBOX_GATHER_SECONDS", 0.02))
         self.max_backoff = float(config.get("OUTBOX_MAX_BACKOFF", 300))
+        self.reconnect_max = float(config.get("OUTBOX_RECONNECT_MAX", 1.0))
+        self.confirm_timeout = float(config.get("OUTBOX_CONFIRM_TIMEOUT", 30))
+        self.metrics = metrics_of(container)
         self._stopping = False
         self._thread = None
         self._db = None
         self._amqp = None
         self._channel = None
+        self._leader = False
+        self._state, self._problem, self._since = "starting", None, time.time()
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -80,6 +109,21 @@ class OutboxRelay:
             self._thread.wait()
             self._thread = None
 
+    def status(self):
+        """``{"state": "publishing" | "standby" | "starting" | "cannot publish", ...}``."""
+        status = {"state": self._state, "since": round(self._since, 3)}
+        if self._problem:
+            status["error"] = self._problem
+        return status
+
+    @property
+    def can_publish(self):
+        return self._state != "cannot publish"
+
+    def _set_state(self, state, problem=None):
+        if state != self._state or problem != self._problem:
+            self._state, self._problem, self._since = state, problem, time.time()
+
     def _run(self):
         # Nothing may escape this loop: an exception in a managed thread kills the container.
         failures = 0
@@ -87,6 +131,12 @@ class OutboxRelay:
             try:
                 if self._hold_lease():
                     self.drain()
+                    self._set_state("publishing")
+                else:
+                    self._set_state("standby")
+                if failures:
+                    log.info("outbox relay back", service=self.service, failures=failures)
+                failures = 0
                 # drain() returns once a batch comes back short: nothing else was ready. Commits
                 # since then have notified (psycopg keeps notifications that arrive during other
                 # statements), so the wait ends at once for them. After a wake, a few milliseconds
@@ -94,12 +144,17 @@ class OutboxRelay:
                 # small transactions that divides the relay's round trips per event.
                 if self._wait_for_commits(self.poll_interval) and self.gather:
                     eventlet.sleep(self.gather)
-                failures = 0
             except Exception as exc:
                 failures += 1
-                log.warning("outbox relay interrupted; will retry", error=str(exc), failures=failures)
+                self._set_state("cannot publish", str(exc) or type(exc).__name__)
+                # Once per outage, not once per attempt: readiness says it for as long as it lasts.
+                (log.warning if failures == 1 else log.debug)(
+                    "outbox relay interrupted; will retry", error=str(exc), failures=failures
+                )
                 self._disconnect()
-                eventlet.sleep(min(self.max_backoff, 0.2 * 2**failures))
+                # Short and capped: a connection attempt costs nothing next to events waiting
+                # minutes for a relay asleep in a long backoff after the broker came back.
+                eventlet.sleep(min(self.reconnect_max, 0.1 * 2**failures))
         self._disconnect()
 
     def _wait_for_commits(self, seconds):
@@ -117,7 +172,7 @@ class OutboxRelay:
 
     def _hold_lease(self):
         if self._db is None or self._db.closed:
-            self._db = psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row)
+            self._db = psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, connect_timeout=5)
             self._db.execute(f"LISTEN {OUTBOX_CHANNEL}")
             self._leader = False
         if not self._leader:
@@ -129,7 +184,7 @@ class OutboxRelay:
 
     def _broker_channel(self):
         if self._channel is None:
-            self._amqp = Connection(self.amqp_uri, heartbeat=0)
+            self._amqp = Connection(self.amqp_uri, heartbeat=0, connect_timeout=5)
             self._amqp.ensure_connection(max_retries=1)
             channel = self._amqp.channel()
             channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
@@ -140,7 +195,7 @@ class OutboxRelay:
             self._channel = channel
             # Delivery tags restart at 1 on a new channel; nothing from the old one can be settled.
             self._next_tag = 1
-            self._pending, self._failed, self._returned = {}, {}, {}
+            self._pending, self._returned = {}, {}
         return self._channel
 
     def _disconnect(self):
@@ -155,27 +210,61 @@ class OutboxRelay:
     # publishing ------------------------------------------------------------------------------
 
     def drain(self):
-        """Publish everything ready, one batch ahead; returns how many rows were handled.
+        """Publish everything ready; returns how many rows were settled.
 
-        While the broker confirms batch N, the relay already selects and sends batch N+1, so the
-        database round trips overlap the broker's confirm latency. A cursor keeps rows in flight
-        from being selected twice.
+        Reads batch N+1 and sends it while the broker still confirms batch N, so the database round
+        trips overlap the broker's confirm latency; a cursor keeps rows in flight from being read
+        twice. A row whose aggregate already has an event unconfirmed waits in that aggregate's
+        chain and leaves when the broker confirms its predecessor.
         """
-        handled, cursor, in_flight, more = 0, 0, None, True
-        while True:
-            ready = more and not self._stopping
-            rows = self._db.execute(_SELECT_BATCH, (cursor, self.batch_size)).fetchall() if ready else []
+        self._broker_channel()
+        self._chains = {}  # aggregate -> rows waiting behind its unconfirmed event
+        self._stopped = set()  # aggregates with a failed event: nothing more of theirs this pass
+        self._ready = []  # rows free to send now
+        self._done = []  # (row, outcome) confirmed, returned or failed; not yet written
+        self._open_by_batch = collections.Counter()  # unsettled rows per batch number
+        handled, cursor, more = 0, 0, True
+        for batch in itertools.count():
+            rows = []
+            if more and not self._stopping:
+                rows = self._db.execute(_SELECT_BATCH, (cursor, self.batch_size)).fetchall()
             more = len(rows) == self.batch_size  # a short batch: nothing else was ready
-            sent = (rows, self._publish(rows)) if rows else None
-            if in_flight is not None:
-                handled += self._settle_batch(*in_flight)
-            if sent is None:
+            if rows:
+                cursor = rows[-1]["id"]
+                self._take(rows, batch)
+            # Pipelined one batch deep: wait for the batch before this one (for everything, at the end).
+            settled_upto = batch - 1 if rows else batch
+            self._send_and_wait(lambda upto=settled_upto: all(self._open_by_batch[b] == 0 for b in range(upto + 1)))
+            handled += self._write_outcomes()
+            if not rows:
                 return handled
-            cursor, in_flight = rows[-1]["id"], sent
+
+    def _take(self, rows, batch):
+        for row in rows:
+            row["batch"] = batch
+            aggregate = row["aggregate_id"]
+            if aggregate in self._stopped:
+                continue  # left unpublished: it waits behind its aggregate's failed event
+            self._open_by_batch[batch] += 1
+            if aggregate in self._chains:
+                self._chains[aggregate].append(row)
+            else:
+                self._chains[aggregate] = collections.deque()
+                self._ready.append(row)
+
+    def _send_and_wait(self, finished):
+        while True:
+            if self._ready:
+                self._publish(self._ready)
+                self._ready = []
+            if finished():
+                return
+            if not self._pending:  # every unsettled row is sent or chained behind a sent one
+                raise RuntimeError("outbox relay: rows unsettled with nothing awaiting a confirm")
+            self._amqp.drain_events(timeout=self.confirm_timeout)
 
     def _publish(self, rows):
-        channel = self._broker_channel()
-        tags = []
+        channel = self._channel
         for row in rows:
             message = Message(
                 row["body"],
@@ -188,52 +277,59 @@ class OutboxRelay:
             )
             channel.basic_publish(message, exchange=self.exchange, routing_key=row["event_type"], mandatory=True)
             self._pending[self._next_tag] = row
-            tags.append(self._next_tag)
             self._next_tag += 1
-        return tags
-
-    def _settle_batch(self, rows, tags):
-        """Wait for the batch's confirms, then mark it: sent, or failed and backing off."""
-        for tag in tags:
-            while tag in self._pending:
-                self._amqp.drain_events(timeout=30)
-        sent, failed = [], []
-        for row, tag in zip(rows, tags, strict=True):
-            reason = self._returned.pop(row["event_id"].hex, None) or self._failed.pop(tag, None)
-            if reason:
-                failed.append((row, reason))
-            else:
-                sent.append(row["id"])
-        if sent:
-            self._db.execute("UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY(%s)", (sent,))
-        if failed:
-            self._db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = failure.reason,"
-                " next_attempt_at = now() + make_interval(secs => least(%s, 0.5 * 2 ^ outbox.attempts))"
-                " FROM unnest(%s::bigint[], %s::text[]) AS failure(id, reason) WHERE outbox.id = failure.id",
-                (self.max_backoff, [row["id"] for row, _ in failed], [reason for _, reason in failed]),
-            )
-            # One line per batch, not per event: a type nobody subscribes to yet is held by the
-            # hundred, and its rows are retried until a consumer declares its queue.
-            reasons = collections.Counter(f"{row['event_type']}: {reason}" for row, reason in failed)
-            log.error("outbox events not delivered; will retry", failures=dict(reasons))
-        return len(rows)
 
     def _on_ack(self, delivery_tag, multiple):
-        self._settle(delivery_tag, multiple, None)
+        for row in self._settled_rows(delivery_tag, multiple):
+            self._finish(row, self._returned.pop(row["event_id"].hex, None))
 
     def _on_nack(self, delivery_tag, multiple):
-        self._settle(delivery_tag, multiple, "nacked by the broker")
+        for row in self._settled_rows(delivery_tag, multiple):
+            self._returned.pop(row["event_id"].hex, None)
+            self._finish(row, "nacked by the broker")
 
-    def _settle(self, delivery_tag, multiple, failure):
-        # Pending tags are ascending in insertion order, so a multiple ack settles a prefix.
+    def _settled_rows(self, delivery_tag, multiple):
+        # Pending tags are ascending in publishing order, so a multiple ack settles a prefix.
         tags = list(itertools.takewhile(lambda t: t <= delivery_tag, self._pending)) if multiple else [delivery_tag]
-        for tag in tags:
-            if self._pending.pop(tag, None) is not None and failure:
-                self._failed[tag] = failure
+        return [row for row in (self._pending.pop(tag, None) for tag in tags) if row is not None]
 
     def _on_return(self, exc, exchange, routing_key, message):
         # The broker returns an unroutable message before it confirms it.
-        self._returned[message.properties.get("message_id")] = (
-            f"unroutable: no queue bound to {exchange} for {routing_key} ({exc})"
-        )
+        self._returned[message.properties.get("message_id")] = UNROUTED
+
+    def _finish(self, row, outcome):
+        """``outcome``: None (delivered to a queue), ``UNROUTED``, or the reason it failed."""
+        self._done.append((row, outcome))
+        self._open_by_batch[row["batch"]] -= 1
+        aggregate = row["aggregate_id"]
+        chain = self._chains.pop(aggregate, collections.deque())
+        if outcome in (None, UNROUTED):
+            if chain:
+                self._ready.append(chain.popleft())
+                self._chains[aggregate] = chain
+            return
+        # Failed: the events behind it stay unpublished and are read again after its backoff.
+        self._stopped.add(aggregate)
+        for waiting in chain:
+            self._open_by_batch[waiting["batch"]] -= 1
+
+    def _write_outcomes(self):
+        done, self._done = self._done, []
+        published = [(row, outcome == UNROUTED) for row, outcome in done if outcome in (None, UNROUTED)]
+        failed = [(row, outcome) for row, outcome in done if outcome not in (None, UNROUTED)]
+        if published:
+            self._db.execute(
+                _MARK_PUBLISHED, ([row["id"] for row, _ in published], [unrouted for _, unrouted in published])
+            )
+            unrouted = collections.Counter(row["event_type"] for row, flag in published if flag)
+            for event_type, count in unrouted.items():
+                self.metrics.outbox_unrouted.labels(self.service, event_type).inc(count)
+            if unrouted:
+                log.debug("events published that no queue was bound for", events=dict(unrouted))
+        if failed:
+            self._db.execute(
+                _MARK_FAILED, (self.max_backoff, [row["id"] for row, _ in failed], [reason for _, reason in failed])
+            )
+            reasons = collections.Counter(f"{row['event_type']}: {reason}" for row, reason in failed)
+            log.error("outbox events refused by the broker; will retry", failures=dict(reasons))
+        return len(done)

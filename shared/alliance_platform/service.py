@@ -12,7 +12,7 @@ from nameko.web.handlers import http
 from . import housekeeping
 from .clock import ClockProvider
 from .context import CallContext
-from .db import Database
+from .db import Database, relay_of
 from .entrypoints import timer
 from .health import HealthCheck, json_response
 from .metrics import CONTENT_TYPE
@@ -60,4 +60,5 @@ class AllianceService:
         return housekeeping.purge(self.db, self.call.worker_ctx.config)
 
     def _health(self):
-        return HealthCheck(self.call.worker_ctx.config, self.name, self.db)
+        container = self.call.worker_ctx.container
+        return HealthCheck(container.config, self.name, self.db, relay_of(container))

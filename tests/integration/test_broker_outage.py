@@ -3,12 +3,16 @@
 The test runs its own RabbitMQ node (other ports, data in a temporary folder) and stops only that.
 """
 
+import os
+import time
+
+import eventlet
 import pytest
 
 from alliance_platform.config import platform_defaults
 from alliance_platform.db import make_pool, transaction
 from alliance_platform.testing.servers import PrivateRabbit, workdir
-from tests.support.helpers import query, wait_until
+from tests.support.helpers import get_json, http_port, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService, record_item
 
 CHANGES = 200
@@ -62,3 +66,66 @@ def test_changes_committed_while_the_broker_is_down_all_arrive_exactly_once(rabb
     assert query(producer_db, "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")[0]["n"] == 0
     consumer.stop()
     producer.stop()
+
+
+OUTAGE_SECONDS = int(os.environ.get("ALLIANCE_DRILL_OUTAGE_SECONDS", 90))
+
+
+def test_after_a_long_outage_the_relay_publishes_at_once_and_readiness_tells_meanwhile(
+    rabbit, container_factory, fresh_database
+):
+    """The relay's reconnect wait is capped (OUTBOX_RECONNECT_MAX), not grown through the outage:
+    with the platform's defaults (no test overrides of the backoff), the relay publishes within
+    seconds of the broker answering again, and readiness says when it cannot publish."""
+    config = {
+        **_config(rabbit, fresh_database("probe")),
+        "OUTBOX_MAX_BACKOFF": platform_defaults()["OUTBOX_MAX_BACKOFF"],
+    }
+    producer = container_factory(ProbeService, config)
+    producer.start()
+    ready_url = f"http://127.0.0.1:{http_port(producer)}/health/ready"
+    wait_until(lambda: get_json(ready_url)[0] == 200, timeout=30, message="the producer ready")
+    pool = make_pool(config["DATABASE_URL"], max_size=1, name="outage-drill")
+    pool.open()
+
+    def commit(item_id):
+        with transaction(pool, "probe") as session:
+            record_item(session, {"item_id": item_id, "aggregate": item_id, "seq": 1})
+
+    def published(item_id):
+        rows = query(config["DATABASE_URL"], "SELECT published_at FROM outbox WHERE aggregate_id = %s", (item_id,))
+        return bool(rows and rows[0]["published_at"])
+
+    try:
+        commit("before")
+        wait_until(lambda: published("before"), timeout=30, message="the first event published")
+        began = time.monotonic()
+        rabbit.stop()
+        commit("during")  # wakes the relay, which finds the broker gone
+        status, report = wait_until(
+            lambda: (
+                (answer := get_json(ready_url))
+                and answer[1].get("relay", {}).get("state") == "cannot publish"
+                and answer
+            ),
+            timeout=60,
+            message="readiness to report the relay unable to publish",
+        )
+        assert status == 503 and report["status"] == "not ready"
+        eventlet.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - began)))  # the outage itself
+        assert not published("during")
+        rabbit.start()
+        back = time.monotonic()
+        wait_until(lambda: published("during"), timeout=120, message="the event committed during the outage")
+        delay = time.monotonic() - back
+        status, report = wait_until(
+            lambda: (answer := get_json(ready_url))[0] == 200 and answer, timeout=60, message="ready again"
+        )
+        print(f"outage {OUTAGE_SECONDS} s; relay published {delay:.2f} s after the broker answered again")
+        assert report["relay"]["state"] == "publishing"
+        # Before, the relay slept out a backoff grown through the outage (0.2·2ⁿ s, up to 300 s):
+        # 27 s and more after a 90 s outage. Now it tries every OUTBOX_RECONNECT_MAX (1 s).
+        assert delay < 15, f"the relay published {delay:.1f} s after the broker came back"
+    finally:
+        pool.close()
+    producer.stop()  # while its broker runs: nameko would retry a stopped broker for ever

@@ -3,13 +3,14 @@ failing handlers retried with backoff and then dead-lettered for an operator to 
 
 import json
 import time
+import urllib.request
 
 import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_waiter
 
 from alliance_platform.deadletters import list_dead_letters, replay_dead_letters
-from tests.support.helpers import envelope, publish, query, wait_until
+from tests.support.helpers import envelope, get_json, http_port, publish, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService
 
 
@@ -81,24 +82,104 @@ def test_the_relay_publishes_each_aggregates_events_in_commit_order(container_fa
         assert [p["seq"] for p in received if p["aggregate"] == aggregate] == list(range(1, 21))
 
 
-def test_an_unroutable_event_is_held_not_dropped_and_sent_once_a_queue_exists(
-    container_factory, service_config, client
-):
-    config = service_config("probe", kind="probe")
-    producer = container_factory(ProbeService, config)
+def _outbox(container):
+    return query(
+        _db(container),
+        "SELECT event_type, payload->>'item_id' AS item_id, published_at, unrouted, attempts, last_error"
+        " FROM outbox, LATERAL (SELECT (body::jsonb)->'payload' AS payload) p ORDER BY id",
+    )
+
+
+def test_an_event_nobody_subscribes_to_is_published_unrouted_and_holds_nothing_back(services, client):
+    producer, consumer = services  # the consumer handles item_recorded; nobody handles item_noted
+    with client() as alliance:
+        alliance.probe.record_sequence(aggregate="q", events=["noted", "recorded", "noted", "recorded"])
+    wait_until(lambda: len(_effects(consumer)) == 2, message="both item_recorded events handled")
+    assert [e["item_id"] for e in _effects(consumer)] == ["q-2", "q-4"]
+
+    rows = wait_until(
+        lambda: (rows := _outbox(producer)) and all(r["published_at"] for r in rows) and rows,
+        message="every outbox row published",
+    )
+    assert [(r["event_type"], r["unrouted"]) for r in rows] == [
+        ("item_noted", True),
+        ("item_recorded", False),
+        ("item_noted", True),
+        ("item_recorded", False),
+    ]
+    assert all(r["attempts"] == 0 and r["last_error"] is None for r in rows), "never retried, never failing"
+
+    status, ready = get_json(f"http://127.0.0.1:{http_port(producer)}/health/ready")
+    assert status == 200 and ready["outbox"] == {"backlog": 0, "failing": 0, "oldest_seconds": 0.0}
+    assert ready["relay"]["state"] == "publishing"
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port(producer)}/metrics") as response:
+        metrics = response.read().decode()
+    assert 'alliance_outbox_unrouted_total{event_type="item_noted",service="probe"} 2.0' in metrics
+    assert 'alliance_outbox_failing{service="probe"} 0.0' in metrics
+
+
+def test_a_late_subscriber_gets_what_is_published_after_its_queue_exists(container_factory, service_config, client):
+    producer = container_factory(ProbeService, service_config("probe", kind="probe"))
     producer.start()
     with client() as alliance:
         alliance.probe.record_item(item_id="early")
-    held = wait_until(
-        lambda: query(config["DATABASE_URL"], "SELECT * FROM outbox WHERE last_error LIKE 'unroutable%%'"),
-        message="the relay to record the unroutable event",
-    )
-    assert held[0]["published_at"] is None
+    wait_until(lambda: _outbox(producer)[0]["published_at"], message="the early event published")
+    assert _outbox(producer)[0]["unrouted"] is True
 
     consumer = container_factory(ProbeConsumer, service_config("probe_consumer", kind="probe"))
-    with entrypoint_waiter(consumer, "handle_probe_item_recorded", timeout=15):
-        consumer.start()
-    assert [e["item_id"] for e in _effects(consumer)] == ["early"]
+    consumer.start()  # declares its queue: from now on it gets item_recorded events
+    with entrypoint_waiter(consumer, "handle_probe_item_recorded", timeout=15), client() as alliance:
+        alliance.probe.record_item(item_id="late")
+    assert [e["item_id"] for e in _effects(consumer)] == ["late"]
+
+
+def test_an_event_the_broker_refuses_holds_back_the_later_events_of_its_aggregate_only(
+    container_factory, service_config, client
+):
+    config = service_config("probe", kind="probe")
+    exchange = Exchange("probe.events", type="topic", durable=True)
+    with Connection(config["AMQP_URI"]) as conn:
+        channel = conn.default_channel
+        tap = Queue("tap", exchange=exchange, routing_key="item_recorded")
+        tap(channel).declare()
+        # A full queue that refuses every message: the broker nacks each item_noted it would route.
+        refusing = Queue(
+            "refusing",
+            exchange=exchange,
+            routing_key="item_noted",
+            queue_arguments={"x-max-length": 0, "x-overflow": "reject-publish"},
+        )
+        refusing(channel).declare()
+        producer = container_factory(ProbeService, config)
+        producer.start()
+        with client() as alliance:
+            # One transaction, so one batch of the relay: a-1, a-2 (refused), a-3 — and b-1.
+            alliance.probe.record_sequence(aggregate="a", events=["recorded", "noted", "recorded"])
+            alliance.probe.record_sequence(aggregate="b", events=["recorded"])
+
+        def by_item():
+            return {r["item_id"]: r for r in _outbox(producer)}
+
+        # a-2 refused and retried at least once: a-3 had every chance to overtake it, and did not.
+        wait_until(lambda: by_item()["a-2"]["attempts"] >= 2, message="the refused event retried")
+        rows = by_item()
+        assert "nacked" in rows["a-2"]["last_error"] and rows["a-2"]["published_at"] is None
+        assert rows["a-3"]["published_at"] is None, "a later event of the aggregate went ahead of a refused one"
+        assert rows["a-1"]["published_at"] and rows["b-1"]["published_at"], "other events are not held back"
+
+        refusing(channel).delete()  # the refusal ends: a-2 goes out (to nobody), then a-3
+        rows = wait_until(
+            lambda: (rows := by_item())["a-3"]["published_at"] and rows, message="the held event published"
+        )
+        assert rows["a-2"]["published_at"] <= rows["a-3"]["published_at"]
+        received = []
+        with conn.SimpleQueue(tap) as queue:
+            while len(received) < 3:
+                message = queue.get(timeout=10)
+                received.append(message.payload["payload"]["item_id"])
+                message.ack()
+    assert [item for item in received if item.startswith("a-")] == ["a-1", "a-3"]
+    assert sorted(received) == ["a-1", "a-3", "b-1"]
 
 
 def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered_and_replayed(services, client):

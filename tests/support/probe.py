@@ -27,6 +27,26 @@ class ItemRecorded(Schema):
     seq = fields.Integer(required=True, strict=True)
 
 
+@event_contract(
+    "probe",
+    "item_noted",
+    examples=[{"item_id": "item-1", "aggregate": "a-1", "seq": 2}],
+)
+class ItemNoted(Schema):
+    """A note on a probe item (test-only contract; no probe service consumes it)."""
+
+    item_id = fields.String(required=True)
+    aggregate = fields.String(required=True)
+    seq = fields.Integer(required=True, strict=True)
+
+
+class RecordSequence(Schema):
+    """Events of one aggregate, in this order, in one transaction: "recorded" or "noted" each."""
+
+    aggregate = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    events = fields.List(fields.String(validate=validate.OneOf(["recorded", "noted"])), required=True)
+
+
 class RecordItem(Schema):
     item_id = fields.String(required=True, validate=validate.Length(min=1, max=60))
     aggregate = fields.String(load_default="a")
@@ -48,6 +68,14 @@ def record_item(session, cmd):
     return cmd
 
 
+def record_sequence(session, cmd):
+    """``item_<kind>`` events of one aggregate, seq 1, 2, ...; items ``<aggregate>-<seq>``."""
+    for seq, kind in enumerate(cmd["events"], start=1):
+        item = {"item_id": f"{cmd['aggregate']}-{seq}", "aggregate": cmd["aggregate"], "seq": seq}
+        session.publish(f"item_{kind}", item, aggregate_id=cmd["aggregate"])
+    return len(cmd["events"])
+
+
 class ProbeService(AllianceService):
     name = "probe"
 
@@ -65,6 +93,10 @@ class ProbeService(AllianceService):
     @rpc(schema=RecordItem, allow=("staff", "admin", "system"))
     def record_item(self, cmd):
         return record_item(self.db, cmd)
+
+    @rpc(schema=RecordSequence)
+    def record_sequence(self, cmd):
+        return record_sequence(self.db, cmd)
 
     @rpc(schema=RecordItem)
     def record_item_then_refuse(self, cmd):

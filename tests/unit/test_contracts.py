@@ -72,3 +72,11 @@ def test_a_contract_needs_an_example_and_a_unique_key():
 
 def test_example_envelopes_cover_every_version():
     assert [e["version"] for e in contracts.example_envelopes("unit", "thing_dated")] == [1]
+
+
+def test_a_consumer_ignores_payload_fields_a_newer_publisher_added():
+    body = contracts.example_envelopes("tickets", "ticket_resolved")[0]
+    body = {**body, "payload": {**body["payload"], "added_in_a_later_release": "x"}}
+    event = parse_event(body)
+    assert "added_in_a_later_release" not in event.payload
+    assert event.payload["ticket_id"] == body["payload"]["ticket_id"]

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
 
@@ -132,7 +132,9 @@ def parse_event(body):
         raise ContractError(f"invalid envelope: {exc.messages}") from exc
     contract = get_contract(envelope["source"], envelope["event_type"], envelope["version"])
     try:
-        payload = contract.schema.load(envelope["payload"])
+        # A tolerant reader: fields a newer publisher added (optional by the rules of a version)
+        # are left out, so a publisher can be deployed before its consumers.
+        payload = contract.schema.load(envelope["payload"], unknown=EXCLUDE)
     except SchemaError as exc:
         raise ContractError(
             f"{contract.source}.{contract.event_type} v{contract.version} payload is invalid: {exc.messages}"

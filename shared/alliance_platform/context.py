@@ -24,6 +24,9 @@ CORRELATION_KEY = "correlation_id"
 AUTHORIZATION_KEY = "authorization"
 REQUEST_KEY = "rpc_request_id"
 REDELIVERED_KEY = "rpc_redelivered"
+# The caller's own id for a logical call (an idempotency key), kept across its retries: header
+# ``nameko.request_id``. Never forwarded to downstream calls (each is a request of its own).
+IDEMPOTENCY_KEY = "request_id"
 
 
 def new_id():

@@ -10,6 +10,20 @@ from marshmallow import fields as mm
 from .config import installed_services, service_class
 from .contracts import CATALOG
 
+CALLS_SECTION = [
+    "## Calls: retries and request ids",
+    "",
+    "- Every call of a command may carry the caller's own **request id** (an idempotency key): the",
+    "  message header `nameko.request_id`, 1–128 printable characters, chosen per logical call and",
+    "  sent unchanged with every retry of it (`AllianceClient` does this itself; name your own with",
+    "  `alliance.tickets.submit_ticket.with_request_id(\"crm-42\")(...)`). A retry with the same id —",
+    "  after a timeout, a broken connection, a restart — gets the first answer and does nothing",
+    "  again; the same id with other arguments is a `Conflict`. Ids are per caller identity and kept",
+    "  2 days. Without an id, only a redelivery by the broker is recognised: a retry is a new call.",
+    "- Read-only methods (lists, gets, searches) may be retried freely; they ignore the id.",
+    "",
+]
+
 EVENTS_SECTION = [
     "## Events: how they travel and what a subscriber gets",
     "",
@@ -62,6 +76,7 @@ def render():
         "all; district and ownership scope is checked on the data. Events travel in the envelope of",
         "`alliance_platform.contracts`; their payloads are listed below.",
         "",
+        *CALLS_SECTION,
         *EVENTS_SECTION,
     ]
     for name in installed_services():

@@ -248,6 +248,20 @@ class Session:
         )
         return row is not None
 
+    def stored_answer(self, request_key):
+        """The stored answer of a command (``result``, ``fingerprint``), or None; after a rollback too.
+
+        Runs on its own, outside the transaction: the answer was committed by another worker.
+        """
+        self._pending = []
+        conn = self.acquire()
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.rollback()
+        self._begun = False
+        return conn.execute(
+            "SELECT result, fingerprint FROM rpc_requests WHERE request_id = %s", (request_key,)
+        ).fetchone()
+
     def commit(self):
         """Run what is deferred and COMMIT, in one round trip."""
         if self.finished:
@@ -367,8 +381,13 @@ class Database(DependencyProvider):
         except Exception as exc:
             session.rollback()
             typed = translate_db_error(exc) or exc
+            if typed is not exc:
+                typed.__cause__ = exc  # the entrypoint may look at what the database said
             return (type(typed), typed, exc.__traceback__)
         return None
+
+    def session_of(self, worker_ctx):
+        return self.sessions.get(worker_ctx)
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         self.finalize(worker_ctx, exc_info)

@@ -8,8 +8,9 @@ change that then failed to commit.
 - ``rpc(schema=..., allow=...)``: the caller's signed identity is verified, its roles checked
   against ``allow``, and the arguments loaded by the marshmallow ``schema``; the method receives
   the loaded data. Every refusal is a typed error from ``errors.py`` and nothing is written. A
-  command's answer is stored with its request id in the same transaction, so a request the broker
-  redelivers (the connection dropped before the reply) is answered again, not carried out twice.
+  command's answer is stored with its request id in the same transaction — the caller's own
+  ``request_id`` (an idempotency key kept across its retries) or else the message's — so a retry or
+  a request the broker redelivers is answered again, not carried out twice (``Command`` below).
 - ``event_handler(source, event_type)``: the message is checked against its event contract, the
   event id is claimed in the inbox table in the same transaction as the handler's effect (a
   redelivery has no second effect), and a failing handler is retried with backoff, then
@@ -23,6 +24,7 @@ They rely on the two dependencies every service inherits from ``AllianceService`
 """
 
 import functools
+import hashlib
 import sys
 import traceback
 from functools import partial
@@ -39,10 +41,10 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import SharedExtension
 from nameko.messaging import HEADER_PREFIX
 
-from .context import CORRELATION_KEY, REDELIVERED_KEY, REQUEST_KEY
+from .context import CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY
 from .contracts import ContractError, parse_event, versions
 from .db import Database, translate_db_error
-from .errors import AllianceError, ValidationError
+from .errors import AllianceError, Conflict, ValidationError
 from .messaging import FailureRouter, declare_failure_topology, retry_binding, retry_delays
 
 log = structlog.get_logger("alliance.entrypoints")
@@ -113,6 +115,9 @@ class Rpc(nameko_rpc.Rpc):
         exc_info = _settle(self.container, worker_ctx, exc_info)
         if exc_info is not None:
             result = None
+            command = getattr(worker_ctx, "alliance_command", None)
+            if command is not None and command.explicit and _is_repeated_request(exc_info[1]):
+                result, exc_info = self._answer_of_earlier_attempt(worker_ctx, command, exc_info)
         try:
             return super().handle_result(message, worker_ctx, result, exc_info)
         except Exception:
@@ -121,6 +126,83 @@ class Rpc(nameko_rpc.Rpc):
             # whole service for an exception here.
             log.exception("could not send an RPC reply; the request will be redelivered", method=self.method_name)
             return result, exc_info
+
+    def _answer_of_earlier_attempt(self, worker_ctx, command, exc_info):
+        """This attempt did the work again and its commit met the stored answer of an earlier one
+        (rolled back whole): that answer is the reply."""
+        session = next((d.session_of(worker_ctx) for d in self.container.dependencies if isinstance(d, Database)), None)
+        done = None if session is None else _stored_answer_or_none(session, command)
+        if done is None:
+            return None, exc_info
+        try:
+            return command.replay(done), None
+        except Conflict as exc:
+            return None, (Conflict, exc, None)
+
+
+MAX_REQUEST_ID = 128
+
+
+def _fingerprint(method_name, data):
+    text = kombu_json.dumps([method_name, data], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Command:
+    """Where a command's answer is stored, and how a repeated request is answered.
+
+    With the caller's ``request_id`` the answer is stored under it (per caller: two systems may
+    choose the same ids) with a fingerprint of the call. Nothing is looked up on the way in, which
+    would cost every command a round trip: a repetition is recognised where it shows —
+
+    - the broker flags the message redelivered: the stored answer is looked up first;
+    - the use case refuses (the ticket is accepted already) or fails: the stored answer, if there is
+      one, is the reply, and the refusal is dropped with its rolled-back transaction;
+    - the use case succeeds again (a second ticket): its commit fails on the stored answer's key,
+      which is then the reply (``Rpc.handle_result``); nothing of the second run is kept.
+
+    The same id with other arguments is a ``Conflict``. Without an id from the caller, the message's
+    correlation id keys the answer, which covers redeliveries only.
+    """
+
+    def __init__(self, key, fingerprint, explicit):
+        self.key, self.fingerprint, self.explicit = key, fingerprint, explicit
+
+    @classmethod
+    def of(cls, service, method_name, data):
+        worker_data = service.call.worker_ctx.data
+        chosen = worker_data.get(IDEMPOTENCY_KEY)
+        if chosen is None:
+            key = worker_data.get(REQUEST_KEY)
+            return None if key is None else cls(key, None, explicit=False)
+        if not isinstance(chosen, str) or not 1 <= len(chosen) <= MAX_REQUEST_ID or not chosen.isprintable():
+            raise ValidationError(
+                "invalid request id",
+                {"request_id": [f"a string of 1 to {MAX_REQUEST_ID} printable characters"]},
+            )
+        caller = service.call.actor or "anonymous"
+        return cls(f"{caller}|{chosen}", _fingerprint(method_name, data), explicit=True)
+
+    def replay(self, stored):
+        if stored["fingerprint"] != self.fingerprint:
+            raise Conflict(
+                "this request id was used for a different call; choose a new id for a new call",
+            )
+        log.info("repeated request answered from its stored result", request_id=self.key)
+        return stored["result"]
+
+    def store(self, session, method_name, result):
+        # Stored as the reply is sent (kombu's JSON: dates become ISO strings), in the commit's
+        # round trip.
+        session.defer(
+            "INSERT INTO rpc_requests (request_id, method, fingerprint, result) VALUES (%s, %s, %s, %s::jsonb)",
+            (self.key, method_name, self.fingerprint, kombu_json.dumps(result)),
+        )
+
+
+def _is_repeated_request(exc):
+    cause = getattr(exc, "__cause__", None)
+    return isinstance(cause, psycopg.errors.UniqueViolation) and cause.diag.constraint_name == "rpc_requests_pkey"
 
 
 def load_arguments(schema, args, kwargs):
@@ -161,26 +243,25 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
             data = load_arguments(schema, args, kw)
             if read_only:
                 self.db.use_read_only()
-            request_id = None if read_only else self.call.worker_ctx.data.get(REQUEST_KEY)
+            command = None if read_only else Command.of(self, method.__name__, data)
+            self.call.worker_ctx.alliance_command = command
             try:
-                # Only a redelivered request can have been carried out before: a first delivery
-                # does not look, it only records (a concurrent twin then fails on the key).
-                if request_id is not None and self.call.worker_ctx.data.get(REDELIVERED_KEY):
-                    done = self.db.fetchone("SELECT result FROM rpc_requests WHERE request_id = %s", (request_id,))
-                    if done is not None:
-                        log.info("redelivered request answered from its stored result", request_id=request_id)
-                        return done["result"]
-                result = method(self, data) if schema is not None else method(self)
-                if request_id is not None:
-                    # Stored as the reply is sent (kombu's JSON: dates become ISO strings), in the
-                    # commit's round trip.
-                    self.db.defer(
-                        "INSERT INTO rpc_requests (request_id, method, result) VALUES (%s, %s, %s::jsonb)",
-                        (request_id, method.__name__, kombu_json.dumps(result)),
+                if command is not None and self.call.worker_ctx.data.get(REDELIVERED_KEY):
+                    done = self.db.fetchone(
+                        "SELECT result, fingerprint FROM rpc_requests WHERE request_id = %s", (command.key,)
                     )
+                    if done is not None:
+                        return command.replay(done)
+                result = method(self, data) if schema is not None else method(self)
+                if command is not None:
+                    command.store(self.db, method.__name__, result)
                 return result
-            except psycopg.Error as exc:
-                typed = translate_db_error(exc)
+            except Exception as exc:
+                if command is not None and command.explicit:
+                    done = _stored_answer_or_none(self.db, command)
+                    if done is not None:
+                        return command.replay(done)
+                typed = translate_db_error(exc) if isinstance(exc, psycopg.Error) else None
                 if typed is None:
                     raise
                 raise typed from exc
@@ -191,6 +272,15 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
         return Rpc.decorator(**kwargs)(wrapper)
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _stored_answer_or_none(session, command):
+    """After a failed attempt: the answer an earlier attempt stored, or None (also if unreadable)."""
+    try:
+        return session.stored_answer(command.key)
+    except psycopg.Error as exc:
+        log.warning("could not look for a stored answer", request_id=command.key, error=str(exc))
+        return None
 
 
 class FailureTopology(SharedExtension):

@@ -13,16 +13,20 @@ errors into the platform's typed errors: ``ServiceTimeout`` and ``ServiceUnavail
 """
 
 import time
-import uuid
 
 import eventlet
+import structlog
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from .context import AUTHORIZATION_KEY, CORRELATION_KEY, REDELIVERED_KEY, REQUEST_KEY
+from .context import AUTHORIZATION_KEY, CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY, new_id
 from .errors import ServiceTimeout, ServiceUnavailable
 from .identity import TokenService
+
+log = structlog.get_logger("alliance.rpc")
 
 
 class _ServiceToken:
@@ -49,7 +53,7 @@ class _MethodProxy(MethodProxy):
     def get_message_headers(self, worker_ctx):
         headers = super().get_message_headers(worker_ctx)
         headers[f"{self.header_prefix}.{AUTHORIZATION_KEY}"] = self._token()
-        for key in (REQUEST_KEY, REDELIVERED_KEY):  # the downstream call is a request of its own
+        for key in (REQUEST_KEY, REDELIVERED_KEY, IDEMPOTENCY_KEY):  # the downstream call is a request of its own
             headers.pop(f"{self.header_prefix}.{key}", None)
         return headers
 
@@ -82,62 +86,147 @@ class ServiceRpc(RpcProxy):
         return _ServiceProxy(worker_ctx, self.target_service, self.rpc_reply_listener, **self.options)
 
 
+# What a broken or missing broker connection raises on the client's side.
+_TRANSPORT_ERRORS = (OSError, AmqpConnectionError, KombuOperationalError)
+
+
+class _KeyedMethodProxy(MethodProxy):
+    """nameko's method proxy, with the logical call's request id in the message headers."""
+
+    def __init__(self, worker_ctx, service_name, method_name, reply_listener, request_id):
+        self._request_id = request_id
+        super().__init__(worker_ctx, service_name, method_name, reply_listener)
+
+    def get_message_headers(self, worker_ctx):
+        headers = super().get_message_headers(worker_ctx)
+        headers[f"{self.header_prefix}.{IDEMPOTENCY_KEY}"] = self._request_id
+        return headers
+
+
 class _ClientMethod:
-    def __init__(self, method):
-        self._method = method
+    """``alliance.tickets.submit_ticket(...)``: one logical call, retried with the same request id.
+
+    ``.with_request_id("crm-42")(...)`` names the id (an idempotency key) yourself, e.g. one kept in
+    your own database so that a retry after your process restarted is recognised too.
+    """
+
+    def __init__(self, client, service_name, method_name, request_id=None):
+        self._client, self._service, self._method = client, service_name, method_name
+        self._request_id = request_id
+
+    def with_request_id(self, request_id):
+        return _ClientMethod(self._client, self._service, self._method, request_id)
 
     def __call__(self, *args, **kwargs):
-        return _translate(lambda: self._method(*args, **kwargs), self._method)
+        return self._client._call(self._service, self._method, self._request_id or new_id(), args, kwargs)
 
     def call_async(self, *args, **kwargs):
-        reply = self._method.call_async(*args, **kwargs)
-        return _ClientReply(reply, self._method)
+        """Send now, wait later: ``reply = m.call_async(...); reply.result()`` (not retried)."""
+        client, target, request_id = self._client, f"{self._service}.{self._method}", self._request_id or new_id()
+        proxy = client._guard(target, lambda: client._proxy_for(self._service, self._method, request_id))
+        return _ClientReply(client, target, client._guard(target, lambda: proxy.call_async(*args, **kwargs)))
 
 
 class _ClientReply:
-    def __init__(self, reply, method):
-        self._reply, self._method = reply, method
+    def __init__(self, client, target, reply):
+        self._client, self._target, self._reply = client, target, reply
 
     def result(self):
-        return _translate(self._reply.result, self._method)
-
-
-def _translate(fn, method):
-    target = f"{method.service_name}.{method.method_name}"
-    try:
-        return fn()
-    except RpcTimeout as exc:
-        raise ServiceTimeout(f"{target} gave no answer within {exc.args[0] if exc.args else '?'}s") from exc
-    except UnknownService as exc:
-        raise ServiceUnavailable(f"{target}: no instance of {method.service_name} is running") from exc
+        return self._client._guard(self._target, self._reply.result)
 
 
 class _ClientService:
-    def __init__(self, proxy):
-        self._proxy = proxy
+    def __init__(self, client, name):
+        self._client, self._name = client, name
 
-    def __getattr__(self, name):
-        return _ClientMethod(getattr(self._proxy, name))
+    def __getattr__(self, method):
+        return _ClientMethod(self._client, self._name, method)
 
 
 class AllianceClient:
-    """A standalone RPC client acting as the identity in ``token``; every call times out."""
+    """A standalone RPC client acting as the identity in ``token``; every call times out.
 
-    def __init__(self, amqp_uri, token, timeout=10.0, correlation_id=None):
-        context = {CORRELATION_KEY: correlation_id or uuid.uuid4().hex}
+    Each call carries a request id (``nameko.request_id``), fresh per logical call, kept across the
+    client's own retries: a command retried after a timeout or a broken connection is answered
+    from its stored result and not carried out twice. ``retries`` is how many times a call is sent
+    again after ``ServiceTimeout`` or ``ServiceUnavailable`` (the broker or the service could not be
+    reached), reconnecting first, ``retry_wait`` seconds apart and growing. With the broker
+    unreachable, opening the client raises ``ServiceUnavailable``.
+    """
+
+    def __init__(self, amqp_uri, token, timeout=10.0, correlation_id=None, retries=2, retry_wait=0.5):
+        self._context = {CORRELATION_KEY: correlation_id or new_id()}
         if token is not None:
-            context[AUTHORIZATION_KEY] = token
-        self._proxy = ClusterRpcProxy({"AMQP_URI": amqp_uri}, context_data=context, timeout=timeout)
-        self._cluster = None
+            self._context[AUTHORIZATION_KEY] = token
+        self._amqp_uri, self._timeout = amqp_uri, timeout
+        self.retries, self.retry_wait = retries, retry_wait
+        self._proxy = None
+        self._opened = False
 
     def __enter__(self):
-        self._cluster = self._proxy.start()
+        self._connect()
+        self._opened = True
         return self
 
     def __exit__(self, *exc):
-        self._proxy.stop()
+        self._opened = False
+        self._disconnect()
 
     def __getattr__(self, service):
-        if self._cluster is None:
+        if service.startswith("_"):
+            raise AttributeError(service)
+        if not self._opened:
             raise RuntimeError("use AllianceClient as a context manager: with AllianceClient(...) as alliance:")
-        return _ClientService(getattr(self._cluster, service))
+        return _ClientService(self, service)
+
+    # connection ------------------------------------------------------------------------------
+
+    def _connect(self):
+        proxy = ClusterRpcProxy({"AMQP_URI": self._amqp_uri}, context_data=dict(self._context), timeout=self._timeout)
+        try:
+            proxy.start()
+        except _TRANSPORT_ERRORS as exc:
+            raise ServiceUnavailable(f"the broker cannot be reached: {exc}") from exc
+        self._proxy = proxy
+
+    def _disconnect(self):
+        proxy, self._proxy = self._proxy, None
+        if proxy is not None:
+            try:
+                proxy.stop()
+            except _TRANSPORT_ERRORS as exc:  # the connection is gone already
+                log.debug("closing a broken client connection failed", error=str(exc))
+
+    def _proxy_for(self, service, method, request_id):
+        if self._proxy is None:
+            self._connect()
+        return _KeyedMethodProxy(self._proxy._worker_ctx, service, method, self._proxy._reply_listener, request_id)
+
+    # calls -----------------------------------------------------------------------------------
+
+    def _guard(self, target, fn):
+        try:
+            return fn()
+        except RpcTimeout as exc:
+            raise ServiceTimeout(f"{target} gave no answer within {self._timeout}s") from exc
+        except UnknownService as exc:
+            raise ServiceUnavailable(f"{target}: no instance of {target.split('.')[0]} is running") from exc
+        except _TRANSPORT_ERRORS as exc:
+            self._disconnect()  # the next attempt starts from a new connection
+            raise ServiceUnavailable(f"{target}: the broker connection failed: {exc}") from exc
+        except RuntimeError as exc:
+            if "disconnected" not in str(exc) and "stopped" not in str(exc):
+                raise
+            self._disconnect()  # nameko's reply consumer gave up on its connection
+            raise ServiceUnavailable(f"{target}: the broker connection failed: {exc}") from exc
+
+    def _call(self, service, method, request_id, args, kwargs):
+        target = f"{service}.{method}"
+        for attempt in range(self.retries + 1):
+            try:
+                return self._guard(target, lambda: self._proxy_for(service, method, request_id)(*args, **kwargs))
+            except (ServiceTimeout, ServiceUnavailable) as exc:
+                if attempt == self.retries:
+                    raise
+                log.info("retrying a call with the same request id", target=target, attempt=attempt + 1, error=str(exc))
+                time.sleep(self.retry_wait * 2**attempt)

@@ -1,6 +1,11 @@
 """Drill: a service's PostgreSQL restarts under load. Calls in flight fail with a clear, typed error
 or succeed; nothing is half-written; the service recovers without being restarted.
 
+A commit cut off by the restart has an outcome the service cannot know: it answers
+`ServiceUnavailable`, yet the ticket may be stored. That is safe because callers retry with the
+same request id: the retry gets the stored ticket, and no second one is made — every logical
+submission below is stored exactly once, whichever way its first attempt ended.
+
 The database server is the test's own (other port, data in a temporary folder); the machine's
 PostgreSQL is never touched.
 """
@@ -39,18 +44,26 @@ def test_calls_during_a_database_restart_fail_cleanly_and_the_service_recovers(
     container = container_factory(service_class("tickets"), service_config("tickets", database=database))
     container.start()
 
-    outcomes = []
+    outcomes, answers = [], {}
     stop = eventlet.event.Event()
+    numbers = iter(range(10**6))
 
     def load():
         with client(timeout=30) as alliance:
+            alliance.retries = 0  # this drill retries itself, to count every attempt
             while not stop.ready():
-                try:
-                    outcomes.append(("ok", alliance.tickets.submit_ticket(**demand(merchant))["reference"]))
-                except AllianceError as exc:
-                    outcomes.append(("refused", type(exc).__name__))
-                except Exception as exc:  # anything untyped is what this drill exists to catch
-                    outcomes.append(("untyped", repr(exc)))
+                n = next(numbers)
+                submit = alliance.tickets.submit_ticket.with_request_id(f"drill-{n}")
+                while n not in answers:
+                    try:
+                        answers[n] = submit(**demand(merchant, title=f"演练 {n}"))["reference"]
+                        outcomes.append(("ok", n))
+                    except AllianceError as exc:  # the same submission again, same request id
+                        outcomes.append(("refused", type(exc).__name__))
+                        eventlet.sleep(0.1)
+                    except Exception as exc:  # anything untyped is what this drill exists to catch
+                        outcomes.append(("untyped", repr(exc)))
+                        eventlet.sleep(0.1)
 
     workers = [eventlet.spawn(load) for _ in range(4)]
     wait_until(lambda: len(outcomes) >= 20, timeout=60, message="load before the restart")
@@ -66,12 +79,18 @@ def test_calls_during_a_database_restart_fail_cleanly_and_the_service_recovers(
         worker.wait()
 
     refused = [detail for kind, detail in outcomes if kind == "refused"]
-    succeeded = [detail for kind, detail in outcomes if kind == "ok"]
-    print(f"calls {len(outcomes)}, succeeded {len(succeeded)}, refused {len(refused)} {sorted(set(refused))}")
+    tickets = query(database, "SELECT title, reference FROM tickets")
+    stored = {}
+    for t in tickets:
+        stored.setdefault(t["title"], []).append(t["reference"])
+    print(
+        f"attempts {len(outcomes)}, submissions answered {len(answers)}, stored {len(tickets)}, "
+        f"refused attempts {len(refused)} {sorted(set(refused))}"
+    )
     assert [o for o in outcomes if o[0] == "untyped"] == []
     assert set(refused) <= {"ServiceUnavailable"}
-    tickets = query(database, "SELECT reference FROM tickets")
-    assert sorted(t["reference"] for t in tickets) == sorted(succeeded), "every success is stored, nothing else"
+    assert all(len(refs) == 1 for refs in stored.values()), "a submission stored twice"
+    assert sorted(t["reference"] for t in tickets) == sorted(answers.values()), "every answer stored, nothing else"
     # Nothing half-written: each stored ticket has its timeline entry and both of its events.
     incomplete = query(
         database,

@@ -4,6 +4,8 @@
 and can sleep in the database; ``ProbeConsumer`` handles those events, failing on demand.
 """
 
+import uuid
+
 import eventlet
 from marshmallow import Schema, fields, validate
 
@@ -45,6 +47,13 @@ class RecordSequence(Schema):
 
     aggregate = fields.String(required=True, validate=validate.Length(min=1, max=60))
     events = fields.List(fields.String(validate=validate.OneOf(["recorded", "noted"])), required=True)
+
+
+class RecordAny(Schema):
+    aggregate = fields.String(load_default="a", validate=validate.Length(max=60))
+    sleep = fields.Float(load_default=0, validate=validate.Range(min=0, max=5))
+    # Sleep only while the aggregate has no item yet: slow the first time, quick when run again.
+    sleep_if_new = fields.Float(load_default=0, validate=validate.Range(min=0, max=5))
 
 
 class RecordItem(Schema):
@@ -93,6 +102,19 @@ class ProbeService(AllianceService):
     @rpc(schema=RecordItem, allow=("staff", "admin", "system"))
     def record_item(self, cmd):
         return record_item(self.db, cmd)
+
+    @rpc(schema=RecordAny, allow=("staff", "admin", "system"))
+    def record_any(self, cmd):
+        """A command that succeeds every time it runs: an item with a new id (sleeping first, in the
+        transaction, if asked to)."""
+        if cmd["sleep"]:
+            self.db.execute("SELECT pg_sleep(%s)", (cmd["sleep"],))
+        if cmd["sleep_if_new"] and not self.db.fetchone(
+            "SELECT 1 FROM probe_items WHERE aggregate = %s", (cmd["aggregate"],)
+        ):
+            self.db.execute("SELECT pg_sleep(%s)", (cmd["sleep_if_new"],))
+        item = {"item_id": uuid.uuid4().hex, "aggregate": cmd["aggregate"], "seq": 1}
+        return record_item(self.db, item)
 
     @rpc(schema=RecordSequence)
     def record_sequence(self, cmd):

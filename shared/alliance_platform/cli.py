@@ -50,15 +50,53 @@ def migrate(services, all_):
 
 
 @main.command()
-@click.option("--subject", required=True, help="Person id, merchant id or system name.")
+@click.option(
+    "--subject",
+    required=True,
+    help="Who calls: a person id from the registry (staff, or a merchant's owner or representative),"
+    " or a system's name. For --kind merchant it is the person, never the merchant.",
+)
 @click.option("--kind", type=click.Choice(["staff", "merchant", "system"]), required=True)
-@click.option("--role", "roles", multiple=True, help="Repeat for several roles.")
+@click.option("--role", "roles", multiple=True, help="Repeat for several roles; --kind merchant implies merchant.")
 @click.option("--district", "districts", multiple=True, help="District scope; '*' for all.")
-@click.option("--merchant-id", default=None)
-@click.option("--name", default=None)
+@click.option(
+    "--merchant-id",
+    default=None,
+    help="With --kind merchant (and only then, required): the merchant the person acts for.",
+)
+@click.option("--name", default=None, help="The caller's name, as logs and timelines show it.")
 @click.option("--ttl", default=3600, show_default=True, help="Lifetime in seconds.")
 def token(subject, kind, roles, districts, merchant_id, name, ttl):
-    """Print a signed identity token (uses the configured signing secret)."""
+    """Print a signed identity token (uses the configured signing secret).
+
+    \b
+    A merchant's owner or representative:
+      alliance token --kind merchant --subject PERSON_ID --merchant-id MERCHANT_ID
+    Staff:   alliance token --kind staff --subject PERSON_ID --role staff --district aodele
+    A system: alliance token --kind system --subject crm --role system --district '*'
+    """
+    if kind == "merchant":
+        if merchant_id is None:
+            raise click.UsageError(
+                "--kind merchant needs --merchant-id (the merchant) and --subject the person id of its owner"
+                " or representative"
+            )
+        subject_id, merchant_uuid = _uuid(subject), _uuid(merchant_id)
+        if merchant_uuid is None:
+            raise click.BadParameter(f"{merchant_id!r} is not a merchant id (a UUID)", param_hint="--merchant-id")
+        if subject_id is None:
+            raise click.BadParameter(
+                f"{subject!r} is not a person id (a UUID); a merchant token's subject is the person",
+                param_hint="--subject",
+            )
+        if subject_id == merchant_uuid:
+            raise click.BadParameter(
+                "is the merchant's id; it must be the person id of the owner or representative",
+                param_hint="--subject",
+            )
+        subject, merchant_id, roles = str(subject_id), str(merchant_uuid), roles or ("merchant",)
+    elif merchant_id is not None:
+        raise click.UsageError(f"--merchant-id is only for --kind merchant (not {kind})")
     try:
         click.echo(
             _token_service().issue(
@@ -67,6 +105,15 @@ def token(subject, kind, roles, districts, merchant_id, name, ttl):
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+def _uuid(text):
+    import uuid
+
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return None
 
 
 def _operator_client(timeout=10.0):
@@ -241,7 +288,7 @@ def contract():
 
 
 @main.command()
-@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--month", required=True, help="YYYY-MM, the alliance's local month (TIMEZONE).")
 @click.option(
     "--out",
     "out_path",
@@ -249,23 +296,41 @@ def contract():
     default=None,
     help="Default: report-YYYY-MM.html",
 )
-def report(month, out_path):
-    """Write the month's report (demands, activities, honours, notifications) as one HTML file with charts."""
+@click.option(
+    "--self-contained",
+    is_flag=True,
+    help="Inline plotly.js (4.6 MB) in the page instead of sharing plotly-<version>.min.js beside it.",
+)
+def report(month, out_path, self_contained):
+    """Write the month's report (demands, activities, honours, notifications) as an HTML page with charts.
+
+    The page carries the glyphs of a CJK font installed here (Debian: fonts-wqy-microhei), so Chinese
+    renders where no Chinese font is installed. Unless --self-contained, the charts' script is written
+    once beside the page and shared by every month's report in that folder: copy both together.
+    """
     from .errors import AllianceError
-    from .report import gather, month_bounds, render
+    from .report import find_cjk_font, gather, month_bounds, write
 
     try:
         month_bounds(month)
     except ValueError as exc:
         raise click.BadParameter("use YYYY-MM, e.g. 2026-11", param_hint="--month") from exc
     out_path = out_path or Path(f"report-{month}.html")
+    font = find_cjk_font()
+    if font is None:
+        click.echo(
+            "warning: no CJK font installed to carry (Debian: apt-get install fonts-wqy-microhei); the page only"
+            " names fonts, and a reader without any sees boxes for Chinese",
+            err=True,
+        )
     try:
         with _operator_client(timeout=30) as alliance:
             figures = gather(alliance, month)
     except AllianceError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
-    out_path.write_text(render(figures), encoding="utf-8")
-    click.echo(f"report for {month}: {out_path} ({out_path.stat().st_size // 1024} KiB)")
+    paths = write(figures, out_path, self_contained=self_contained, font=font)
+    sizes = ", ".join(f"{path} ({path.stat().st_size // 1024} KiB)" for path in paths)
+    click.echo(f"report for {month}: {sizes}")
 
 
 @main.command()

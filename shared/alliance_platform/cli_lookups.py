@@ -6,17 +6,22 @@ refused call), 2 bad usage.
 """
 
 import json
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import click
 import requests
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .cli import _operator_client, main
-from .config import installed_services, load_config
+from .config import installed_services, load_config, platform_defaults
 from .errors import AllianceError
 from .supervisor import health_url
 
@@ -97,6 +102,30 @@ def _call(method, **kwargs):
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
 
+def _zone():
+    """The alliance's local time zone (``TIMEZONE`` of the platform's defaults)."""
+    return ZoneInfo(str(platform_defaults()["TIMEZONE"]))
+
+
+def _local(iso, zone, with_zone=True):
+    """``2026-12-15 17:30 +08:00``: a stored instant in the alliance's local time, with its offset."""
+    if not iso:
+        return "—"
+    at = datetime.fromisoformat(str(iso))
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone)
+    return at.strftime("%Y-%m-%d %H:%M") + (f" {_offset(at)}" if with_zone else "")
+
+
+def _offset(at):
+    text = at.strftime("%z")
+    return f"{text[:3]}:{text[3:]}"
+
+
+def _zone_label(zone):
+    """A table header's zone marker, e.g. ``(+08:00)``."""
+    return f"({_offset(datetime.now(zone))})"
+
+
 @main.group()
 def tickets():
     """The demand list: list, show and assign tickets."""
@@ -121,7 +150,13 @@ def tickets_list(status, district, category, assignee, overdue, limit):
             overdue=overdue,
             limit=limit,
         )
-    table = Table("reference", "status", "category", "district", "title", "owner", "promised by")
+        owners = _owner_names(alliance, page["items"])
+    zone = _zone()
+    table = Table(pad_edge=False, collapse_padding=True)
+    table.add_column("reference", no_wrap=True, min_width=len("DM-2026-000001"))
+    for header in ("status", "category", "district", "title", "owner"):
+        table.add_column(header, overflow="fold")
+    table.add_column(f"promised by {_zone_label(zone)}", min_width=10)
     for t in page["items"]:
         table.add_row(
             t["reference"],
@@ -129,31 +164,44 @@ def tickets_list(status, district, category, assignee, overdue, limit):
             t["category"],
             t["district_id"],
             t["title"],
-            t["responsible_id"] or "—",
-            t["resolution_due_at"][:16],
+            owners.get(t["responsible_id"], "—"),
+            _local(t["resolution_due_at"], zone, with_zone=False),
         )
     Console().print(table)
+
+
+def _owner_names(alliance, items):
+    """Owner's name per responsible person id, as the tickets service knows them (one look-up per owner)."""
+    names = {}
+    for t in items:
+        person = t["responsible_id"]
+        if person and person not in names:
+            with_owner = _call(alliance.tickets.get_ticket, ticket_id=t["ticket_id"])
+            names[person] = (with_owner["responsible"] or {}).get("name") or person
+    return names
 
 
 @tickets.command("show")
 @click.argument("reference")
 def tickets_show(reference):
-    """One ticket and its timeline."""
+    """One ticket and its timeline (times in the alliance's local time zone)."""
     with _operator_client() as alliance:
         ticket = _call(alliance.tickets.get_ticket, reference=reference)
         timeline = _call(alliance.tickets.timeline, ticket_id=ticket["ticket_id"])
+    zone = _zone()
     console = Console()
     owner = ticket["responsible"]["name"] or ticket["responsible"]["person_id"] if ticket["responsible"] else "—"
     console.print(
-        f"[bold]{ticket['reference']}[/bold] {ticket['title']}  [{ticket['status']}]\n"
+        f"[bold]{ticket['reference']}[/bold] {escape(ticket['title'])}  \\[{ticket['status']}]\n"
         f"category {ticket['category']}, {ticket['handling_mode']}, district {ticket['district_id']}\n"
-        f"owner {owner}, promised by {ticket['promised_by'][:16]}"
-        + (f", paused: {ticket['paused_because']}" if ticket["paused_because"] else "")
+        f"owner {escape(owner)}, promised by {_local(ticket['promised_by'], zone)}"
+        + (f", paused: {escape(ticket['paused_because'])}" if ticket["paused_because"] else ""),
+        highlight=False,
     )
-    table = Table("when", "who", "what", "text")
+    table = Table(f"when {_zone_label(zone)}", "who", "what", "text")
     for entry in timeline:
         step = entry["kind"] + (f" {entry['from_status']}→{entry['to_status']}" if entry["to_status"] else "")
-        table.add_row(entry["at"][:16], entry["actor"] or "", step, entry["text"] or "")
+        table.add_row(_local(entry["at"], zone, with_zone=False), entry["actor"] or "", step, entry["text"] or "")
     console.print(table)
 
 
@@ -165,15 +213,19 @@ def tickets_assign(reference, assignee, reason):
     """Give a ticket to another owner, with the reason recorded."""
     with _operator_client() as alliance:
         ticket = _call(alliance.tickets.get_ticket, reference=reference)
-        moved = _call(
-            alliance.tickets.assign_ticket, ticket_id=ticket["ticket_id"], assignee_id=assignee, reason=reason
-        )
-    click.echo(f"{moved['reference']}: owner {moved['responsible_id']} ({moved['status']})")
+        _call(alliance.tickets.assign_ticket, ticket_id=ticket["ticket_id"], assignee_id=assignee, reason=reason)
+        moved = _call(alliance.tickets.get_ticket, reference=reference)
+    owner = moved["responsible"] or {}
+    click.echo(f"{moved['reference']}: owner {owner.get('name') or owner.get('person_id')} ({moved['status']})")
 
 
 @main.group()
 def activities():
     """Activities: list and show."""
+
+
+# ``activities list`` prints this many characters of each id; ``activities show`` takes them back.
+SHORT_ID = 8
 
 
 @activities.command("list")
@@ -183,7 +235,7 @@ def activities():
 @click.option("--open", "open_", is_flag=True, help="Open for registration now.")
 @click.option("--limit", default=50, show_default=True)
 def activities_list(district, kind, status, open_, limit):
-    """Activities by start time."""
+    """Activities by start time; `activities show` takes the short id printed here."""
     with _operator_client() as alliance:
         page = _call(
             alliance.events.list_activities,
@@ -193,11 +245,16 @@ def activities_list(district, kind, status, open_, limit):
             open_for_registration=open_,
             limit=limit,
         )
-    table = Table("id", "starts", "type", "title", "organisers", "status", "capacity")
+    zone = _zone()
+    table = Table(pad_edge=False, collapse_padding=True)
+    table.add_column("id", no_wrap=True, min_width=SHORT_ID)
+    table.add_column(f"starts {_zone_label(zone)}", min_width=10)
+    for header in ("type", "title", "organisers", "status", "capacity"):
+        table.add_column(header, overflow="fold")
     for a in page["items"]:
         table.add_row(
-            a["activity_id"][:8],
-            a["starts_at"][:16],
+            a["activity_id"][:SHORT_ID],
+            _local(a["starts_at"], zone, with_zone=False),
             a["type"],
             a["title"],
             ", ".join(a["organisers"]),
@@ -207,18 +264,55 @@ def activities_list(district, kind, status, open_, limit):
     Console().print(table)
 
 
+_HEX_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{0,35}")
+
+
+def _resolve_activity(alliance, given):
+    """The full id of the activity whose id is ``given`` or starts with it (as `activities list` prints)."""
+    text = given.strip().lower()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        pass
+    if not _HEX_PREFIX.fullmatch(text):
+        raise click.BadParameter(
+            f"{given!r} is neither an activity id nor the start of one (hexadecimal, as `activities list` prints)",
+            param_hint="ACTIVITY_ID",
+        )
+    matches, cursor = [], None
+    while True:
+        page = _call(alliance.events.list_activities, limit=200, cursor=cursor)
+        matches += [a for a in page["items"] if a["activity_id"].startswith(text)]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    if not matches:
+        raise click.ClickException(f"no activity id starts with {given}")
+    if len(matches) > 1:
+        listed = "; ".join(f"{a['activity_id']} {a['title']}" for a in matches[:10])
+        more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
+        raise click.ClickException(
+            f"{given} is the start of {len(matches)} activity ids ({listed}{more}); give more of the id"
+        )
+    return matches[0]["activity_id"]
+
+
 @activities.command("show")
 @click.argument("activity_id")
 def activities_show(activity_id):
-    """One activity with its registrations and attendance."""
+    """One activity with its registrations and attendance; ACTIVITY_ID may be the short id `list` prints."""
     with _operator_client() as alliance:
+        activity_id = _resolve_activity(alliance, activity_id)
         activity = _call(alliance.events.get_activity, activity_id=activity_id)
         figures = _call(alliance.events.attendance, activity_id=activity_id)
+    zone = _zone()
     console = Console()
     console.print(
-        f"[bold]{activity['title']}[/bold] [{activity['status']}] {activity['type']}\n"
-        f"{activity['starts_at'][:16]} – {activity['ends_at'][:16]} at {activity['venue']}\n"
-        f"organisers {', '.join(activity['organisers'])}; capacity {activity['capacity']}"
+        f"[bold]{escape(activity['title'])}[/bold] \\[{activity['status']}] {activity['type']}"
+        f"  {activity['activity_id']}\n"
+        f"{_local(activity['starts_at'], zone)} – {_local(activity['ends_at'], zone)} at {escape(activity['venue'])}\n"
+        f"organisers {', '.join(activity['organisers'])}; capacity {activity['capacity']}",
+        highlight=False,
     )
     table = Table("confirmed", "attended", "no-shows", "waiting", "cancelled", "attendance rate")
     table.add_row(

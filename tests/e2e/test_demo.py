@@ -31,7 +31,8 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
 
 
 def test_the_monthly_report_renders_real_charts_from_the_running_services(system, client, tmp_path, monkeypatch):
-    from datetime import UTC, datetime
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from click.testing import CliRunner
 
@@ -41,7 +42,7 @@ def test_the_monthly_report_renders_real_charts_from_the_running_services(system
     with client(timeout=30) as alliance:
         demo_data.load(alliance, per_district=6)
     Day(console=Console(file=io.StringIO(), width=200)).play()
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # the report's months are local
     out = tmp_path / "report.html"
     try:
         result = CliRunner().invoke(main, ["report", "--month", month, "--out", str(out)], catch_exceptions=False)
@@ -49,8 +50,8 @@ def test_the_monthly_report_renders_real_charts_from_the_running_services(system
         logs.configure(fmt="console", level="WARNING")
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
-    assert "Plotly.newPlot" in html and html.count('class="plotly-graph-div"') >= 6
-    assert "bank_financing" in html, "the demo's financing demand is in the demands-by-category chart"
-    # plotly writes its data as JSON with non-ASCII characters escaped
-    assert json.dumps("星级党员商户") in html, "the demo's honour is in the honours chart"
+    assert "Plotly.newPlot" in html and html.count('class="chart"') >= 6
+    # the charts' data is written as JSON, Chinese labels as they are
+    assert json.dumps("银企对接", ensure_ascii=False) in html, "the demo's financing demand is in the category chart"
+    assert json.dumps("星级党员商户", ensure_ascii=False) in html, "the demo's honour is in the honours chart"
     assert CliRunner().invoke(main, ["report", "--month", "2026-13"]).exit_code == 2

@@ -7,6 +7,7 @@ from kombu import Connection, Exchange
 from alliance_platform import logs
 from alliance_platform.cli import main
 from alliance_platform.config import service_class
+from alliance_platform.identifiers import make_credit_code
 from alliance_platform.identity import TokenService
 from tests.support.helpers import wait_until
 
@@ -62,3 +63,47 @@ def test_token_prints_a_verifiable_identity():
     identity = TokenService.from_config(load_config("registry")).verify(output.strip())
     assert (identity.subject, identity.roles, identity.districts) == ("p-1", {"staff"}, {"aodele"})
     assert _invoke("token", "--subject", "p", "--kind", "staff", "--role", "emperor")[0] == 2
+
+
+@pytest.fixture
+def registry(container_factory, service_config):
+    container = container_factory(service_class("registry"), service_config("registry"))
+    container.start()
+    return container
+
+
+def test_a_merchant_token_made_as_the_help_says_opens_its_own_records(registry, client):
+    with client() as admin:
+        owner = admin.registry.register_person(name="孙店主", mobile="13900003333", district_id="outlets")
+        merchant = admin.registry.register_merchant(
+            shop_name="奥莱童装店",
+            district_id="outlets",
+            category="童装",
+            credit_code=make_credit_code("91371400CL2000001"),
+            owner_id=owner["person_id"],
+        )
+    code, help_text, _ = _invoke("token", "--help")
+    assert code == 0 and "--kind merchant --subject PERSON_ID --merchant-id MERCHANT_ID" in help_text
+    code, output, _ = _invoke(
+        "token", "--kind", "merchant", "--subject", owner["person_id"], "--merchant-id", merchant["merchant_id"]
+    )
+    assert code == 0
+    with client(output.strip()) as shop:
+        assert shop.registry.get_merchant(merchant_id=merchant["merchant_id"])["shop_name"] == "奥莱童装店"
+        assert shop.registry.get_person(person_id=owner["person_id"])["name"] == "孙店主"
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["--kind", "merchant", "--subject", "{merchant}"], "--kind merchant needs --merchant-id"),
+        (["--kind", "merchant", "--subject", "{merchant}", "--merchant-id", "{merchant}"], "is the merchant's id"),
+        (["--kind", "merchant", "--subject", "shop-1", "--merchant-id", "{merchant}"], "is not a person id"),
+        (["--kind", "merchant", "--subject", "{person}", "--merchant-id", "shop-1"], "is not a merchant id"),
+        (["--kind", "staff", "--subject", "{person}", "--merchant-id", "{merchant}"], "only for --kind merchant"),
+    ],
+)
+def test_a_merchant_token_used_wrongly_is_a_usage_error_that_says_why(args, complaint):
+    ids = {"merchant": "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f", "person": "9b1d0c4e-2f3a-4b5c-8d6e-7f8a9b0c1d2e"}
+    code, output, errors = _invoke("token", *(a.format(**ids) for a in args))
+    assert (code, output) == (2, "") and complaint in errors

@@ -7,6 +7,7 @@ what the code says, so the document cannot drift from the services.
 
 from marshmallow import fields as mm
 
+from .bounds import effective_bound
 from .config import installed_services, service_class
 from .contracts import CATALOG
 
@@ -16,7 +17,7 @@ CALLS_SECTION = [
     "- Every call of a command may carry the caller's own **request id** (an idempotency key): the",
     "  message header `nameko.request_id`, 1–128 printable characters, chosen per logical call and",
     "  sent unchanged with every retry of it (`AllianceClient` does this itself; name your own with",
-    "  `alliance.tickets.submit_ticket.with_request_id(\"crm-42\")(...)`). A retry with the same id —",
+    '  `alliance.tickets.submit_ticket.with_request_id("crm-42")(...)`). A retry with the same id —',
     "  after a timeout, a broken connection, a restart — gets the first answer and does nothing",
     "  again; the same id with other arguments is a `Conflict`. Ids are per caller identity and kept",
     "  2 days. Without an id, only a redelivery by the broker is recognised: a retry is a new call.",
@@ -51,12 +52,16 @@ EVENTS_SECTION = [
 
 def _field(name, field):
     kind = type(field).__name__
+    notes = ["required" if field.required else "optional"]
     if isinstance(field, mm.List):
-        kind = f"List[{type(field.inner).__name__}]"
+        inner = effective_bound(field.inner)
+        kind = f"List[{type(field.inner).__name__}{f' {inner}' if inner else ''}]"
     elif isinstance(field, mm.Nested):
         kind = type(field.schema).__name__
-    required = "required" if field.required else "optional"
-    return f"`{name}` {kind} ({required})"
+    bound = effective_bound(field)
+    if bound:
+        notes.append(bound)
+    return f"`{name}` {kind} ({', '.join(notes)})"
 
 
 def _methods(cls):
@@ -73,7 +78,11 @@ def render():
         "Generated from the code by `alliance contract` (a test keeps this file current). Every call",
         "carries a signed identity (see README, *Calling a service*); a refused call raises a typed",
         "error from `alliance_platform.errors` and changes nothing. *Roles*: who may call the method at",
-        "all; district and ownership scope is checked on the data. Events travel in the envelope of",
+        "all; district and ownership scope is checked on the data. Every argument has a bound, shown",
+        "beside it (characters of a string, items of a list, keys of a mapping, a range, or its choices);",
+        "a value over it is a `ValidationError` naming the field. A whole request message may be at most",
+        "1 MiB (`RPC_MAX_REQUEST_BYTES`; `import_merchants` takes a 20 MB roster): a larger one is refused",
+        "with a `ValidationError` before it is parsed. Events travel in the envelope of",
         "`alliance_platform.contracts`; their payloads are listed below.",
         "",
         *CALLS_SECTION,

@@ -37,10 +37,11 @@ from marshmallow import ValidationError as SchemaError
 from nameko import events as nameko_events
 from nameko import rpc as nameko_rpc
 from nameko import timer as nameko_timer
-from nameko.exceptions import ContainerBeingKilled
+from nameko.exceptions import ContainerBeingKilled, MethodNotFound
 from nameko.extensions import SharedExtension
-from nameko.messaging import HEADER_PREFIX
+from nameko.messaging import HEADER_PREFIX, QueueConsumer
 
+from .bounds import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, apply_defaults
 from .context import CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY
 from .contracts import ContractError, parse_event, versions
 from .db import Database, translate_db_error
@@ -78,8 +79,68 @@ class _Responder(nameko_rpc.Responder):
     publisher_cls = _ReplyPublisher
 
 
+class Oversized:
+    """The body of a message too large to be parsed: it is refused with a typed error instead."""
+
+    def __init__(self, size, limit):
+        self.size, self.limit = size, limit
+
+    def error(self):
+        return ValidationError(
+            "request too large",
+            {"_message": [f"{self.size} bytes; this method takes at most {self.limit}"]},
+        )
+
+
+class _SizedQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, measuring each message before kombu decodes its body: a message
+    over its limit reaches its entrypoint as ``Oversized``, never parsed."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.callbacks = []
+            consumer.on_message = partial(self._measure, provider)
+        return consumers
+
+    def _measure(self, provider, message):
+        limit = _message_limit(provider, message)
+        size = len(message.body or b"")
+        if size > limit:
+            body = Oversized(size, limit)
+        else:
+            try:
+                body = message.decode()
+            except Exception as exc:  # kombu's own handling of a body it cannot decode
+                self.on_decode_error(message, exc)
+                return
+        self.handle_message(provider, body, message)
+
+
+def _message_limit(provider, message):
+    config = provider.container.config
+    if isinstance(provider, nameko_rpc.RpcConsumer):
+        try:
+            entrypoint = provider.get_provider_for_method(message.delivery_info["routing_key"])
+        except MethodNotFound:
+            return int(config.get("RPC_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES))
+        method = getattr(entrypoint.container.service_cls, entrypoint.method_name, None)
+        own = getattr(method, "rpc_max_request_bytes", None)
+        return int(own or config.get("RPC_MAX_REQUEST_BYTES", MAX_REQUEST_BYTES))
+    return int(config.get("EVENT_MAX_BYTES", MAX_EVENT_BYTES))
+
+
 class _RpcConsumer(nameko_rpc.RpcConsumer):
-    """nameko's RPC consumer, replying without publisher confirms."""
+    """nameko's RPC consumer, replying without publisher confirms and refusing oversized requests."""
+
+    queue_consumer = _SizedQueueConsumer()
+
+    def handle_message(self, body, message):
+        if isinstance(body, Oversized):
+            error = body.error()
+            self.handle_result(message, None, (type(error), error, None))
+            return
+        super().handle_message(body, message)
 
     def handle_result(self, message, result, exc_info):
         config = self.container.config
@@ -225,13 +286,18 @@ def load_arguments(schema, args, kwargs):
         raise ValidationError("invalid input", exc.messages) from exc
 
 
-def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False, **kwargs):
+def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False, max_request_bytes=None, **kwargs):
     """Expose a method over RPC.
 
     ``allow``: roles that may call it (None: any verified caller). ``read_only``: the use case only
     reads, so its statements run without a transaction (see ``Session.use_read_only``).
+    ``schema``: its input; every field without a bound of its own gets the platform's default
+    (``bounds.py``). ``max_request_bytes``: the largest request message it takes (default
+    ``RPC_MAX_REQUEST_BYTES``).
     """
     schema = schema() if isinstance(schema, type) else schema
+    if schema is not None:
+        apply_defaults(schema)
 
     def decorate(method):
         @functools.wraps(method)
@@ -269,6 +335,7 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
         wrapper.rpc_schema = schema
         wrapper.rpc_allow = tuple(allow or ())
         wrapper.rpc_read_only = read_only
+        wrapper.rpc_max_request_bytes = max_request_bytes
         return Rpc.decorator(**kwargs)(wrapper)
 
     return decorate(fn) if fn is not None else decorate
@@ -297,6 +364,7 @@ class FailureTopology(SharedExtension):
 
 class EventHandler(nameko_events.EventHandler):
     failures = FailureTopology()
+    queue_consumer = _SizedQueueConsumer()
 
     def __init__(self, source_service, event_type, **kwargs):
         kwargs.setdefault("expected_exceptions", AllianceError)
@@ -331,6 +399,8 @@ class EventHandler(nameko_events.EventHandler):
 
     def handle_message(self, body, message):
         try:
+            if isinstance(body, Oversized):
+                raise ContractError(f"message of {body.size} bytes; events take at most {body.limit}")
             event = parse_event(body)
             if (event.source, event.event_type) != (self.source_service, self.event_type):
                 raise ContractError(f"{event.source}.{event.event_type} arrived at {self.queue.name}")

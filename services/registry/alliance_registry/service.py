@@ -7,6 +7,7 @@ from alliance_platform.service import AllianceService
 from . import directory, imports, merchants, people, recognition
 from .id_cards import IdCards
 from .schemas import (
+    MAX_ROSTER_BYTES,
     AwardHonour,
     EndPairing,
     ImportMerchants,
@@ -75,7 +76,8 @@ class RegistryService(AllianceService):
     def search_merchants(self, cmd):
         return merchants.search_merchants(self.db, self.call.identity, cmd)
 
-    @rpc(schema=ImportMerchants, allow=STAFF)
+    # The roster travels base64-encoded in the request: the message may be as large as the field.
+    @rpc(schema=ImportMerchants, allow=STAFF, max_request_bytes=MAX_ROSTER_BYTES * 4 // 3 + 64 * 1024)
     def import_merchants(self, cmd):
         return imports.import_merchants(self.db, self.call.identity, cmd, now=self.clock.now(), vault=self.id_cards)
 

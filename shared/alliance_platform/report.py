@@ -364,6 +364,11 @@ def carried_font(text, font):
 _ALWAYS = "".join(chr(c) for c in range(0x20, 0x7F)) + "–—·%（）：，、。"
 
 
+def _json(value):
+    """JSON for a <script> element: Chinese as it is, no "</" that would end the element."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
 def plotly_asset():
     """(file name, content) of the plotly.js the charts need."""
     from plotly.offline import get_plotlyjs, get_plotlyjs_version
@@ -381,6 +386,13 @@ def render(figures, now=None, zone=None, font=None, plotly_src=None):
         resources.files("alliance_platform").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
     )
     specs = [json.loads(chart.to_json()) for chart in charts(figures)]
+    # plotly writes its default template (some 8 KiB) into every figure: written once, shared.
+    shared_template = specs[0]["layout"].get("template")
+    if all(spec["layout"].get("template") == shared_template for spec in specs):
+        for spec in specs:
+            spec["layout"].pop("template", None)
+    else:
+        shared_template = None
     context = {
         "month": figures.month,
         "generated": _local_minute((now or datetime.now(zone)).astimezone(zone)),
@@ -388,7 +400,8 @@ def render(figures, now=None, zone=None, font=None, plotly_src=None):
         "head": headline(figures),
         "font_stack": FONT_STACK,
         "carried_family": CARRIED_FAMILY,
-        "charts": [Markup(json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")) for spec in specs],
+        "charts": [Markup(_json(spec)) for spec in specs],
+        "template": Markup(_json(shared_template)),
         "percent": lambda v: "—" if v is None else f"{v:.0%}",
         "number": lambda v: "—" if v is None else f"{v:.1f}",
     }

@@ -4,11 +4,13 @@ Exit codes scripts can trust: 0 success, 1 the operation failed, 2 bad usage.
 """
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
-from .config import installed_services, load_config
+from .config import installed_services, load_config, platform_defaults
 
 
 def _services(names, all_):
@@ -18,6 +20,33 @@ def _services(names, all_):
     if unknown:
         raise click.BadParameter(f"unknown services {sorted(unknown)}; installed: {installed_services()}")
     return list(names)
+
+
+def _zone():
+    """The alliance's local time zone (``TIMEZONE`` of the platform's defaults)."""
+    return ZoneInfo(str(platform_defaults()["TIMEZONE"]))
+
+
+def _local(iso, zone, with_zone=True):
+    """``2026-12-15 17:30 +08:00``: a stored instant in the alliance's local time, with its offset."""
+    if not iso:
+        return "—"
+    try:
+        at = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone)
+    return at.strftime("%Y-%m-%d %H:%M") + (f" {_offset(at)}" if with_zone else "")
+
+
+def _offset(at):
+    text = at.strftime("%z")
+    return f"{text[:3]}:{text[3:]}"
+
+
+def _zone_label(zone):
+    """A table header's zone marker, e.g. ``(+08:00)``."""
+    return f"({_offset(datetime.now(zone))})"
 
 
 def _token_service():
@@ -244,8 +273,15 @@ def dead_letters_list(service, limit):
     from .deadletters import list_dead_letters
 
     letters = list_dead_letters(load_config(service)["AMQP_URI"], service, limit=limit)
+    zone = _zone()
     table = Table(
-        "id", "event", "handler", "attempts", "dead at", "error", title=f"{service}: {len(letters)} dead letter(s)"
+        "id",
+        "event",
+        "handler",
+        "attempts",
+        f"dead at {_zone_label(zone)}",
+        "error",
+        title=f"{service}: {len(letters)} dead letter(s)",
     )
     for letter in letters:
         table.add_row(
@@ -253,7 +289,7 @@ def dead_letters_list(service, limit):
             f"{letter.event_type} {letter.event_id}",
             letter.handler,
             str(letter.attempts),
-            letter.dead_at,
+            _local(letter.dead_at, zone, with_zone=False),
             letter.error[:120],
         )
     Console().print(table)

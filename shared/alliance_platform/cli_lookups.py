@@ -11,8 +11,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import click
 import requests
@@ -20,8 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import _operator_client, main
-from .config import installed_services, load_config, platform_defaults
+from .cli import _local, _operator_client, _zone, _zone_label, main
+from .config import installed_services, load_config
 from .errors import AllianceError
 from .supervisor import health_url
 
@@ -100,30 +98,6 @@ def _call(method, **kwargs):
         return method(**kwargs)
     except AllianceError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
-
-
-def _zone():
-    """The alliance's local time zone (``TIMEZONE`` of the platform's defaults)."""
-    return ZoneInfo(str(platform_defaults()["TIMEZONE"]))
-
-
-def _local(iso, zone, with_zone=True):
-    """``2026-12-15 17:30 +08:00``: a stored instant in the alliance's local time, with its offset."""
-    if not iso:
-        return "—"
-    at = datetime.fromisoformat(str(iso))
-    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone)
-    return at.strftime("%Y-%m-%d %H:%M") + (f" {_offset(at)}" if with_zone else "")
-
-
-def _offset(at):
-    text = at.strftime("%z")
-    return f"{text[:3]}:{text[3:]}"
-
-
-def _zone_label(zone):
-    """A table header's zone marker, e.g. ``(+08:00)``."""
-    return f"({_offset(datetime.now(zone))})"
 
 
 @main.group()

@@ -1,5 +1,7 @@
 """The operator's command line against the real broker and database."""
 
+import re
+
 import pytest
 from click.testing import CliRunner
 from kombu import Connection, Exchange
@@ -30,7 +32,7 @@ def _invoke(*args):
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_dead_letters_are_listed_and_replayed_with_one_command(tickets):
+def test_dead_letters_are_listed_and_replayed_with_one_command(tickets, monkeypatch):
     with Connection(tickets.config["AMQP_URI"]) as conn:
         conn.Producer().publish(
             {"event_type": "merchant_registered"},  # no envelope: dead-lettered on arrival
@@ -41,6 +43,11 @@ def test_dead_letters_are_listed_and_replayed_with_one_command(tickets):
     wait_until(lambda: "1 dead letter(s)" in _invoke("dead-letters", "list", "tickets")[1], message="a dead letter")
     code, listing, _ = _invoke("dead-letters", "list", "tickets")
     assert code == 0 and "invalid envelope" in listing and "handle_registry_merchant_registered" in listing
+    # When it died, in the alliance's local time (the platform's TIMEZONE, from the environment too).
+    assert "dead at (+08:00)" in listing and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", listing)
+    monkeypatch.setenv("ALLIANCE_TIMEZONE", "UTC")
+    assert "dead at (+00:00)" in _invoke("dead-letters", "list", "tickets")[1]
+    monkeypatch.delenv("ALLIANCE_TIMEZONE")
 
     code, output, errors = _invoke("dead-letters", "replay", "tickets", "no-such-id")
     assert (code, output) == (1, "tickets: 0 dead letter(s) replayed\n") and "not found: no-such-id" in errors

@@ -74,6 +74,16 @@ def _http_answer(response, ok):
     return Answer.refused(detail)
 
 
+def http_session(concurrency):
+    """A session keeping as many connections per host as sends may run at once (requests keeps 10:
+    a burst of 20 sends threw connections away and opened new ones)."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=concurrency)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class Provider(abc.ABC):
     """One channel's delivery: ``send`` returns an ``Answer`` (sent, retry or refused)."""
 
@@ -104,7 +114,7 @@ class HttpSmsGateway(SmsProvider):
         self.api_key = config.get("SMS_GATEWAY_API_KEY")
         self.signature = config.get("SMS_SIGNATURE") or ""
         self.timeout = float(config.get("SEND_TIMEOUT", 5))
-        self.http = requests.Session()
+        self.http = http_session(int(config.get("SEND_CONCURRENCY", 20)))
 
     def send(self, message):
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
@@ -201,10 +211,10 @@ class Robots(Provider):
     # errcodes the robot platforms use for "too many messages": worth trying again later.
     RATE_LIMITED = ()
 
-    def __init__(self, robots, timeout):
+    def __init__(self, robots, timeout, concurrency=20):
         self.robots = {str(group): robot for group, robot in (robots or {}).items() if robot}
         self.timeout = float(timeout)
-        self.http = requests.Session()
+        self.http = http_session(concurrency)
 
     def group_for(self, wanted):
         """The robot group that reaches ``wanted`` (its own robot, else the default), or None."""
@@ -281,11 +291,12 @@ def _dingtalk_signature(secret, now=None):
 def providers(config):
     """The configured providers by channel; a channel left unconfigured is absent (its deliveries
     wait, visible in ``stats``, until it is configured)."""
-    timeout = config.get("SEND_TIMEOUT", 5)
+    timeout, concurrency = config.get("SEND_TIMEOUT", 5), int(config.get("SEND_CONCURRENCY", 20))
+    wecom, dingtalk = config.get("WECOM_ROBOTS"), config.get("DINGTALK_ROBOTS")
     found = {
         "sms": sms_provider(config),
         "email": SmtpMailer(config) if config.get("SMTP_HOST") else None,
-        "wecom": WeComRobots(config.get("WECOM_ROBOTS"), timeout) if config.get("WECOM_ROBOTS") else None,
-        "dingtalk": DingTalkRobots(config.get("DINGTALK_ROBOTS"), timeout) if config.get("DINGTALK_ROBOTS") else None,
+        "wecom": WeComRobots(wecom, timeout, concurrency) if wecom else None,
+        "dingtalk": DingTalkRobots(dingtalk, timeout, concurrency) if dingtalk else None,
     }
     return {channel: provider for channel, provider in found.items() if provider is not None}

@@ -19,6 +19,7 @@ import sys  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 
 from alliance_platform import logs  # noqa: E402
+from alliance_platform.store import green  # noqa: E402
 
 from . import (  # noqa: E402
     demand_desk,
@@ -30,6 +31,8 @@ from . import (  # noqa: E402
 )
 from .environment import LOG_DIR, BenchError, Environment  # noqa: E402
 from .report import console, print_table, write_json  # noqa: E402
+
+green.install()  # database work in this process yields to the hub, as in the services
 
 SCENARIOS = {
     "rpc": rpc_roundtrip.run,

@@ -25,9 +25,9 @@ import psycopg
 from kombu import Connection, Exchange
 from psycopg import sql
 
+from alliance_contracts import build_envelope
 from alliance_notifications.fanout import COPY_DELIVERIES, COPY_TYPES
 from alliance_platform.config import service_package
-from alliance_platform.contracts import build_envelope
 from alliance_platform.migrate import apply
 
 from .environment import BenchError, _with_path

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from amqp import Message
 from kombu import Connection
 
-from alliance_platform.db import make_pool, transaction
-from alliance_platform.identifiers import make_credit_code
+from alliance_platform.store import make_pool, transaction
+from alliance_registry.identifiers import make_credit_code
 
 from .environment import EVENTS_EXCHANGE, EVENTS_SINK, BenchError
 from .report import Result, progress

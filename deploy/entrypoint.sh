@@ -4,7 +4,7 @@
 #   registry | tickets | events | notifications   one service, until SIGTERM (then it finishes the
 #                                                  work in flight and exits 0)
 #   migrate                                        every service's pending migrations, then exit
-#   alliance ARG...                                the operator command line
+#   alliance ARG...                                the operator command line (ops image only)
 #
 # Secrets arrive as files (compose and Kubernetes mount them) while the platform reads environment
 # variables, so before starting anything:
@@ -23,7 +23,7 @@ usage() {
   cat >&2 <<USAGE
 usage: entrypoint.sh registry|tickets|events|notifications   run one service
        entrypoint.sh migrate                                  apply all pending migrations
-       entrypoint.sh alliance [ARG...]                        the operator CLI (alliance --help)
+       entrypoint.sh alliance [ARG...]                        the operator CLI (ops image; alliance --help)
 USAGE
 }
 
@@ -77,11 +77,13 @@ command=${1:-}
 [ $# -eq 0 ] || shift
 case "$command" in
   alliance)
+    command -v alliance >/dev/null 2>&1 ||
+      fail "the operator command is in the ops image (docker build --target ops), not in a service image"
     exec alliance "$@"
     ;;
   migrate)
     [ $# -eq 0 ] || fail "migrate takes no arguments (it migrates every service)"
-    exec alliance migrate --all
+    exec alliance-migrate
     ;;
   "")
     usage

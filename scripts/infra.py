@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import ipaddress
 import os
 import shutil
@@ -39,17 +38,10 @@ READY_TIMEOUT = 90.0
 RABBIT_TOOL_PATH = os.pathsep.join(["/usr/sbin", "/usr/lib/rabbitmq/bin", os.environ.get("PATH", "")])
 
 
-def _load_servers():
-    # Loaded by path: the alliance_platform package may import libraries this python lacks,
-    # while servers.py needs only the standard library.
-    path = REPO / "shared" / "alliance_platform" / "testing" / "servers.py"
-    spec = importlib.util.spec_from_file_location("alliance_servers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-servers = _load_servers()
+# The servers the tests start are the same code (tests/support/servers.py, standard library only,
+# like this script, which runs before the virtualenv exists).
+sys.path.insert(0, str(REPO))
+from tests.support import servers  # noqa: E402
 
 
 class InfraError(Exception):

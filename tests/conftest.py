@@ -21,6 +21,7 @@ from alliance_platform.config import installed_services, load_config, platform_d
 from alliance_platform.identity import TokenService  # noqa: E402
 from alliance_platform.migrate import apply  # noqa: E402
 from alliance_platform.rpc import AllianceClient  # noqa: E402
+from alliance_platform.store import green  # noqa: E402
 from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI, database_url  # noqa: E402
 
 RUN_PREFIX = f"alliance_t{os.getpid()}"
@@ -55,6 +56,9 @@ NAMEKO_BROKER_OPTIONS = {
     "--amqp-uri": ("RABBIT_AMQP_URI", "pyamqp://guest:guest@localhost:5672/", "AMQP_URI"),
     "--rabbit-ctl-uri": ("RABBIT_API_URI", "http://guest:guest@localhost:15672", "RABBIT_MANAGEMENT_URI"),
 }
+
+
+green.install()  # tests run database work under eventlet, as the services do
 
 
 def pytest_configure(config):

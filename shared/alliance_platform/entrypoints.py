@@ -12,7 +12,7 @@ change that then failed to commit.
   ``request_id`` (an idempotency key kept across its retries) or else the message's — so a retry or
   a request the broker redelivers is answered again, not carried out twice (``Command`` below).
 - ``event_handler(source, event_type)``: the message is checked against its event contract, the
-  event id is claimed in the inbox table in the same transaction as the handler's effect (a
+  event id is claimed in the processed_events table in the same transaction as the handler's effect (a
   redelivery has no second effect), and a failing handler is retried with backoff, then
   dead-lettered (``messaging.py``).
 - ``timer(interval)``: nameko's timer, with the same transaction settlement; the interval may
@@ -41,12 +41,14 @@ from nameko.exceptions import ContainerBeingKilled, MethodNotFound
 from nameko.extensions import SharedExtension
 from nameko.messaging import HEADER_PREFIX, QueueConsumer
 
+from alliance_contracts import ContractError, parse_event, versions
+
+from . import idempotency
 from .bounds import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, apply_defaults
 from .context import CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY
-from .contracts import ContractError, parse_event, versions
-from .db import Database, translate_db_error
 from .errors import AllianceError, Conflict, ValidationError
 from .messaging import FailureRouter, declare_failure_topology, retry_binding, retry_delays
+from .store import Database, translate_db_error
 
 log = structlog.get_logger("alliance.entrypoints")
 
@@ -255,15 +257,15 @@ class Command:
     def store(self, session, method_name, result):
         # Stored as the reply is sent (kombu's JSON: dates become ISO strings), in the commit's
         # round trip.
-        session.defer(
-            "INSERT INTO rpc_requests (request_id, method, fingerprint, result) VALUES (%s, %s, %s, %s::jsonb)",
-            (self.key, method_name, self.fingerprint, kombu_json.dumps(result)),
-        )
+        idempotency.store_answer(session, self.key, method_name, self.fingerprint, kombu_json.dumps(result))
 
 
 def _is_repeated_request(exc):
     cause = getattr(exc, "__cause__", None)
-    return isinstance(cause, psycopg.errors.UniqueViolation) and cause.diag.constraint_name == "rpc_requests_pkey"
+    return (
+        isinstance(cause, psycopg.errors.UniqueViolation)
+        and cause.diag.constraint_name == idempotency.COMMAND_ANSWERS_KEY
+    )
 
 
 def load_arguments(schema, args, kwargs):
@@ -313,9 +315,7 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
             self.call.worker_ctx.alliance_command = command
             try:
                 if command is not None and self.call.worker_ctx.data.get(REDELIVERED_KEY):
-                    done = self.db.fetchone(
-                        "SELECT result, fingerprint FROM rpc_requests WHERE request_id = %s", (command.key,)
-                    )
+                    done = idempotency.stored_answer(self.db, command.key)
                     if done is not None:
                         return command.replay(done)
                 result = method(self, data) if schema is not None else method(self)
@@ -344,7 +344,7 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
 def _stored_answer_or_none(session, command):
     """After a failed attempt: the answer an earlier attempt stored, or None (also if unreadable)."""
     try:
-        return session.stored_answer(command.key)
+        return idempotency.stored_answer_alone(session, command.key)
     except psycopg.Error as exc:
         log.warning("could not look for a stored answer", request_id=command.key, error=str(exc))
         return None
@@ -440,7 +440,7 @@ class EventHandler(nameko_events.EventHandler):
             self.queue_consumer.ack_message(message)
         except Exception:
             # The broker did not take the retry: leave the message with the broker, which
-            # redelivers it; the inbox keeps a second run from repeating a committed effect.
+            # redelivers it; processed_events keeps a second run from repeating a committed effect.
             log.exception("could not route a failed event; returning it to its queue", handler=self.handler_name)
             self.queue_consumer.requeue_message(message)
         return result, exc_info
@@ -449,12 +449,12 @@ class EventHandler(nameko_events.EventHandler):
 def event_handler(source, event_type, **kwargs):
     """Handle ``source``'s ``event_type`` events exactly once in effect; the method gets an ``Event``."""
     if not versions(source, event_type):
-        raise ContractError(f"no contract for {source}.{event_type}: declare it in alliance_platform.contracts")
+        raise ContractError(f"no contract for {source}.{event_type}: declare it in alliance_contracts")
 
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, event):
-            if not self.db.claim_event(f"{self.name}.{method.__name__}", event.event_id):
+            if not idempotency.claim_event(self.db, f"{self.name}.{method.__name__}", event.event_id):
                 log.info("duplicate event skipped", event_id=event.event_id, event_type=event.event_type)
                 return None
             return method(self, event)

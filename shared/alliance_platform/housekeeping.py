@@ -10,8 +10,8 @@ def purge(session, config):
     counts = {}
     for table, column, condition, key in (
         ("outbox", "published_at", "published_at IS NOT NULL AND", "OUTBOX_RETENTION_DAYS"),
-        ("inbox", "processed_at", "", "INBOX_RETENTION_DAYS"),
-        ("rpc_requests", "handled_at", "", "RPC_REQUEST_RETENTION_DAYS"),
+        ("processed_events", "processed_at", "", "INBOX_RETENTION_DAYS"),
+        ("command_answers", "handled_at", "", "RPC_REQUEST_RETENTION_DAYS"),
     ):
         counts[table] = session.fetchval(
             f"WITH gone AS (DELETE FROM {table} WHERE {condition} {column} < now() - make_interval(days => %s)"

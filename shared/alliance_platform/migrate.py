@@ -91,3 +91,30 @@ def apply(url, packages):
 def migrate_service(name, config=None):
     config = config or load_config(name)
     return apply(config["DATABASE_URL"], ["alliance_platform", service_package(name)])
+
+
+def main(argv=None):
+    """``alliance-migrate [SERVICE ...]``: create each service's database if missing and apply its
+    migrations (every installed service by default). What a deployment's migration job runs; the
+    operator command's ``alliance migrate`` does the same."""
+    import argparse
+    import sys
+
+    from . import logs
+    from .config import installed_services
+
+    parser = argparse.ArgumentParser(prog="alliance-migrate", description=main.__doc__.split(".")[0])
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
+    args = parser.parse_args(argv)
+    unknown = set(args.services) - set(installed_services())
+    if unknown:
+        parser.error(f"unknown services {sorted(unknown)}; installed: {installed_services()}")
+    logs.configure("console", "INFO", stream=sys.stderr)
+    try:
+        for name in args.services or installed_services():
+            applied = migrate_service(name)
+            print(f"{name}: {len(applied)} migration(s) applied" + (f": {', '.join(applied)}" if applied else ""))
+    except MigrationError as exc:
+        print(f"alliance-migrate: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -18,11 +18,13 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from . import logs  # noqa: E402
 from .config import installed_services, load_config, service_class  # noqa: E402
 from .service import STARTED_MARK  # noqa: E402
+from .store import green  # noqa: E402
 
 log = structlog.get_logger("alliance.runner")
 
 
 def run(name):
+    green.install()
     config = load_config(name)
     logs.configure(config.get("LOG_FORMAT", "console"), config.get("LOG_LEVEL", "INFO"))
     runner = ServiceRunner(config)

@@ -12,10 +12,10 @@ from nameko.web.handlers import http
 from . import housekeeping
 from .clock import ClockProvider
 from .context import CallContext
-from .db import Database, relay_of
 from .entrypoints import timer
 from .health import HealthCheck, json_response
 from .metrics import CONTENT_TYPE
+from .store import Database, relay_of
 
 # Set on a container by ``runner.run`` once all its extensions have started.
 STARTED_MARK = "alliance_started"

@@ -15,16 +15,16 @@ import kombu
 import pytest
 import requests
 
-from alliance_platform import demo_data
+from alliance_contracts import example_envelopes
+from alliance_ops import demo_data
+from alliance_ops.deadletters import list_dead_letters
 from alliance_platform.config import installed_services, load_config, service_class, service_package
-from alliance_platform.contracts import example_envelopes
-from alliance_platform.deadletters import list_dead_letters
 from alliance_platform.messaging import ATTEMPTS
 from alliance_platform.rpc import AllianceClient
-from alliance_platform.testing.servers import PrivateRabbit, free_ports
-from alliance_platform.testing.servers import workdir as private_workdir
 from tests.deploy.conftest import DEPLOY, load_definitions_module, write_broker_passwords
 from tests.support.helpers import get_json, http_port, query, wait_until
+from tests.support.servers import PrivateRabbit, free_ports
+from tests.support.servers import workdir as private_workdir
 
 DEFINITIONS = load_definitions_module()
 SERVICES = DEFINITIONS.SERVICES
@@ -243,7 +243,7 @@ def test_the_four_services_run_under_their_own_users(broker, container_factory, 
             retry=False,
         )
     wait_until(
-        lambda: query(tickets_db, "SELECT 1 FROM inbox WHERE event_id = %s", (envelope["event_id"],)),
+        lambda: query(tickets_db, "SELECT 1 FROM processed_events WHERE event_id = %s", (envelope["event_id"],)),
         message="the retried event to come back to tickets",
     )
     assert not [letter for letter in list_dead_letters(broker.uri("operator"), "tickets") if letter.event_id]

@@ -15,10 +15,10 @@ from alliance_platform.config import installed_services, service_package
 from alliance_platform.identity import TokenService
 from alliance_platform.migrate import migration_files
 from alliance_platform.rpc import AllianceClient
-from alliance_platform.testing.servers import free_ports
 from tests.conftest import RUN_PREFIX, database_url
 from tests.deploy.conftest import DEPLOY
 from tests.support.helpers import get_json, query, wait_until
+from tests.support.servers import free_ports
 
 ENTRYPOINT = str(DEPLOY / "entrypoint.sh")
 SIGNING_SECRET = "entrypoint-test-signing-secret-0123456789abcdef"

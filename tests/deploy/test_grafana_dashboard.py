@@ -9,8 +9,8 @@ import urllib.request
 import kombu
 import pytest
 
+from alliance_contracts import example_envelopes
 from alliance_platform.config import service_class
-from alliance_platform.contracts import example_envelopes
 from tests.deploy.conftest import DEPLOY
 from tests.support.helpers import http_port, wait_until
 

@@ -52,10 +52,12 @@ def _instructions():
     return found
 
 
-def _final_stage():
+def _stage(name):
+    """The instructions of the stage ``FROM ... AS name``, up to the next FROM."""
     instructions = _instructions()
-    last_from = max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM")
-    return instructions[last_from:]
+    start = next(i for i, (kw, arg) in enumerate(instructions) if kw == "FROM" and arg.endswith(f" AS {name}"))
+    end = next((i for i in range(start + 1, len(instructions)) if instructions[i][0] == "FROM"), len(instructions))
+    return instructions[start:end]
 
 
 def test_the_image_builds_in_stages_from_slim_python_3_11():
@@ -63,21 +65,58 @@ def test_the_image_builds_in_stages_from_slim_python_3_11():
     base = dict(arg.split("=", 1) for keyword, arg in instructions if keyword == "ARG" and "=" in arg)
     assert re.fullmatch(r"python:3\.11-slim(-\w+)?", base["PYTHON_IMAGE"])
     stages = [arg for keyword, arg in instructions if keyword == "FROM"]
-    assert stages == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE} AS runtime"]
-    copies = [arg for keyword, arg in _final_stage() if keyword == "COPY"]
-    # The runtime stage takes the built virtualenv and the entrypoint, no sources or build tools.
-    assert copies == [
-        "--from=build /opt/alliance /opt/alliance",
-        "--chmod=0755 deploy/entrypoint.sh /usr/local/bin/alliance-entrypoint",
+    assert stages == [
+        "${PYTHON_IMAGE} AS build",
+        "build AS build-ops",
+        "${PYTHON_IMAGE} AS ops",
+        "${PYTHON_IMAGE} AS runtime",  # last: what `docker build` makes without --target
     ]
+    for stage, source in (("runtime", "build"), ("ops", "build-ops")):
+        copies = [arg for keyword, arg in _stage(stage) if keyword == "COPY"]
+        # A final stage takes a built virtualenv and the entrypoint, no sources or build tools.
+        assert copies == [
+            f"--from={source} /opt/alliance /opt/alliance",
+            "--chmod=0755 deploy/entrypoint.sh /usr/local/bin/alliance-entrypoint",
+        ]
 
 
-def test_the_image_runs_as_an_unprivileged_numeric_user_through_the_entrypoint():
-    final = _final_stage()
+def _requirements_closure(roots):
+    seen, pending = set(), list(roots)
+    while pending:
+        name = canonicalize_name(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        for requirement in map(Requirement, distribution(name).requires or []):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return seen
+
+
+def test_a_service_image_installs_no_operations_tooling():
+    """The runtime image installs the platform and the services; the operator command and its
+    libraries (click, rich, Faker, plotly, fonttools ...) only go into the ops image."""
+    service_packages = ["alliance-platform", *(f"alliance-{name}" for name in installed_services())]
+    in_services = _requirements_closure(service_packages)
+    ops_only = _requirements_closure(["alliance-ops"]) - in_services
+    assert {"alliance-ops", "click", "rich", "faker", "plotly", "fonttools"} <= ops_only
+    runtime_installs = " ".join(arg for keyword, arg in _stage("build") if keyword == "RUN")
+    assert "./shared/ops" not in runtime_installs
+    ops_installs = " ".join(arg for keyword, arg in _stage("build-ops") if keyword == "RUN")
+    assert "./shared/ops" in ops_installs
+
+
+@pytest.mark.parametrize("stage", ["runtime", "ops"])
+def test_the_image_runs_as_an_unprivileged_numeric_user_through_the_entrypoint(stage):
+    final = _stage(stage)
     users = [arg for keyword, arg in final if keyword == "USER"]
     assert users and re.fullmatch(r"[1-9]\d*:[1-9]\d*", users[-1])
     assert [arg for keyword, arg in final if keyword == "ENTRYPOINT"] == ['["alliance-entrypoint"]']
-    assert not [arg for keyword, arg in final if keyword == "CMD"], "the argument says what to run; no default"
+    commands = [arg for keyword, arg in final if keyword == "CMD"]
+    if stage == "runtime":
+        assert not commands, "the argument says what to run; no default"
+    else:
+        assert commands == ['["alliance", "--help"]']
 
 
 def test_the_image_installs_every_package_pinned_by_the_lock_file():
@@ -114,7 +153,7 @@ def test_every_runtime_dependency_is_pinned_by_constraints_txt():
     assert not unpinned, f"pin these in constraints.txt: {unpinned}"
 
 
-@pytest.mark.parametrize("project", ["shared", *(f"services/{name}" for name in installed_services())])
+@pytest.mark.parametrize("project", ["shared", "shared/ops", *(f"services/{name}" for name in installed_services())])
 def test_every_file_a_package_reads_at_run_time_is_in_its_wheel(project):
     """The image installs the packages as wheels (not editable): a YAML or SQL file the package
     data globs miss would exist in the repository and be absent in the container."""

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 
 from alliance_platform.config import installed_services
-from alliance_platform.testing.servers import PrivatePostgres
-from alliance_platform.testing.servers import workdir as private_workdir
 from tests.deploy.conftest import DEPLOY
+from tests.support.servers import PrivatePostgres
+from tests.support.servers import workdir as private_workdir
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import socket
 
 import pytest
 
+from alliance_ops.supervisor import Supervisor
 from alliance_platform.config import installed_services
-from alliance_platform.supervisor import Supervisor
 from tests.support.helpers import RABBIT_MANAGEMENT_URI
 
 

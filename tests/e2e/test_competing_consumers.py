@@ -16,10 +16,10 @@ from pathlib import Path
 
 import eventlet
 
-from alliance_platform.contracts import example_envelopes
-from alliance_platform.db import make_pool, transaction
-from alliance_platform.testing.servers import free_ports
+from alliance_contracts import example_envelopes
+from alliance_platform.store import make_pool, transaction
 from tests.support.helpers import get_json, query, wait_until
+from tests.support.servers import free_ports
 
 EVENTS = 600
 BATCH = 20
@@ -138,8 +138,10 @@ def test_two_processes_share_the_events_and_one_stops_without_losing_any(rabbit_
 
     directory = {row["merchant_id"] for row in query(tickets_db, "SELECT merchant_id::text FROM merchant_directory")}
     assert directory == set(ids)
-    # The inbox holds one row per (handler, event id): the effects committed, once each.
-    claimed = query(tickets_db, "SELECT count(*) AS n FROM inbox WHERE handler = %s", (f"tickets.{HANDLER}",))
+    # processed_events holds one row per (handler, event id): the effects committed, once each.
+    claimed = query(
+        tickets_db, "SELECT count(*) AS n FROM processed_events WHERE handler = %s", (f"tickets.{HANDLER}",)
+    )
     assert claimed[0]["n"] == EVENTS
     a, b = victim.handled(), survivor.handled()
     print(f"tickets-a handled {a} (stopped after {stopped_after:.1f}s), tickets-b handled {b}")

@@ -5,8 +5,8 @@ import json
 
 from rich.console import Console
 
-from alliance_platform import demo_data
-from alliance_platform.demo import Day
+from alliance_ops import demo_data
+from alliance_ops.demo import Day
 
 
 def test_the_scripted_day_runs_against_the_running_services(system, client):
@@ -36,8 +36,8 @@ def test_the_monthly_report_renders_real_charts_from_the_running_services(system
 
     from click.testing import CliRunner
 
+    from alliance_ops.cli import main
     from alliance_platform import logs
-    from alliance_platform.cli import main
 
     with client(timeout=30) as alliance:
         demo_data.load(alliance, per_district=6)

@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
+from alliance_ops.cli import main
 from alliance_platform import logs
-from alliance_platform.cli import main
-from alliance_platform.identifiers import make_credit_code
+from alliance_registry.identifiers import make_credit_code
 from tests.support.helpers import query, wait_until
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

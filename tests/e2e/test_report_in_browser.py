@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from alliance_ops.cli import main
 from alliance_platform import logs
-from alliance_platform.cli import main
 from alliance_platform.clock import ControlledTime
-from alliance_platform.identifiers import make_credit_code
+from alliance_registry.identifiers import make_credit_code
 from tests.support.browser import artifacts, browser, fonts_rendering, page  # noqa: F401
 from tests.support.helpers import query, wait_until
 

@@ -3,7 +3,7 @@ broker, loading demo data idempotently, and stopping cleanly on SIGTERM."""
 
 import time
 
-from alliance_platform import demo_data
+from alliance_ops import demo_data
 from alliance_platform.config import installed_services
 from tests.support.helpers import query, wait_until
 
@@ -24,7 +24,9 @@ def test_four_services_run_load_demo_data_twice_and_stop_cleanly(system, client)
         lambda: query(databases["tickets"], "SELECT count(*) AS n FROM merchant_directory")[0]["n"] == 15,
         message="tickets to learn of the 15 merchants",
     )
-    registered = "SELECT count(*) AS n FROM inbox WHERE handler = 'tickets.handle_registry_merchant_registered'"
+    registered = (
+        "SELECT count(*) AS n FROM processed_events WHERE handler = 'tickets.handle_registry_merchant_registered'"
+    )
     assert query(databases["tickets"], registered)[0]["n"] == 15
 
     started = time.monotonic()

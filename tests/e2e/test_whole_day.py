@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
-from alliance_platform import demo_data
+from alliance_ops import demo_data
+from alliance_ops.demo import Day
+from alliance_ops.supervisor import health_url
 from alliance_platform.clock import ControlledTime
 from alliance_platform.config import installed_services, load_config
-from alliance_platform.demo import Day
-from alliance_platform.supervisor import health_url
 from tests.e2e.test_workflows import World
 from tests.support.helpers import get_json, query, wait_until
 from tests.support.http_sink import HttpSink

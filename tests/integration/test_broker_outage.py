@@ -10,10 +10,10 @@ import eventlet
 import pytest
 
 from alliance_platform.config import platform_defaults
-from alliance_platform.db import make_pool, transaction
-from alliance_platform.testing.servers import PrivateRabbit, workdir
+from alliance_platform.store import make_pool, transaction
 from tests.support.helpers import get_json, http_port, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService, record_item
+from tests.support.servers import PrivateRabbit, workdir
 
 CHANGES = 200
 

@@ -15,10 +15,10 @@ import pytest
 from alliance_platform.config import platform_defaults, service_class
 from alliance_platform.errors import AllianceError
 from alliance_platform.rpc import AllianceClient
-from alliance_platform.testing.servers import PrivateRabbit, workdir
 from tests.integration.tickets.conftest import demand
 from tests.support.helpers import query, wait_until
 from tests.support.probe import TicketsWatcher
+from tests.support.servers import PrivateRabbit, workdir
 
 SUBMISSIONS = 300
 CALLERS = 3

@@ -6,11 +6,11 @@ import pytest
 from click.testing import CliRunner
 from kombu import Connection, Exchange
 
+from alliance_ops.cli import main
 from alliance_platform import logs
-from alliance_platform.cli import main
 from alliance_platform.config import service_class
-from alliance_platform.identifiers import make_credit_code
 from alliance_platform.identity import TokenService
+from alliance_registry.identifiers import make_credit_code
 from tests.support.helpers import wait_until
 
 

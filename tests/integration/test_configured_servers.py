@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import requests
 
-from alliance_platform.testing import servers
+from tests.support import servers
 from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI
 
 REPO = Path(__file__).resolve().parents[2]

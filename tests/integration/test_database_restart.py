@@ -18,9 +18,9 @@ import pytest
 from alliance_platform.config import service_class
 from alliance_platform.errors import AllianceError
 from alliance_platform.migrate import apply
-from alliance_platform.testing.servers import PrivatePostgres, workdir
 from tests.integration.tickets.conftest import demand
 from tests.support.helpers import query, wait_until
+from tests.support.servers import PrivatePostgres, workdir
 
 
 @pytest.fixture

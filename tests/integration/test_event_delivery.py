@@ -9,7 +9,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_waiter
 
-from alliance_platform.deadletters import list_dead_letters, replay_dead_letters
+from alliance_ops.deadletters import list_dead_letters, replay_dead_letters
 from tests.support.helpers import envelope, get_json, http_port, publish, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService
 
@@ -58,7 +58,7 @@ def test_a_redelivered_event_has_no_second_effect(services, rabbit_config):
         with entrypoint_waiter(consumer, "handle_probe_item_recorded"):
             _publish_raw(rabbit_config["AMQP_URI"], envelope)
     assert len(_effects(consumer, "twice")) == 1
-    assert query(_db(consumer), "SELECT count(*) AS n FROM inbox")[0]["n"] == 1
+    assert query(_db(consumer), "SELECT count(*) AS n FROM processed_events")[0]["n"] == 1
 
 
 def test_the_relay_publishes_each_aggregates_events_in_commit_order(container_factory, service_config, client):

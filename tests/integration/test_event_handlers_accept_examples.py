@@ -4,8 +4,8 @@ import pytest
 from kombu import Connection, Exchange
 from nameko.testing.services import entrypoint_waiter
 
+from alliance_contracts import example_envelopes
 from alliance_platform.config import installed_services, service_class
-from alliance_platform.contracts import example_envelopes
 
 
 def _handlers():

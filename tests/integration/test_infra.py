@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from alliance_platform.testing import servers
+from tests.support import servers
 
 REPO = Path(__file__).resolve().parents[2]
-INFRA_FILES = ("scripts/infra.py", "shared/alliance_platform/testing/servers.py")
+INFRA_FILES = ("scripts/infra.py", "tests/__init__.py", "tests/support/__init__.py", "tests/support/servers.py")
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from alliance_platform.deadletters import list_dead_letters
+from alliance_ops.deadletters import list_dead_letters
 from alliance_platform.errors import ValidationError
 from tests.support.helpers import publish, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService

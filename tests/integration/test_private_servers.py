@@ -10,8 +10,8 @@ import kombu.exceptions
 import psycopg
 import pytest
 
-from alliance_platform.testing import servers
-from alliance_platform.testing.servers import PrivatePostgres, PrivateRabbit, ServerError
+from tests.support import servers
+from tests.support.servers import PrivatePostgres, PrivateRabbit, ServerError
 
 
 @pytest.fixture(scope="module")

@@ -116,5 +116,5 @@ def test_the_client_retries_a_call_with_the_same_request_id(probe, client):
         # The first attempt outlasts the client's timeout; it commits while the client waits to retry.
         answer = alliance.probe.record_any(aggregate="x", sleep_if_new=0.6)
     assert [r["id"] for r in _items(probe)] == [answer["item_id"]]
-    stored = query(probe.config["DATABASE_URL"], "SELECT count(*) AS n FROM rpc_requests")[0]["n"]
+    stored = query(probe.config["DATABASE_URL"], "SELECT count(*) AS n FROM command_answers")[0]["n"]
     assert stored == 1

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from alliance_platform.contracts import example_envelopes
-from alliance_platform.db import Session, make_pool, transaction
+from alliance_contracts import example_envelopes
+from alliance_platform.store import Session, make_pool, transaction
 from tests.support.helpers import query
 
 

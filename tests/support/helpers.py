@@ -15,7 +15,7 @@ from nameko.testing.services import entrypoint_waiter
 from nameko.web.server import WebServer
 from psycopg.rows import dict_row
 
-from alliance_platform import contracts
+import alliance_contracts as contracts
 from alliance_platform.config import platform_defaults
 
 # The servers every test level uses: the variables the services and scripts/infra.py read, with the

@@ -9,7 +9,7 @@ import uuid
 import eventlet
 from marshmallow import Schema, fields, validate
 
-from alliance_platform.contracts import event_contract
+from alliance_contracts import event_contract
 from alliance_platform.entrypoints import event_handler, rpc
 from alliance_platform.errors import Conflict, NotFound
 from alliance_platform.rpc import ServiceRpc

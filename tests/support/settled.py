@@ -35,7 +35,7 @@ def unsettled(databases, consumers=None):
         for consumer, pairs in wanted.items():
             done = query(
                 databases[consumer],
-                "SELECT handler, event_id FROM inbox WHERE event_id = ANY(%s)",
+                "SELECT handler, event_id FROM processed_events WHERE event_id = ANY(%s)",
                 ([event_id for _, event_id in pairs],),
             )
             missing = pairs - {(row["handler"], row["event_id"]) for row in done}

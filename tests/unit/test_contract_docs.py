@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from alliance_platform.contract_docs import render
+from alliance_ops.contract_docs import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "CONTRACT.md"
 

@@ -3,8 +3,8 @@ from datetime import UTC, date, datetime
 import pytest
 from marshmallow import Schema, fields
 
-from alliance_platform import contracts
-from alliance_platform.contracts import CATALOG, ContractError, build_envelope, event_contract, parse_event
+import alliance_contracts as contracts
+from alliance_contracts import CATALOG, ContractError, build_envelope, event_contract, parse_event
 
 
 @pytest.mark.parametrize("key", sorted(CATALOG), ids=lambda k: f"{k[0]}.{k[1]}.v{k[2]}")

@@ -1,10 +1,10 @@
 """The monthly report shows every code the services use by a Chinese label, and the same label the
 service itself gives the code where it has one."""
 
+from alliance_contracts.registry import HONOUR_KINDS
 from alliance_events.domain import TYPES
 from alliance_notifications.preferences import CHANNELS
-from alliance_platform.contracts.registry import HONOUR_KINDS
-from alliance_platform.report import DELIVERY_STATES, LABELS, label
+from alliance_ops.report import DELIVERY_STATES, LABELS, label
 from alliance_tickets.sla import CATEGORIES
 
 

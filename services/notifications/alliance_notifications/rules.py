@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 from marshmallow import fields as marshmallow_fields
 
-from alliance_platform.contracts import get_contract, versions
+from alliance_contracts import get_contract, versions
 
 from .preferences import CHANNELS, URGENCIES, Policy
 from .timing import QuietHours

@@ -7,13 +7,14 @@ from alliance_platform.paging import PageSchema
 from .preferences import CHANNELS, URGENCIES
 
 MAX_RECIPIENTS = 1000  # per send: the registry resolves at most this many ids at once
+RECIPIENT_MAX = 80  # "merchant:<uuid>" or "person:<uuid>"
 STATUSES = ("pending", "failed", "sent", "dead", "batched")
 
 
 class Send(Schema):
     idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    person_ids = fields.List(fields.UUID(), load_default=list)
-    merchant_ids = fields.List(fields.UUID(), load_default=list)
+    person_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
+    merchant_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=MAX_RECIPIENTS))
     template = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     variables = fields.Dict(keys=fields.String(), load_default=dict)
     title = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
@@ -45,12 +46,12 @@ class Send(Schema):
 
 
 class ListInbox(PageSchema):
-    recipient = fields.String(load_default=None)
+    recipient = fields.String(load_default=None, validate=validate.Length(max=RECIPIENT_MAX))
     unread_only = fields.Boolean(load_default=False)
 
 
 class RecipientRef(Schema):
-    recipient = fields.String(load_default=None)
+    recipient = fields.String(load_default=None, validate=validate.Length(max=RECIPIENT_MAX))
 
 
 class MarkRead(Schema):
@@ -69,7 +70,7 @@ class QuietHoursSchema(Schema):
 
 
 class SetPreferences(Schema):
-    recipient = fields.String(load_default=None)
+    recipient = fields.String(load_default=None, validate=validate.Length(max=RECIPIENT_MAX))
     channels = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Boolean()))
     quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
     digest = fields.Boolean()
@@ -95,7 +96,7 @@ class DeliveryStatus(Schema):
 class ListDeliveries(PageSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     channel = fields.String(load_default=None, validate=validate.OneOf(CHANNELS))
-    recipient = fields.String(load_default=None)
+    recipient = fields.String(load_default=None, validate=validate.Length(max=RECIPIENT_MAX))
     event_id = fields.UUID(load_default=None)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from jinja2 import Environment, StrictUndefined, TemplateError, meta, pass_context
 
-from alliance_platform.contracts import get_contract, versions
+from alliance_contracts import get_contract, versions
 
 LANGUAGES = ("zh-CN", "en")
 PARTS = ("title", "body", "sms")

@@ -1,6 +1,6 @@
 """Read-only views across the register: districts, organisations, audiences and statistics."""
 
-from alliance_platform.contracts.registry import HONOUR_KINDS, PERSON_ROLES
+from alliance_contracts.registry import HONOUR_KINDS, PERSON_ROLES
 from alliance_platform.errors import Forbidden, ValidationError
 
 from . import domain, people

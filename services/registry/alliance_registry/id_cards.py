@@ -16,7 +16,7 @@ import os
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from nameko.extensions import DependencyProvider
 
-from alliance_platform.identifiers import mask_id_card
+from alliance_registry.identifiers import mask_id_card
 
 KEY_VERSION = 1
 _NONCE = 12

@@ -1,6 +1,6 @@
 """People and Party members: registration, changes, reading, search, floating-member transfers."""
 
-from alliance_platform.contracts.registry import PERSON_ROLES
+from alliance_contracts.registry import PERSON_ROLES
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
 
 from . import domain

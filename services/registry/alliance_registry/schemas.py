@@ -2,9 +2,9 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from alliance_platform.contracts.registry import HONOUR_KINDS, LANGUAGES, MEMBERSHIPS, MERCHANT_STATUSES, PERSON_ROLES
-from alliance_platform.identifiers import is_valid_credit_code, is_valid_id_card, is_valid_mobile
+from alliance_contracts.registry import HONOUR_KINDS, LANGUAGES, MEMBERSHIPS, MERCHANT_STATUSES, PERSON_ROLES
 from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Url
+from alliance_registry.identifiers import is_valid_credit_code, is_valid_id_card, is_valid_mobile
 
 # Roles a caller assigns; ``merchant_owner`` and ``party_member`` follow from the register itself
 # (owning a merchant, being registered as a Party member) and are kept by the service.

@@ -10,7 +10,7 @@ import pytest
 
 from alliance_platform.clock import ControlledTime
 from alliance_platform.config import service_class
-from alliance_platform.identifiers import make_credit_code
+from alliance_registry.identifiers import make_credit_code
 from tests.support.helpers import query
 
 # Monday 1 June 2026, 09:00 in Dezhou.

@@ -12,9 +12,9 @@ import pytest
 from kombu import Connection, Exchange
 from nameko.testing.services import entrypoint_waiter
 
+from alliance_contracts import get_contract
 from alliance_platform.clock import Clock, ControlledTime
 from alliance_platform.config import service_class
-from alliance_platform.contracts import get_contract
 from tests.integration.registry.conftest import credit_code, mobile
 from tests.support.helpers import query, wait_until
 from tests.support.http_sink import HttpSink

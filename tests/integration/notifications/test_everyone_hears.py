@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from alliance_contracts import get_contract
 from alliance_notifications.service import NotificationsService
 from alliance_notifications.settings import handled_events
 from alliance_platform.config import service_class
-from alliance_platform.contracts import get_contract
 from tests.integration.notifications.conftest import SH, START
 from tests.support.helpers import query, wait_until
 
@@ -79,7 +79,7 @@ class Alliance:
                     return False
                 done = query(
                     self.post.database,
-                    "SELECT handler, event_id FROM inbox WHERE event_id = ANY(%s)",
+                    "SELECT handler, event_id FROM processed_events WHERE event_id = ANY(%s)",
                     ([row["event_id"] for row in rows],),
                 )
                 wanted = {(f"notifications.handle_{name}_{row['event_type']}", row["event_id"]) for row in rows}

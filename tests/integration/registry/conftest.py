@@ -8,7 +8,7 @@ from kombu import Connection, Exchange, Queue
 
 from alliance_platform.clock import ControlledTime
 from alliance_platform.config import service_class
-from alliance_platform.identifiers import make_credit_code, make_id_card
+from alliance_registry.identifiers import make_credit_code, make_id_card
 from tests.support.helpers import query
 
 _serial = itertools.count(1)

@@ -1,6 +1,6 @@
 """The demo register goes through the registry's RPC, and loading it twice adds nothing."""
 
-from alliance_platform import demo_data
+from alliance_ops import demo_data
 
 
 def test_the_demo_register_loads_through_the_registry_and_a_second_load_adds_nothing(registry, client, db):

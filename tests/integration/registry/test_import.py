@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook
 
+from alliance_ops.cli import main
 from alliance_platform import logs
-from alliance_platform.cli import main
 from alliance_platform.errors import Forbidden, ValidationError
 
 from .conftest import credit_code, mobile

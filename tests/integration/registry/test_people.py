@@ -6,8 +6,8 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
-from alliance_platform.identifiers import mask_id_card
 from alliance_registry.domain import today
+from alliance_registry.identifiers import mask_id_card
 
 from .conftest import id_card, merchant_fields, mobile, person_fields
 

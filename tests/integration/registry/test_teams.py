@@ -4,7 +4,7 @@ update_person, and resolve_audience(team=...) lists the members, as the notifica
 
 import pytest
 
-from alliance_platform import demo_data
+from alliance_ops import demo_data
 from alliance_platform.errors import Forbidden, ValidationError
 from tests.integration.registry.conftest import merchant_fields, person_fields
 

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from alliance_contracts import get_contract
 from alliance_notifications.rules import DEFAULT_RULES, Rules, RulesInvalid
 from alliance_notifications.service import NotificationsService
 from alliance_notifications.settings import DEFAULT_TEMPLATES, handled_events
 from alliance_notifications.templates import Templates
-from alliance_platform.contracts import get_contract
 
 SH = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Templates(DEFAULT_TEMPLATES, SH, sms_limit=70, sms_signature="【红星德百】")

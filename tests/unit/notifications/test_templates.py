@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from alliance_contracts import get_contract
 from alliance_notifications.settings import DEFAULT_TEMPLATES
 from alliance_notifications.templates import LANGUAGES, Templates, TemplatesInvalid, fit_sms
-from alliance_platform.contracts import get_contract
 
 SH = ZoneInfo("Asia/Shanghai")
 SIGNATURE = "【红星德百】"

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from faker import Faker
 
-from .identifiers import CREDIT_CODE_CHARSET, make_credit_code, make_id_card
+from alliance_registry.identifiers import CREDIT_CODE_CHARSET, make_credit_code, make_id_card
 
 # Share of the alliance's 2,200 merchants per district, and the trades typical of each.
 DISTRICTS = {
@@ -123,7 +123,7 @@ def roster_csv(rows):
 
 def _counted(counts, key, call):
     """Run ``call``; count it as registered, or as already present when it conflicts."""
-    from .errors import Conflict
+    from alliance_platform.errors import Conflict
 
     entry = counts.setdefault(key, {"registered": 0, "already present": 0})
     try:

@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli import _local, _operator_client, _zone, _zone_label, main
-from .config import installed_services, load_config
-from .errors import AllianceError
+from alliance_platform.config import installed_services, load_config
+from alliance_platform.errors import AllianceError
+
+from .common import _local, _operator_client, _zone, _zone_label, main
 from .supervisor import health_url
 
 

@@ -4,63 +4,13 @@ Exit codes scripts can trust: 0 success, 1 the operation failed, 2 bad usage.
 """
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
-from .config import installed_services, load_config, platform_defaults
+from alliance_platform.config import installed_services, load_config
 
-
-def _services(names, all_):
-    if all_ or not names:
-        return installed_services()
-    unknown = set(names) - set(installed_services())
-    if unknown:
-        raise click.BadParameter(f"unknown services {sorted(unknown)}; installed: {installed_services()}")
-    return list(names)
-
-
-def _zone():
-    """The alliance's local time zone (``TIMEZONE`` of the platform's defaults)."""
-    return ZoneInfo(str(platform_defaults()["TIMEZONE"]))
-
-
-def _local(iso, zone, with_zone=True):
-    """``2026-12-15 17:30 +08:00``: a stored instant in the alliance's local time, with its offset."""
-    if not iso:
-        return "—"
-    try:
-        at = datetime.fromisoformat(str(iso))
-    except ValueError:
-        return str(iso)
-    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(zone)
-    return at.strftime("%Y-%m-%d %H:%M") + (f" {_offset(at)}" if with_zone else "")
-
-
-def _offset(at):
-    text = at.strftime("%z")
-    return f"{text[:3]}:{text[3:]}"
-
-
-def _zone_label(zone):
-    """A table header's zone marker, e.g. ``(+08:00)``."""
-    return f"({_offset(datetime.now(zone))})"
-
-
-def _token_service():
-    from .identity import TokenService
-
-    return TokenService.from_config(load_config("registry"))
-
-
-@click.group()
-def main():
-    """Operate the alliance platform: migrations, identities, dead letters, the local system."""
-    from . import logs
-
-    logs.configure(fmt="console", level="WARNING", stream=sys.stderr)
+from .common import _local, _operator_client, _services, _token_service, _uuid, _zone, _zone_label, main
 
 
 @main.command()
@@ -68,7 +18,7 @@ def main():
 @click.option("--all", "all_", is_flag=True, help="Every installed service (the default).")
 def migrate(services, all_):
     """Create each service's database if needed and apply its pending migrations."""
-    from .migrate import MigrationError, migrate_service
+    from alliance_platform.migrate import MigrationError, migrate_service
 
     for name in _services(services, all_):
         try:
@@ -136,24 +86,6 @@ def token(subject, kind, roles, districts, merchant_id, name, ttl):
         raise click.UsageError(str(exc)) from exc
 
 
-def _uuid(text):
-    import uuid
-
-    try:
-        return uuid.UUID(str(text))
-    except ValueError:
-        return None
-
-
-def _operator_client(timeout=10.0):
-    """An RPC client acting as the operator CLI, with a token minted from the configured secret."""
-    from .rpc import AllianceClient
-
-    config = load_config("registry")
-    token = _token_service().issue("alliance-cli", "system", roles=["admin", "operator", "system"], districts=["*"])
-    return AllianceClient(config["AMQP_URI"], token, timeout=timeout)
-
-
 @main.command("demo-data")
 def demo_data():
     """Load the demo register (merchants, people, Party members, honours, pairings); idempotent."""
@@ -188,7 +120,7 @@ def import_merchants(path, file_format, dry_run, timeout):
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .errors import ValidationError
+    from alliance_platform.errors import ValidationError
 
     file_format = file_format or path.suffix.lstrip(".").lower()
     if file_format not in ("csv", "xlsx"):
@@ -344,7 +276,8 @@ def report(month, out_path, self_contained):
     renders where no Chinese font is installed. Unless --self-contained, the charts' script is written
     once beside the page and shared by every month's report in that folder: copy both together.
     """
-    from .errors import AllianceError
+    from alliance_platform.errors import AllianceError
+
     from .report import find_cjk_font, gather, month_bounds, write
 
     try:
@@ -377,4 +310,4 @@ def demo():
     play()
 
 
-from . import cli_lookups  # noqa: E402,F401  (registers status, tickets and activities)
+from . import lookups  # noqa: E402,F401  (registers status, tickets and activities)

@@ -14,10 +14,10 @@ from faker import Faker
 from rich.console import Console
 from rich.panel import Panel
 
-from .config import load_config
-from .errors import AllianceError, Conflict
-from .identity import TokenService
-from .rpc import AllianceClient
+from alliance_platform.config import load_config
+from alliance_platform.errors import AllianceError, Conflict
+from alliance_platform.identity import TokenService
+from alliance_platform.rpc import AllianceClient
 
 
 class Day:

@@ -1,121 +1,25 @@
-"""PostgreSQL access: one pool per service, one transaction per worker, events in the same commit.
+"""The unit of work: one transaction per worker, its events recorded in the same commit.
 
-Waiting on the server must yield to the eventlet hub, or one slow query stalls every worker in the
-process and starves the broker heartbeats. psycopg's C wait function blocks in C, so the platform
-gives psycopg a wait loop of its own (``_green_wait``) that parks the green thread on eventlet's
-hub, keeping the C build's speed for everything else; ``tests/integration/test_db_concurrency.py``
-proves that queries overlap inside one service.
+``Session`` is what a use case gets; ``transaction`` runs one outside nameko; ``Database`` is the
+nameko dependency that hands each worker a session and settles it (see ``entrypoints.py``), and
+runs the outbox relay of the service.
 """
 
-import json
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from time import monotonic
 
 import psycopg
-import psycopg.errors
 import structlog
-from eventlet import patcher
-from eventlet.green import select as green_select
-from eventlet.hubs import trampoline
 from nameko.extensions import DependencyProvider
-from psycopg import waiting
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
 
-from . import contracts
-from .context import current_call, new_id
-from .errors import Conflict, ServiceUnavailable, ValidationError
-
-
-def _green_wait(gen, fileno, interval=0.0, timeout=None):
-    """psycopg's wait loop, waiting through eventlet's hub.
-
-    ``waiting.wait_select`` works through eventlet's green ``select``, which for every wait builds
-    listeners for three lists and a timer for psycopg's 0.1 s wake-up interval (there only so that
-    a blocked thread notices Ctrl-C, which a green thread does not need): in a busy service that was
-    a fifth of the process's CPU. Here a wait first asks the kernel, without blocking, whether the
-    socket is ready already (a pipeline's writes usually are); else it parks the green thread on
-    the hub for the one event psycopg asked for.
-    """
-    deadline = None if timeout is None else monotonic() + timeout
-    try:
-        state = next(gen)
-        while True:
-            wanted = (
-                ([fileno] if state & waiting.WAIT_R else []),
-                ([fileno] if state & waiting.WAIT_W else []),
-            )
-            readable, writable, _ = _real_select.select(*wanted, [], 0)
-            if not (readable or writable):
-                remaining = None if deadline is None else max(0.0, deadline - monotonic())
-                if state == waiting.WAIT_RW:
-                    readable, writable, _ = green_select.select(*wanted, [], remaining)
-                else:
-                    try:
-                        trampoline(
-                            fileno,
-                            read=state == waiting.WAIT_R,
-                            write=state == waiting.WAIT_W,
-                            timeout=remaining,
-                            timeout_exc=_WaitExpired,
-                        )
-                    except _WaitExpired:
-                        pass
-                    else:
-                        readable, writable = wanted
-            ready = (waiting.READY_R if readable else 0) | (waiting.READY_W if writable else 0)
-            state = gen.send(ready)
-            if deadline is not None and monotonic() >= deadline:
-                raise psycopg.errors._WaitTimeout("wait timeout expired")
-    except OSError as exc:
-        raise psycopg.OperationalError("connection socket closed") from exc
-    except StopIteration as done:
-        return done.value
-
-
-class _WaitExpired(Exception):
-    pass
-
-
-waiting.wait = _green_wait
-
-_real_select = patcher.original("select")
+from ..outbox import writer as outbox
+from ..outbox.relay import OutboxRelay
+from . import green
+from .pool import make_pool, translate_db_error
 
 log = structlog.get_logger("alliance.db")
 
-OUTBOX_CHANNEL = "alliance_outbox"
 # What a read-only use case may run (first word; a data-modifying WITH is not caught).
 _READ_STATEMENTS = {"SELECT", "WITH", "VALUES", "SHOW"}
-
-
-def make_pool(url, *, max_size, name, min_size=1, timeout=10.0):
-    return ConnectionPool(
-        url,
-        min_size=min(min_size, max_size),
-        max_size=max_size,
-        # Sessions say BEGIN themselves, queued with their first statement (see ``Session``).
-        kwargs={"row_factory": dict_row, "autocommit": True},
-        open=False,
-        name=name,
-        timeout=timeout,
-    )
-
-
-def translate_db_error(exc):
-    """The typed error a caller should see for a database failure, or None to let it surface."""
-    if isinstance(exc, psycopg.errors.UniqueViolation):
-        return Conflict(f"already exists: {exc.diag.message_detail or exc.diag.message_primary}")
-    if isinstance(exc, psycopg.errors.DataError):
-        # Values the database cannot store (a NUL character, a number out of range) are bad input.
-        return ValidationError("invalid input", {"_value": [exc.diag.message_primary or str(exc)]})
-    if isinstance(exc, (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)):
-        return Conflict("a concurrent change got there first; read again and retry")
-    if isinstance(exc, (psycopg.OperationalError, psycopg.errors.AdminShutdown)):
-        return ServiceUnavailable(f"database unavailable: {exc}")
-    if isinstance(exc, PoolTimeout):
-        return ServiceUnavailable("database busy: no connection free in time")
-    return None
 
 
 class Session:
@@ -140,7 +44,7 @@ class Session:
         self._pool = pool
         self.source = source
         self._conn = None
-        self._events = 0
+        self.events_recorded = 0  # by the outbox writer
         self._pending = []  # deferred statements, not yet sent
         self._begun = False  # BEGIN sent
         self.finished = False
@@ -209,58 +113,22 @@ class Session:
         return None if row is None else next(iter(row.values()))
 
     def publish(self, event_type, payload, *, aggregate_id, version=1):
-        """Record an event for the outbox; returns its event id."""
+        """Record an event in the outbox, in this transaction; returns its event id."""
         if self.read_only:
             raise RuntimeError(f"a read-only use case cannot publish {event_type}")
-        call = current_call()
-        body = contracts.build_envelope(
-            source=self.source,
-            event_type=event_type,
-            version=version,
-            payload=payload,
-            aggregate_id=str(aggregate_id),
-            event_id=new_id(),
-            occurred_at=datetime.now(UTC),
-            correlation_id=call.correlation_id if call else new_id(),
-            actor=call.actor if call else None,
-        )
-        self.defer(
-            "INSERT INTO outbox (event_id, event_type, aggregate_id, correlation_id, body) VALUES (%s, %s, %s, %s, %s)",
-            (
-                body["event_id"],
-                event_type,
-                body["aggregate_id"],
-                body["correlation_id"],
-                json.dumps(body, ensure_ascii=False),
-            ),
-        )
-        if not self._events:
-            # Delivered at commit (and not at all on rollback): wakes the relay of any instance.
-            self.defer(f"NOTIFY {OUTBOX_CHANNEL}")
-        self._events += 1
-        return body["event_id"]
+        return outbox.record(self, event_type, payload, aggregate_id=aggregate_id, version=version)
 
-    def claim_event(self, handler, event_id):
-        """Record that ``handler`` processes ``event_id``; False if it already did (a redelivery)."""
-        row = self.fetchone(
-            "INSERT INTO inbox (handler, event_id) VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-            (handler, event_id),
-        )
-        return row is not None
+    def run_alone(self, query, params=None):
+        """Give up this session's transaction (if any) and run ``query`` on its own; returns one row.
 
-    def stored_answer(self, request_key):
-        """The stored answer of a command (``result``, ``fingerprint``), or None; after a rollback too.
-
-        Runs on its own, outside the transaction: the answer was committed by another worker.
+        For reading what another worker committed after this attempt failed (``idempotency``).
         """
         self._pending = []
         conn = self.acquire()
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.rollback()
         self._begun = False
-        return conn.execute(
-            "SELECT result, fingerprint FROM rpc_requests WHERE request_id = %s", (request_key,)
-        ).fetchone()
+        return conn.execute(query, params).fetchone()
 
     def commit(self):
         """Run what is deferred and COMMIT, in one round trip."""
@@ -334,8 +202,7 @@ class Database(DependencyProvider):
         self.relay = None
 
     def setup(self):
-        from .outbox import OutboxRelay
-
+        green.install()  # this process runs a service: database waits must yield to the hub
         config = self.container.config
         self.pool = make_pool(
             config["DATABASE_URL"],

@@ -16,7 +16,15 @@ from amqp.exceptions import NotFound as QueueNotFound
 from kombu import Connection
 from nameko.amqp.publish import Publisher
 
-from .messaging import ATTEMPTS, DEAD_AT, DEAD_LETTER_ID, ERROR, HANDLER, ORIGINAL_QUEUE, dead_letter_queue
+from alliance_platform.messaging import (
+    ATTEMPTS,
+    DEAD_AT,
+    DEAD_LETTER_ID,
+    ERROR,
+    HANDLER,
+    ORIGINAL_QUEUE,
+    dead_letter_queue,
+)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from amqp import Message
 from kombu import Connection
 from psycopg.rows import dict_row
 
-from .db import OUTBOX_CHANNEL
-from .metrics import metrics_of
+from ..metrics import metrics_of
+from . import CHANNEL
 
 log = structlog.get_logger("alliance.outbox")
 
@@ -173,7 +173,7 @@ class OutboxRelay:
     def _hold_lease(self):
         if self._db is None or self._db.closed:
             self._db = psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, connect_timeout=5)
-            self._db.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            self._db.execute(f"LISTEN {CHANNEL}")
             self._leader = False
         if not self._leader:
             lease = self._db.execute("SELECT pg_try_advisory_lock(%s) AS leader", (RELAY_LOCK_KEY,)).fetchone()

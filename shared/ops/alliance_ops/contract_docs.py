@@ -7,9 +7,9 @@ what the code says, so the document cannot drift from the services.
 
 from marshmallow import fields as mm
 
-from .bounds import effective_bound
-from .config import installed_services, service_class
-from .contracts import CATALOG
+from alliance_contracts import CATALOG
+from alliance_platform.bounds import effective_bound
+from alliance_platform.config import installed_services, service_class
 
 CALLS_SECTION = [
     "## Calls: retries and request ids",
@@ -83,7 +83,7 @@ def render():
         "a value over it is a `ValidationError` naming the field. A whole request message may be at most",
         "1 MiB (`RPC_MAX_REQUEST_BYTES`; `import_merchants` takes a 20 MB roster): a larger one is refused",
         "with a `ValidationError` before it is parsed. Events travel in the envelope of",
-        "`alliance_platform.contracts`; their payloads are listed below.",
+        "`alliance_contracts`; their payloads are listed below.",
         "",
         *CALLS_SECTION,
         *EVENTS_SECTION,

@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .config import load_config
+from alliance_platform.config import load_config
 
 COLOURS = ["36", "33", "35", "32", "34", "31"]
 STOP_GRACE = 30

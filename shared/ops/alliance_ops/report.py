@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
-from .config import platform_defaults
+from alliance_platform.config import platform_defaults
 
 LABELS = {
     # demand categories (需求清单)
@@ -383,7 +383,7 @@ def render(figures, now=None, zone=None, font=None, plotly_src=None):
     zone = zone or local_zone()
     environment = Environment(undefined=StrictUndefined, autoescape=True)
     page = environment.from_string(
-        resources.files("alliance_platform").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
+        resources.files("alliance_ops").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
     )
     specs = [json.loads(chart.to_json()) for chart in charts(figures)]
     # plotly writes its default template (some 8 KiB) into every figure: written once, shared.

@@ -22,6 +22,7 @@ from alliance_platform.identity import TokenService  # noqa: E402
 from alliance_platform.migrate import apply  # noqa: E402
 from alliance_platform.rpc import AllianceClient  # noqa: E402
 from alliance_platform.store import green  # noqa: E402
+from tests.support.harness import service_harness, use_case  # noqa: E402,F401  (fixtures for every level)
 from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI, database_url  # noqa: E402
 
 RUN_PREFIX = f"alliance_t{os.getpid()}"

@@ -13,9 +13,11 @@ from . import housekeeping
 from .clock import ClockProvider
 from .context import CallContext
 from .entrypoints import timer
+from .errors import Unauthenticated
 from .health import HealthCheck, json_response
 from .metrics import CONTENT_TYPE
 from .store import Database, relay_of
+from .usecases import UseCaseContext
 
 # Set on a container by ``runner.run`` once all its extensions have started.
 STARTED_MARK = "alliance_started"
@@ -58,6 +60,14 @@ class AllianceService:
     @quiet
     def platform_housekeeping(self):
         return housekeeping.purge(self.db, self.call.worker_ctx.config)
+
+    def ctx(self):
+        """The context of this call's use case: session, verified caller (None without one), now, settings."""
+        try:
+            caller = self.call.identity
+        except Unauthenticated:
+            caller = None  # a timer or an event handler: nobody called
+        return UseCaseContext(self.db, caller, self.clock.now(), getattr(self, "settings", None))
 
     def _health(self):
         container = self.call.worker_ctx.container

@@ -145,6 +145,7 @@ def service_config(rabbit_config, fresh_database):
                 "OUTBOX_POLL_INTERVAL": 0.05,
                 "OUTBOX_MAX_BACKOFF": 0.5,
                 "RPC_TIMEOUT": 5,
+                "RPC_VALIDATE_RESULTS": True,
             }
         )
         base.update(overrides)

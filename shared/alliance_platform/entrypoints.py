@@ -288,18 +288,31 @@ def load_arguments(schema, args, kwargs):
         raise ValidationError("invalid input", exc.messages) from exc
 
 
-def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False, max_request_bytes=None, **kwargs):
+def rpc(
+    fn=None,
+    *,
+    schema=None,
+    result=None,
+    allow=None,
+    authenticated=True,
+    read_only=False,
+    max_request_bytes=None,
+    **kwargs,
+):
     """Expose a method over RPC.
 
     ``allow``: roles that may call it (None: any verified caller). ``read_only``: the use case only
     reads, so its statements run without a transaction (see ``Session.use_read_only``).
     ``schema``: its input; every field without a bound of its own gets the platform's default
     (``bounds.py``). ``max_request_bytes``: the largest request message it takes (default
-    ``RPC_MAX_REQUEST_BYTES``).
+    ``RPC_MAX_REQUEST_BYTES``). ``result``: the schema of what it returns — the caller gets what
+    that schema dumps, and with ``RPC_VALIDATE_RESULTS`` (on in the tests) a result that does not
+    load back through it is an error, so the contract cannot drift from the code.
     """
     schema = schema() if isinstance(schema, type) else schema
     if schema is not None:
         apply_defaults(schema)
+    result_schema = result() if isinstance(result, type) else result
 
     def decorate(method):
         @functools.wraps(method)
@@ -318,10 +331,12 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
                     done = idempotency.stored_answer(self.db, command.key)
                     if done is not None:
                         return command.replay(done)
-                result = method(self, data) if schema is not None else method(self)
+                answer = method(self, data) if schema is not None else method(self)
+                if result_schema is not None:
+                    answer = _dump_result(result_schema, answer, self.call.worker_ctx.config, method.__name__)
                 if command is not None:
-                    command.store(self.db, method.__name__, result)
-                return result
+                    command.store(self.db, method.__name__, answer)
+                return answer
             except Exception as exc:
                 if command is not None and command.explicit:
                     done = _stored_answer_or_none(self.db, command)
@@ -333,12 +348,29 @@ def rpc(fn=None, *, schema=None, allow=None, authenticated=True, read_only=False
                 raise typed from exc
 
         wrapper.rpc_schema = schema
+        wrapper.rpc_result = result_schema
         wrapper.rpc_allow = tuple(allow or ())
         wrapper.rpc_read_only = read_only
         wrapper.rpc_max_request_bytes = max_request_bytes
         return Rpc.decorator(**kwargs)(wrapper)
 
     return decorate(fn) if fn is not None else decorate
+
+
+class ResultError(Exception):
+    """A method returned something its result schema does not describe: a bug, never the caller's."""
+
+
+def _dump_result(schema, answer, config, method_name):
+    try:
+        dumped = schema.dump(answer)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ResultError(f"{method_name} returned what its result schema cannot dump: {exc}") from exc
+    if str(config.get("RPC_VALIDATE_RESULTS", "false")).lower() in ("1", "true", "yes"):
+        errors = schema.validate(dumped)
+        if errors:
+            raise ResultError(f"{method_name} returned what its result schema refuses: {errors}")
+    return dumped
 
 
 def _stored_answer_or_none(session, command):

@@ -16,6 +16,18 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+def page_of(item_schema):
+    """The result schema of a list method: ``{"items": [item, ...], "next_cursor": str | None}``."""
+    name = f"PageOf{getattr(item_schema, '__name__', type(item_schema).__name__)}"
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "next_cursor": fields.String(required=True, allow_none=True),
+        },
+        name=name,
+    )
+
+
 class PageSchema(Schema):
     """Mix into an input schema of a list method: ``cursor`` and ``limit``."""
 

@@ -34,6 +34,7 @@ def system(monkeypatch, rabbit_config, fresh_database, system_env):
         monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", databases[name])
         monkeypatch.setenv(f"{name.upper()}_HTTP_ADDRESS", f"127.0.0.1:{_free_port()}")
     monkeypatch.setenv("AMQP_URI", rabbit_config["AMQP_URI"])
+    monkeypatch.setenv("ALLIANCE_RPC_VALIDATE_RESULTS", "true")  # every result checked against its schema
     monkeypatch.setenv("RABBIT_MANAGEMENT_URI", RABBIT_MANAGEMENT_URI)
     output = io.StringIO()
     supervisor = Supervisor(installed_services(), out=output)

@@ -66,6 +66,15 @@ class ItemRef(Schema):
     item_id = fields.String(required=True)
 
 
+class ItemOut(Schema):
+    """The result of get_item: the item as stored."""
+
+    id = fields.String(required=True)
+    aggregate = fields.String(required=True)
+    seq = fields.Integer(required=True, strict=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
 class Sleep(Schema):
     seconds = fields.Float(required=True, validate=validate.Range(min=0, max=5))
 
@@ -125,12 +134,19 @@ class ProbeService(AllianceService):
         record_item(self.db, cmd)
         raise Conflict("refused after writing: the write must not survive")
 
-    @rpc(schema=ItemRef, read_only=True)
+    @rpc(schema=ItemRef, result=ItemOut, read_only=True)
     def get_item(self, cmd):
-        row = self.db.fetchone("SELECT id, aggregate, seq FROM probe_items WHERE id = %s", (cmd["item_id"],))
+        row = self.db.fetchone(
+            "SELECT id, aggregate, seq, created_at AS recorded_at FROM probe_items WHERE id = %s", (cmd["item_id"],)
+        )
         if row is None:
             raise NotFound(f"no item {cmd['item_id']}")
         return row
+
+    @rpc(schema=ItemRef, result=ItemOut, read_only=True)
+    def get_item_badly(self, cmd):
+        """A method whose answer breaks its own result schema (seq is no integer): a bug to catch."""
+        return {"id": cmd["item_id"], "aggregate": "a", "seq": "one", "recorded_at": "2026-12-01T00:00:00+00:00"}
 
     @rpc(schema=RecordItem, read_only=True)
     def record_item_read_only(self, cmd):

@@ -81,12 +81,17 @@ def test_retried_submissions_are_stored_once_and_processed_once_across_a_broker_
                     eventlet.sleep(0.2)
 
     callers = [eventlet.spawn(caller) for _ in range(CALLERS)]
-    wait_until(lambda: len(answers) >= SUBMISSIONS // 3, timeout=180, message="a third of the submissions")
-    rabbit.stop()
-    eventlet.sleep(OUTAGE_SECONDS)  # the outage itself
-    rabbit.start()
-    for c in callers:
-        c.wait()
+    try:
+        wait_until(lambda: len(answers) >= SUBMISSIONS // 3, timeout=180, message="a third of the submissions")
+        rabbit.stop()
+        eventlet.sleep(OUTAGE_SECONDS)  # the outage itself
+        rabbit.start()
+        for c in callers:
+            c.wait()
+    finally:
+        queue.clear()  # callers stop after the submission in hand
+        if not rabbit.running:
+            rabbit.start()  # containers stop cleanly only against a running broker
 
     stored = query(tickets_db, "SELECT title, reference FROM tickets")
     per_submission = {}
@@ -105,10 +110,16 @@ def test_retried_submissions_are_stored_once_and_processed_once_across_a_broker_
         f"stored twice or more {len(doubled)}, events processed {len(effects)}, "
         f"lost {2 * len(stored) - len(effects)}, duplicated {duplicated}, untyped errors {len(untyped)}"
     )
+    try:
+        _assert_once_each(answers, per_submission, doubled, effects, duplicated, stored, untyped)
+    finally:
+        tickets.stop()  # while the broker still runs: a container stopping against a dead broker waits to reconnect
+        watcher.stop()
+
+
+def _assert_once_each(answers, per_submission, doubled, effects, duplicated, stored, untyped):
     assert untyped == []
     assert len(answers) == SUBMISSIONS, "every submission eventually answered"
     assert doubled == {}, "a retried submission was stored more than once"
     assert {refs[0] for refs in per_submission.values()} == set(answers.values())
     assert len(effects) == 2 * len(stored) and duplicated == 0
-    tickets.stop()  # while the broker still runs: a container stopping against a dead broker waits to reconnect
-    watcher.stop()

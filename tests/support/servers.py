@@ -348,7 +348,7 @@ class PrivatePostgres(_PrivateServer):
         host: str = LOOPBACK,
         port: int | None = None,
         superuser: str = "postgres",
-        start_timeout: float = 30.0,
+        start_timeout: float = 120.0,  # generous: drills run on busy machines
         stop_timeout: float = 30.0,
     ):
         super().__init__(workdir, start_timeout, stop_timeout)
@@ -418,7 +418,7 @@ class PrivateRabbit(_PrivateServer):
         amqp_port: int | None = None,
         dist_port: int | None = None,
         management_port: int | None = None,
-        start_timeout: float = 60.0,
+        start_timeout: float = 180.0,  # generous: a node boots slowly on a busy machine
         stop_timeout: float = 30.0,
     ):
         super().__init__(workdir, start_timeout, stop_timeout)

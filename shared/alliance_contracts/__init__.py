@@ -18,6 +18,10 @@ from datetime import UTC, datetime
 from marshmallow import EXCLUDE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 
+# The version of the whole contract (RPC methods and events) other systems code against. Raise
+# the major number for a change that can break a caller (docs/contract/README.md says which).
+CONTRACT_VERSION = "1.0.0"
+
 
 class ContractError(Exception):
     """An event that does not match its contract, or has none. A bug or a poison message."""

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import sys
 import traceback
+from contextlib import contextmanager
 from functools import partial
 
 import psycopg
@@ -39,7 +40,7 @@ from nameko import rpc as nameko_rpc
 from nameko import timer as nameko_timer
 from nameko.exceptions import ContainerBeingKilled, MethodNotFound
 from nameko.extensions import SharedExtension
-from nameko.messaging import HEADER_PREFIX, QueueConsumer
+from nameko.messaging import HEADER_PREFIX, QueueConsumer, QueueConsumerStopped
 
 from alliance_contracts import ContractError, parse_event, versions
 
@@ -94,9 +95,30 @@ class Oversized:
         )
 
 
-class _SizedQueueConsumer(QueueConsumer):
+class SizedQueueConsumer(QueueConsumer):
     """nameko's queue consumer, measuring each message before kombu decodes its body: a message
-    over its limit reaches its entrypoint as ``Oversized``, never parsed."""
+    over its limit reaches its entrypoint as ``Oversized``, never parsed. It also gives up
+    reconnecting once it is asked to stop: nameko's keeps retrying a broker that is down (up to 30 s
+    apart, for ever), so a service stopped during an outage never finished stopping."""
+
+    @contextmanager
+    def establish_connection(self):
+        def give_up_when_stopping():
+            # Called every second while the broker cannot be reached. Entrypoints that stop wait
+            # for their consumer to be cancelled, which nameko does only on a live connection:
+            # with none, there is nothing to cancel, so they are let go at once.
+            pending, self._pending_remove_providers = self._pending_remove_providers, {}
+            for provider, removed in pending.items():
+                self._consumers.pop(provider, None)
+                removed.send()
+            if pending and not self._consumers:
+                self.should_stop = True
+            if self.should_stop:
+                raise QueueConsumerStopped("stopped while the broker could not be reached")
+
+        with self.create_connection() as conn:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=give_up_when_stopping)
+            yield conn
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -120,6 +142,8 @@ class _SizedQueueConsumer(QueueConsumer):
 
 
 def _message_limit(provider, message):
+    if isinstance(provider, nameko_rpc.ReplyListener):
+        return float("inf")  # a reply to our own call: its size is the answer's
     config = provider.container.config
     if isinstance(provider, nameko_rpc.RpcConsumer):
         try:
@@ -135,7 +159,7 @@ def _message_limit(provider, message):
 class _RpcConsumer(nameko_rpc.RpcConsumer):
     """nameko's RPC consumer, replying without publisher confirms and refusing oversized requests."""
 
-    queue_consumer = _SizedQueueConsumer()
+    queue_consumer = SizedQueueConsumer()
 
     def handle_message(self, body, message):
         if isinstance(body, Oversized):
@@ -396,7 +420,7 @@ class FailureTopology(SharedExtension):
 
 class EventHandler(nameko_events.EventHandler):
     failures = FailureTopology()
-    queue_consumer = _SizedQueueConsumer()
+    queue_consumer = SizedQueueConsumer()
 
     def __init__(self, source_service, event_type, **kwargs):
         kwargs.setdefault("expected_exceptions", AllianceError)

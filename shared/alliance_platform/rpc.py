@@ -19,10 +19,11 @@ import structlog
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
-from nameko.rpc import MethodProxy, RpcProxy, ServiceProxy
+from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from .context import AUTHORIZATION_KEY, CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY, new_id
+from .entrypoints import SizedQueueConsumer
 from .errors import ServiceTimeout, ServiceUnavailable
 from .identity import TokenService
 
@@ -71,8 +72,15 @@ class _ServiceProxy(ServiceProxy):
         return _MethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener, **self.options)
 
 
+class _ReplyListener(ReplyListener):
+    # The platform's queue consumer (one per service): it stops even while the broker is down.
+    queue_consumer = SizedQueueConsumer()
+
+
 class ServiceRpc(RpcProxy):
     """``registry_rpc = ServiceRpc("registry")``: calls with this service's identity and a timeout."""
+
+    rpc_reply_listener = _ReplyListener()
 
     def setup(self):
         super().setup()

@@ -129,3 +129,16 @@ def test_after_a_long_outage_the_relay_publishes_at_once_and_readiness_tells_mea
     finally:
         pool.close()
     producer.stop()  # while its broker runs: nameko would retry a stopped broker for ever
+
+
+def test_a_service_asked_to_stop_while_its_broker_is_down_stops(rabbit, container_factory, fresh_database):
+    """nameko's own consumer retries a broker that is down for ever, even once the container is
+    stopping: a service told to stop during an outage never finished. The platform's gives up."""
+    producer = container_factory(ProbeService, _config(rabbit, fresh_database("probe")))
+    producer.start()
+    rabbit.stop()
+    stopping = eventlet.spawn(producer.stop)
+    began = time.monotonic()
+    with eventlet.Timeout(120, AssertionError("the service did not stop within 120 s of being asked")):
+        stopping.wait()
+    print(f"stopped {time.monotonic() - began:.1f} s after being asked, the broker down")

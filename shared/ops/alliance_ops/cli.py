@@ -248,10 +248,30 @@ def dead_letters_replay(service, ids, all_):
 
 
 @main.command()
-def contract():
-    """Print every service's RPC methods and events, as docs/CONTRACT.md holds them."""
+@click.option("--write", "write_", is_flag=True, help="Write docs/CONTRACT.md and docs/contract/ under --root.")
+@click.option("--check", is_flag=True, help="Exit 1 if a generated document under --root differs from the code.")
+@click.option("--release", is_flag=True, help="Also record the contract as released (docs/contract/released/).")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True)
+def contract(write_, check, release, root):
+    """The contract: every RPC method and event. Without options, print docs/CONTRACT.md.
+
+    The machine-readable documents (JSON Schema per service, AsyncAPI for the events) are written
+    by --write; --release records this version as the baseline a breaking change is judged against.
+    """
+    from . import contract as documents
     from .contract_docs import render
 
+    if check:
+        stale = documents.stale(root)
+        for relative in stale:
+            click.echo(f"stale: {relative} (regenerate: alliance contract --write)", err=True)
+        sys.exit(1 if stale else 0)
+    if write_ or release:
+        for relative in documents.write(root):
+            click.echo(f"wrote {relative}")
+        if release:
+            click.echo(f"released {documents.release(root)}")
+        return
     click.echo(render(), nl=False)
 
 

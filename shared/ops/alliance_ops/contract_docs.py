@@ -11,6 +11,21 @@ from alliance_contracts import CATALOG
 from alliance_platform.bounds import effective_bound
 from alliance_platform.config import installed_services, service_class
 
+# What a caller must know about data that reaches one service from another only by events.
+CONSISTENCY = {
+    "tickets": (
+        "tickets knows merchants, people and pairings from the registry's events (its read model): a "
+        "merchant or person registered a moment ago is `unknown` to tickets (NotFound / ValidationError) "
+        "until that event has arrived, usually within a second — wait briefly and retry."
+    ),
+    "notifications": (
+        "notifications resolves recipients by asking the registry when an event arrives; a message for an "
+        "event is in the inbox shortly after the event, not when the command that caused it returns."
+    ),
+    "events": "events asks the registry over RPC when it needs a merchant (nominate): always current.",
+    "registry": "registry is the source of merchants and people: what it answers is current.",
+}
+
 CALLS_SECTION = [
     "## Calls: retries and request ids",
     "",
@@ -50,9 +65,12 @@ EVENTS_SECTION = [
 ]
 
 
-def _field(name, field):
+def _field(name, field, result=False):
     kind = type(field).__name__
-    notes = ["required" if field.required else "optional"]
+    if result:
+        notes = ["may be null" if field.allow_none else "always"] if field.required else ["optional"]
+    else:
+        notes = ["required" if field.required else "optional"]
     if isinstance(field, mm.List):
         inner = effective_bound(field.inner)
         kind = f"List[{type(field.inner).__name__}{f' {inner}' if inner else ''}]"
@@ -75,7 +93,11 @@ def render():
     lines = [
         "# The services' contract",
         "",
-        "Generated from the code by `alliance contract` (a test keeps this file current). Every call",
+        "Generated from the code by `alliance contract --write` (a test keeps this file current), with its",
+        "machine-readable twins: `docs/contract/rpc/<service>.json` (JSON Schema 2020-12 of every method's",
+        "arguments and result) and `docs/contract/asyncapi.yaml` (AsyncAPI 3.0 of every event). How to call",
+        "and subscribe from any AMQP client, without nameko: `docs/contract/WIRE.md`. What callers may rely",
+        "on across versions: `docs/contract/README.md`. Contract version: see `x-contract-version`. Every call",
         "carries a signed identity (see README, *Calling a service*); a refused call raises a typed",
         "error from `alliance_platform.errors` and changes nothing. *Roles*: who may call the method at",
         "all; district and ownership scope is checked on the data. Every argument has a bound, shown",
@@ -92,13 +114,18 @@ def render():
         cls = service_class(name)
         lines += [f"## {name}", "", (cls.__doc__ or "").strip(), ""] if cls.__doc__ else [f"## {name}", ""]
         methods = list(_methods(cls))
+        if CONSISTENCY.get(name):
+            lines += [f"*Consistency*: {CONSISTENCY[name]}", ""]
         if methods:
-            lines += ["| method | roles | arguments |", "|---|---|---|"]
+            lines += ["| method | roles | arguments | result |", "|---|---|---|---|"]
             for attr, method in methods:
                 roles = ", ".join(method.rpc_allow) or "any verified caller"
-                schema = method.rpc_schema
+                if not method.rpc_read_only:
+                    roles += " · command"
+                schema, result = method.rpc_schema, getattr(method, "rpc_result", None)
                 arguments = "; ".join(_field(n, f) for n, f in schema.fields.items()) if schema else "—"
-                lines.append(f"| `{attr}` | {roles} | {arguments} |")
+                answer = "; ".join(_field(n, f, result=True) for n, f in result.fields.items()) if result else "—"
+                lines.append(f"| `{attr}` | {roles} | {arguments} | {answer} |")
             lines.append("")
         events = sorted((t, v) for (s, t, v) in CATALOG if s == name)
         if events:

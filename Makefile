@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench demo setup infra migrate demo-data lint clean
 
 # Re-install only when what pins or declares the packages changed.
-$(STAMP): scripts/bootstrap.sh constraints.txt requirements-dev.txt shared/pyproject.toml shared/ops/pyproject.toml $(wildcard services/*/pyproject.toml)
+$(STAMP): scripts/bootstrap.sh constraints.txt requirements-dev.txt shared/pyproject.toml shared/ops/pyproject.toml $(wildcard services/*/pyproject.toml) tests/interop/package-lock.json
 	scripts/bootstrap.sh
 	touch $@
 

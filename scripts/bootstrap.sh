@@ -59,3 +59,30 @@ fi
   -e shared -e services/registry -e services/tickets -e services/events -e services/notifications -e shared/ops \
   -r requirements-dev.txt
 echo "bootstrap: .venv ready"
+
+# Node.js and npm: the interop client and the AsyncAPI validator in tests/interop/ run on the
+# machine's own; where there are none, Debian's packages like the system packages above (a node
+# that is there already, Debian's or another's, is left as it is). The npm packages are installed
+# from tests/interop/package-lock.json, again only when it changed since they were installed
+# (npm writes node_modules/.package-lock.json as it finishes); no package needs its install scripts.
+ensure_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing nodejs npm from Debian's packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  else
+    echo "bootstrap: node and npm are missing (the interop tests need them);" \
+      "install them (Debian: apt-get install nodejs npm)" >&2
+    return 1
+  fi
+}
+
+INTEROP=tests/interop
+if ensure_node; then
+  installed=$INTEROP/node_modules/.package-lock.json
+  if [ ! -f "$installed" ] || [ "$INTEROP/package-lock.json" -nt "$installed" ] || [ "$INTEROP/package.json" -nt "$installed" ]; then
+    echo "bootstrap: installing $INTEROP's npm packages"
+    (cd "$INTEROP" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -32,7 +32,13 @@ export class RemoteError extends Error {
 export class CallTimeout extends Error {}
 
 /** The broker returned the request: no queue is bound for that service (it never ran on this broker). */
-export class NoSuchService extends Error {}
+export class NoSuchService extends Error {
+  constructor(message, { replyCode, replyText }) {
+    super(message);
+    this.replyCode = replyCode; // 312
+    this.replyText = replyText; // "NO_ROUTE"
+  }
+}
 
 export class Alliance {
   /**
@@ -117,7 +123,9 @@ export class Alliance {
 
   #returned(message) {
     this.#settle(message.properties.correlationId, (p) =>
-      p.reject(new NoSuchService(`${p.target}: no queue is bound for it (the service never ran on this broker)`)),
+      p.reject(
+        new NoSuchService(`${p.target}: no queue is bound for it (the service never ran on this broker)`, message.fields),
+      ),
     );
   }
 
@@ -256,7 +264,12 @@ async function scenario() {
       report.unknown_service = { refused: false };
     } catch (error) {
       if (!(error instanceof NoSuchService)) throw error;
-      report.unknown_service = { refused: true, type: error.constructor.name };
+      report.unknown_service = {
+        refused: true,
+        type: error.constructor.name,
+        reply_code: error.replyCode,
+        reply_text: error.replyText,
+      };
     }
     report.unauthenticated = await refusal(alliance.call("registry", "list_districts", {}, { token: null }));
     report.oversized = await refusal(

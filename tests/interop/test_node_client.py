@@ -57,7 +57,12 @@ def test_a_node_client_calls_every_service_and_consumes_an_event(system, rabbit_
         "path": "nameko.exceptions.MethodNotFound",
         "text": "no_such_method",
     }
-    assert report["unknown_service"] == {"refused": True, "type": "NoSuchService"}
+    assert report["unknown_service"] == {
+        "refused": True,
+        "type": "NoSuchService",
+        "reply_code": 312,
+        "reply_text": "NO_ROUTE",
+    }
     assert report["unauthenticated"]["type"] == "Unauthenticated"
     assert report["oversized"]["type"] == "ValidationError"
     assert list(report["oversized"]["fields"]) == ["_message"]

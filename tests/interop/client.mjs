@@ -3,8 +3,8 @@
 // token: it is handed one. Run as a program it plays another internal system against running
 // services and prints a JSON report of what it saw (tests/interop/test_node_client.py reads it):
 //
-//   INTEROP_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/vhost \
-//   INTEROP_SYSTEM_TOKEN=<a system token> node client.mjs
+//   INTEROP_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/vhost INTEROP_RUN_ID=<a name for this run> \
+//   INTEROP_SYSTEM_TOKEN=<a system token: alliance token --kind system --role system ...> node client.mjs
 //
 // As a module it offers `Alliance` (calls) and `subscribe` (events).
 import { randomUUID } from "node:crypto";

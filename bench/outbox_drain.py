@@ -15,7 +15,7 @@ from amqp import Message
 from kombu import Connection
 
 from alliance_platform.store import make_pool, transaction
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 
 from .environment import EVENTS_EXCHANGE, EVENTS_SINK, BenchError
 from .report import Result, progress

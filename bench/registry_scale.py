@@ -26,7 +26,7 @@ from alliance_platform.config import load_config, service_package
 from alliance_platform.identity import TokenService
 from alliance_platform.migrate import apply
 from alliance_platform.rpc import AllianceClient
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 
 from .environment import BenchError, _with_path
 from .report import Result, progress

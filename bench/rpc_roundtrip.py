@@ -16,7 +16,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from alliance_platform.config import load_config
 from alliance_platform.identity import TokenService
 from alliance_platform.rpc import AllianceClient
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 
 from .environment import BenchError
 from .kombu_echo import KombuRpc

@@ -10,7 +10,11 @@ from marshmallow import Schema, fields, validate
 from . import event_contract
 
 MERCHANT_STATUSES = ("active", "suspended", "closed")
-PERSON_ROLES = ("merchant_owner", "party_member", "staff", "volunteer", "department_liaison", "branch_secretary")
+# A person's roles: two follow from the register itself (owning a merchant, being registered as a
+# Party member), the others are assigned by whoever keeps the record.
+IMPLIED_ROLES = ("merchant_owner", "party_member")
+ASSIGNED_ROLES = ("staff", "volunteer", "department_liaison", "branch_secretary")
+PERSON_ROLES = IMPLIED_ROLES + ASSIGNED_ROLES
 LANGUAGES = ("zh-CN", "en")
 MEMBERSHIPS = ("full", "probationary")
 HONOUR_KINDS = ("star_party_member_merchant", "party_member_model_store", "party_member_business_plaque")

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from alliance_ops.cli import main
 from alliance_platform import logs
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 from tests.support.helpers import query, wait_until
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from alliance_ops.cli import main
 from alliance_platform import logs
 from alliance_platform.clock import ControlledTime
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 from tests.support.browser import artifacts, browser, fonts_rendering, page  # noqa: F401
 from tests.support.helpers import query, wait_until
 

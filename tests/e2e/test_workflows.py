@@ -12,7 +12,7 @@ from alliance_platform.config import load_config
 from alliance_platform.errors import Conflict
 from alliance_platform.identity import TokenService
 from alliance_platform.rpc import AllianceClient
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 from tests.support.helpers import query, wait_until
 from tests.support.http_sink import HttpSink
 

@@ -10,7 +10,7 @@ from alliance_ops.cli import main
 from alliance_platform import logs
 from alliance_platform.config import service_class
 from alliance_platform.identity import TokenService
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 from tests.support.helpers import wait_until
 
 

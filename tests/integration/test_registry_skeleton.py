@@ -5,7 +5,7 @@ from nameko.testing.services import entrypoint_waiter
 
 from alliance_platform.config import service_class
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain.identifiers import make_credit_code
 from tests.support.helpers import query
 
 

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alliance_registry.identifiers import (
+from alliance_registry.domain.identifiers import (
     CREDIT_CODE_CHARSET,
     credit_code_check_character,
     is_valid_credit_code,

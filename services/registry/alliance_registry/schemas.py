@@ -1,44 +1,31 @@
-"""Input schemas of the registry's RPC methods. Unknown arguments are refused (marshmallow RAISE)."""
+"""The registry's RPC schemas: the inputs its methods load (unknown arguments are refused,
+marshmallow RAISE) and the results they return (what a caller gets is what these dump)."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from alliance_contracts.registry import HONOUR_KINDS, LANGUAGES, MEMBERSHIPS, MERCHANT_STATUSES, PERSON_ROLES
-from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Url
-from alliance_registry.identifiers import is_valid_credit_code, is_valid_id_card, is_valid_mobile
-
-# Roles a caller assigns; ``merchant_owner`` and ``party_member`` follow from the register itself
-# (owning a merchant, being registered as a Party member) and are kept by the service.
-ASSIGNED_ROLES = ("staff", "volunteer", "department_liaison", "branch_secretary")
-ORGANISATION_TYPES = (
-    "alliance",
-    "party_branch",
-    "street_committee",
-    "government_department",
-    "bank",
-    "education_institution",
-    "enterprise",
+from alliance_contracts.registry import (
+    ASSIGNED_ROLES,
+    HONOUR_KINDS,
+    LANGUAGES,
+    MEMBERSHIPS,
+    MERCHANT_STATUSES,
+    PERSON_ROLES,
 )
+from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Url
+from alliance_platform.paging import page_of
+
+from .domain.identifiers import valid_credit_code, valid_id_card, valid_mobile
+from .domain.organisations import ALLIANCE, ORGANISATION_TYPES
+from .domain.pairings import STATUSES as PAIRING_STATUSES
+from .domain.people import DEFAULT_LANGUAGE
+from .domain.roster import REPORT_STATUSES
+
 MAX_PAGE = 100
 MAX_AUDIENCE_PAGE = 1000
 MAX_ROSTER_BYTES = 20 * 1024 * 1024
 MAX_TEAM_NAME = 100  # as long as a child task's unit may be
 MAX_ORGANISATION_ID = 100  # a branch's or another organisation's id
 MAX_SKILLS = 20
-
-
-def valid_credit_code(value):
-    if not is_valid_credit_code(value):
-        raise ValidationError("not a valid unified social credit code (18 characters, check character)")
-
-
-def valid_mobile(value):
-    if not is_valid_mobile(value):
-        raise ValidationError("not a valid mainland mobile number (11 digits starting 13-19)")
-
-
-def valid_id_card(value):
-    if not is_valid_id_card(value):
-        raise ValidationError("not a valid ID-card number (18 characters, birth date, check character)")
 
 
 def _text(max_length, **kwargs):
@@ -137,7 +124,7 @@ class RegisterPerson(Schema):
     skills = fields.List(_text(40), load_default=list, validate=validate.Length(max=MAX_SKILLS))
     # The teams demands are routed to (the tickets service's ROUTING_RULES name them).
     teams = fields.List(_text(MAX_TEAM_NAME), load_default=list, validate=validate.Length(max=20))
-    language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
+    language = fields.String(load_default=DEFAULT_LANGUAGE, validate=validate.OneOf(LANGUAGES))
     district_id = DistrictId(load_default=None)
 
 
@@ -203,7 +190,7 @@ class AwardHonour(Schema):
     year = _year(load_default=None)
     stars = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
     reason = _text(200, required=True)
-    awarded_by = _text(MAX_ORGANISATION_ID, load_default="alliance")
+    awarded_by = _text(MAX_ORGANISATION_ID, load_default=ALLIANCE)
     awarded_on = fields.Date(load_default=None)
 
 
@@ -264,3 +251,195 @@ class ImportMerchants(Schema):
     content = fields.String(required=True, validate=validate.Length(min=1, max=MAX_ROSTER_BYTES * 4 // 3 + 4))
     format = fields.String(required=True, validate=validate.OneOf(("csv", "xlsx")))
     dry_run = fields.Boolean(load_default=False)
+
+
+# Results ----------------------------------------------------------------------------------------
+# Every field of a result is present (``required``); ``allow_none`` where the register may hold
+# nothing. Days are ISO dates, instants ISO date-times with their offset.
+
+
+def _id(**kwargs):
+    return fields.UUID(required=True, **kwargs)
+
+
+def _str(**kwargs):
+    return fields.String(required=True, **kwargs)
+
+
+def _maybe(field_class, **kwargs):
+    return field_class(required=True, allow_none=True, **kwargs)
+
+
+def _count():
+    return fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+def _counts():
+    return fields.Dict(keys=fields.String(), values=fields.Integer(validate=validate.Range(min=0)), required=True)
+
+
+class District(Schema):
+    id = _str()
+    name = _str()
+    name_en = _str()
+    is_alliance_base = fields.Boolean(required=True)
+
+
+class Organisation(Schema):
+    id = _str()
+    name = _str()
+    name_en = _str()
+    type = _str(validate=validate.OneOf(ORGANISATION_TYPES))
+    parent_id = _maybe(fields.String)
+    district_id = _maybe(fields.String)
+
+
+class HistoryEntry(Schema):
+    """One change: what was done, its details, by whom (``kind:subject``) and when."""
+
+    action = _str()
+    details = fields.Dict(required=True)
+    actor = _maybe(fields.String)
+    at = fields.AwareDateTime(required=True)
+
+
+class Merchant(Schema):
+    merchant_id = _id()
+    shop_name = _str()
+    district_id = _str()
+    unit_no = _maybe(fields.String)
+    category = _str()
+    credit_code = _str()
+    contact_phone = _maybe(fields.String)
+    online_shop_url = _maybe(fields.String)
+    owner_id = _maybe(fields.UUID)
+    status = _str(validate=validate.OneOf(MERCHANT_STATUSES))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    registered_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    history = fields.List(fields.Nested(HistoryEntry))  # with include_history only
+
+
+class _Membership(Schema):
+    branch_id = _str()
+    joined_on = fields.Date(required=True)
+    membership = _str(validate=validate.OneOf(MEMBERSHIPS))
+    floating = fields.Boolean(required=True)
+    home_organisation = _maybe(fields.String)
+    home_province = _maybe(fields.String)
+    activity_card_no = _maybe(fields.String)
+    activity_card_issued_on = _maybe(fields.Date)
+    arrived_on = _maybe(fields.Date)
+    transfer_due_on = _maybe(fields.Date)
+
+
+class PersonsMembership(_Membership):
+    """A person's Party membership as ``get_person`` shows it, with the branch's district."""
+
+    branch_district_id = _str()
+    transferred_in_on = _maybe(fields.Date)
+    party_age = _count()
+
+
+class Person(Schema):
+    person_id = _id()
+    name = _str()
+    mobile = _str()
+    id_card_no = _maybe(fields.String)  # masked, except for an administrator reading one person
+    roles = fields.List(fields.String(validate=validate.OneOf(PERSON_ROLES)), required=True)
+    skills = fields.List(fields.String(), required=True)
+    teams = fields.List(fields.String(), required=True)
+    language = _str(validate=validate.OneOf(LANGUAGES))
+    district_id = _maybe(fields.String)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    registered_at = fields.AwareDateTime(required=True)
+    updated_at = fields.AwareDateTime(required=True)
+    party_member = fields.Nested(PersonsMembership, allow_none=True)  # get_person only
+    history = fields.List(fields.Nested(HistoryEntry))  # with include_history only
+
+
+class PartyMember(_Membership):
+    """A Party member as registered: the branch's district, the registration and the party age."""
+
+    person_id = _id()
+    district_id = _str()
+    registered_at = fields.AwareDateTime(required=True)
+    party_age = _count()
+
+
+class TransferIn(_Membership):
+    """A floating member's membership once the transfer in is recorded."""
+
+    person_id = _id()
+    branch_district_id = _str()
+    transferred_in_on = fields.Date(required=True)
+
+
+class Honour(Schema):
+    honour_id = _id()
+    merchant_id = _id()
+    district_id = _str()
+    kind = _str(validate=validate.OneOf(HONOUR_KINDS))
+    year = _maybe(fields.Integer)
+    stars = _maybe(fields.Integer, validate=validate.Range(min=1, max=5))
+    reason = _str()
+    awarded_by = _str()
+    awarded_on = fields.Date(required=True)
+    awarded_at = fields.AwareDateTime(required=True)
+    revoked_at = _maybe(fields.AwareDateTime)
+    revoked_reason = _maybe(fields.String)
+
+
+class Pairing(Schema):
+    pairing_id = _id()
+    person_id = _id()
+    merchant_id = _id()
+    district_id = _str()
+    started_on = fields.Date(required=True)
+    ended_on = _maybe(fields.Date)
+    end_reason = _maybe(fields.String)
+    note = _maybe(fields.String)
+    status = _str(validate=validate.OneOf(PAIRING_STATUSES))
+
+
+class Contact(Schema):
+    """Whom to notify: a merchant (its contact phone, else its owner's mobile; the owner's
+    language) or a person."""
+
+    kind = _str(validate=validate.OneOf(("merchant", "person")))
+    id = _id()
+    name = _str()
+    mobile = _maybe(fields.String)
+    language = _str(validate=validate.OneOf(LANGUAGES))
+    district_id = _maybe(fields.String)
+    person_id = _maybe(fields.UUID)
+
+
+class Audience(Schema):
+    contacts = fields.List(fields.Nested(Contact), required=True)
+    next_cursor = _maybe(fields.String)
+    unknown_ids = fields.List(fields.UUID(), required=True)  # ids asked for that the register lacks
+
+
+class Stats(Schema):
+    as_of = fields.AwareDateTime(required=True)
+    merchants_by_district = fields.Dict(keys=fields.String(), values=_counts(), required=True)
+    merchants_by_category = _counts()
+    people_by_role = _counts()
+    honours_by_kind = _counts()
+    floating_members = _count()
+    floating_members_due_for_transfer = _count()
+
+
+class ImportReport(Schema):
+    status = _str(validate=validate.OneOf(REPORT_STATUSES))
+    rows = _count()
+    created = _count()
+    updated = _count()
+    unchanged = _count()
+    owners_registered = _count()
+
+
+MerchantPage = page_of(Merchant)
+PersonPage = page_of(Person)
+HonourPage = page_of(Honour)

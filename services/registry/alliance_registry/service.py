@@ -1,41 +1,12 @@
-"""The registry: districts, organisations, merchants, people, Party members, honours, pairings."""
+"""The registry's nameko class: its name, its settings and its entrypoints."""
 
 from alliance_platform.entrypoints import event_handler, rpc, timer
-from alliance_platform.identity import ALL_DISTRICTS, Identity
 from alliance_platform.service import AllianceService
 
-from . import directory, imports, merchants, people, recognition
-from .id_cards import IdCards
-from .schemas import (
-    MAX_ROSTER_BYTES,
-    AwardHonour,
-    EndPairing,
-    ImportMerchants,
-    ListHonours,
-    ListOrganisations,
-    MerchantRef,
-    PersonRef,
-    RecordTransferIn,
-    RegisterMerchant,
-    RegisterPartyMember,
-    RegisterPerson,
-    ResolveAudience,
-    RevokeHonour,
-    SearchMerchants,
-    SearchPeople,
-    SetMerchantStatus,
-    StartPairing,
-    UpdateMerchant,
-    UpdatePerson,
-)
-
-# Who may call what; each use case then checks the caller's districts (or own merchant).
-STAFF = ("admin", "staff", "system")
-SELF_SERVICE = (*STAFF, "merchant")
-READERS = (*STAFF, "branch_secretary")
-MEMBER_KEEPERS = (*STAFF, "branch_secretary")
-# The registry's own identity, for the changes its timer makes.
-REGISTRY = Identity("registry", "system", roles=frozenset({"system"}), districts=frozenset({ALL_DISTRICTS}))
+from . import queries, timers, use_cases
+from . import schemas as s
+from .domain.access import MEMBER_KEEPERS, READERS, SELF_SERVICE, STAFF
+from .settings import RegistrySettings
 
 
 class RegistryService(AllianceService):
@@ -44,107 +15,112 @@ class RegistryService(AllianceService):
 
     name = "registry"
 
-    id_cards = IdCards()
+    settings = RegistrySettings()
 
-    @rpc(read_only=True)
+    @rpc(read_only=True, result=s.District(many=True))
     def list_districts(self):
-        return directory.list_districts(self.db)
+        return queries.list_districts(self.ctx())
 
-    @rpc(schema=ListOrganisations, read_only=True)
+    @rpc(schema=s.ListOrganisations, result=s.Organisation(many=True), read_only=True)
     def list_organisations(self, cmd):
-        return directory.list_organisations(self.db, cmd)
+        return queries.list_organisations(self.ctx(), cmd)
 
     # Merchants ----------------------------------------------------------------------------------
 
-    @rpc(schema=RegisterMerchant, allow=STAFF)
+    @rpc(schema=s.RegisterMerchant, result=s.Merchant, allow=STAFF)
     def register_merchant(self, cmd):
-        return merchants.register_merchant(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.register_merchant(self.ctx(), cmd)
 
-    @rpc(schema=UpdateMerchant, allow=SELF_SERVICE)
+    @rpc(schema=s.UpdateMerchant, result=s.Merchant, allow=SELF_SERVICE)
     def update_merchant(self, cmd):
-        return merchants.update_merchant(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.update_merchant(self.ctx(), cmd)
 
-    @rpc(schema=SetMerchantStatus, allow=STAFF)
+    @rpc(schema=s.SetMerchantStatus, result=s.Merchant, allow=STAFF)
     def set_merchant_status(self, cmd):
-        return merchants.set_merchant_status(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.set_merchant_status(self.ctx(), cmd)
 
-    @rpc(schema=MerchantRef, read_only=True)
+    @rpc(schema=s.MerchantRef, result=s.Merchant, read_only=True)
     def get_merchant(self, cmd):
-        return merchants.get_merchant(self.db, self.call.identity, cmd)
+        return queries.get_merchant(self.ctx(), cmd)
 
-    @rpc(schema=SearchMerchants, allow=READERS, read_only=True)
+    @rpc(schema=s.SearchMerchants, result=s.MerchantPage, allow=READERS, read_only=True)
     def search_merchants(self, cmd):
-        return merchants.search_merchants(self.db, self.call.identity, cmd)
+        return queries.search_merchants(self.ctx(), cmd)
 
     # The roster travels base64-encoded in the request: the message may be as large as the field.
-    @rpc(schema=ImportMerchants, allow=STAFF, max_request_bytes=MAX_ROSTER_BYTES * 4 // 3 + 64 * 1024)
+    @rpc(
+        schema=s.ImportMerchants,
+        result=s.ImportReport,
+        allow=STAFF,
+        max_request_bytes=s.MAX_ROSTER_BYTES * 4 // 3 + 64 * 1024,
+    )
     def import_merchants(self, cmd):
-        return imports.import_merchants(self.db, self.call.identity, cmd, now=self.clock.now(), vault=self.id_cards)
+        return use_cases.import_merchants(self.ctx(), cmd)
 
     # People and Party members -------------------------------------------------------------------
 
-    @rpc(schema=RegisterPerson, allow=STAFF)
+    @rpc(schema=s.RegisterPerson, result=s.Person, allow=STAFF)
     def register_person(self, cmd):
-        return people.register_person(self.db, self.call.identity, cmd, now=self.clock.now(), vault=self.id_cards)
+        return use_cases.register_person(self.ctx(), cmd)
 
-    @rpc(schema=UpdatePerson, allow=SELF_SERVICE)
+    @rpc(schema=s.UpdatePerson, result=s.Person, allow=SELF_SERVICE)
     def update_person(self, cmd):
-        return people.update_person(self.db, self.call.identity, cmd, now=self.clock.now(), vault=self.id_cards)
+        return use_cases.update_person(self.ctx(), cmd)
 
-    @rpc(schema=PersonRef, read_only=True)
+    @rpc(schema=s.PersonRef, result=s.Person, read_only=True)
     def get_person(self, cmd):
-        return people.get_person(self.db, self.call.identity, cmd, now=self.clock.now(), vault=self.id_cards)
+        return queries.get_person(self.ctx(), cmd)
 
-    @rpc(schema=SearchPeople, allow=READERS, read_only=True)
+    @rpc(schema=s.SearchPeople, result=s.PersonPage, allow=READERS, read_only=True)
     def search_people(self, cmd):
-        return people.search_people(self.db, self.call.identity, cmd, vault=self.id_cards)
+        return queries.search_people(self.ctx(), cmd)
 
-    @rpc(schema=RegisterPartyMember, allow=MEMBER_KEEPERS)
+    @rpc(schema=s.RegisterPartyMember, result=s.PartyMember, allow=MEMBER_KEEPERS)
     def register_party_member(self, cmd):
-        return people.register_party_member(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.register_party_member(self.ctx(), cmd)
 
-    @rpc(schema=RecordTransferIn, allow=MEMBER_KEEPERS)
+    @rpc(schema=s.RecordTransferIn, result=s.TransferIn, allow=MEMBER_KEEPERS)
     def record_transfer_in(self, cmd):
-        return people.record_transfer_in(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.record_transfer_in(self.ctx(), cmd)
 
     @timer(interval="TRANSFER_CHECK_INTERVAL", eager=True)
     def announce_due_transfers(self):
-        return people.announce_due_transfers(self.db, REGISTRY, now=self.clock.now())
+        return timers.announce_due_transfers(self.ctx())
 
     # Honours and pairings -----------------------------------------------------------------------
 
-    @rpc(schema=AwardHonour, allow=STAFF)
+    @rpc(schema=s.AwardHonour, result=s.Honour, allow=STAFF)
     def award_honour(self, cmd):
-        return recognition.award_honour(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.award_honour(self.ctx(), cmd)
 
-    @rpc(schema=RevokeHonour, allow=STAFF)
+    @rpc(schema=s.RevokeHonour, result=s.Honour, allow=STAFF)
     def revoke_honour(self, cmd):
-        return recognition.revoke_honour(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.revoke_honour(self.ctx(), cmd)
 
-    @rpc(schema=ListHonours, read_only=True)
+    @rpc(schema=s.ListHonours, result=s.HonourPage, read_only=True)
     def list_honours(self, cmd):
-        return recognition.list_honours(self.db, self.call.identity, cmd)
+        return queries.list_honours(self.ctx(), cmd)
 
-    @rpc(schema=StartPairing, allow=MEMBER_KEEPERS)
+    @rpc(schema=s.StartPairing, result=s.Pairing, allow=MEMBER_KEEPERS)
     def start_pairing(self, cmd):
-        return recognition.start_pairing(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.start_pairing(self.ctx(), cmd)
 
-    @rpc(schema=EndPairing, allow=MEMBER_KEEPERS)
+    @rpc(schema=s.EndPairing, result=s.Pairing, allow=MEMBER_KEEPERS)
     def end_pairing(self, cmd):
-        return recognition.end_pairing(self.db, self.call.identity, cmd, now=self.clock.now())
+        return use_cases.end_pairing(self.ctx(), cmd)
 
     # Audiences and statistics -------------------------------------------------------------------
 
-    @rpc(schema=ResolveAudience, allow=READERS, read_only=True)
+    @rpc(schema=s.ResolveAudience, result=s.Audience, allow=READERS, read_only=True)
     def resolve_audience(self, cmd):
-        return directory.resolve_audience(self.db, self.call.identity, cmd)
+        return queries.resolve_audience(self.ctx(), cmd)
 
-    @rpc(allow=READERS, read_only=True)
+    @rpc(allow=READERS, result=s.Stats, read_only=True)
     def stats(self):
-        return directory.stats(self.db, self.call.identity, now=self.clock.now())
+        return queries.stats(self.ctx())
 
-    # --- facts from the other services ------------------------------------------------------
+    # Facts from the other services --------------------------------------------------------------
 
     @event_handler("events", "evaluation_closed")
     def handle_events_evaluation_closed(self, event):
-        return recognition.award_evaluation_winners(self.db, event, self.clock.now())
+        return use_cases.award_evaluation_winners(self.ctx(), event)

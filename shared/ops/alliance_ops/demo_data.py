@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 from faker import Faker
 
-from alliance_registry.identifiers import CREDIT_CODE_CHARSET, make_credit_code, make_id_card
+from alliance_registry.domain.identifiers import CREDIT_CODE_CHARSET, make_credit_code, make_id_card
 
 # Share of the alliance's 2,200 merchants per district, and the trades typical of each.
 DISTRICTS = {

@@ -3,9 +3,9 @@
 from alliance_ops import demo_data
 
 
-def test_the_demo_register_loads_through_the_registry_and_a_second_load_adds_nothing(registry, client, db):
+def test_the_demo_register_loads_through_the_registry_and_a_second_load_adds_nothing(registry):
     steps = []
-    with client(timeout=30) as alliance:
+    with registry.client(timeout=30) as alliance:
         first = demo_data.load(alliance, progress=steps.append, per_district=24)
         second = demo_data.load(alliance, per_district=24)
     assert steps == list(demo_data.STEPS)
@@ -19,7 +19,7 @@ def test_the_demo_register_loads_through_the_registry_and_a_second_load_adds_not
     assert {kind: entry["already present"] for kind, entry in second.items()} == {
         kind: entry["registered"] for kind, entry in first.items()
     }
-    counts = db(
+    counts = registry.db(
         "SELECT (SELECT count(*) FROM merchants) AS merchants, (SELECT count(*) FROM people) AS people,"
         " (SELECT count(*) FROM party_members WHERE floating) AS floating"
     )[0]

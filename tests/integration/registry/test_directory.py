@@ -4,12 +4,11 @@ import pytest
 
 from alliance_platform.errors import Forbidden, Unauthenticated, ValidationError
 from alliance_platform.rpc import AllianceClient
+from tests.use_cases.registry.samples import merchant_fields, person_fields
 
-from .conftest import merchant_fields, person_fields
 
-
-def test_districts_and_the_organisation_tree(registry, client, merchant_token):
-    with client(merchant_token({"merchant_id": "m-1"})) as alliance:  # any verified caller
+def test_districts_and_the_organisation_tree(registry):
+    with registry.merchant("m-1") as alliance:  # any verified caller
         assert [d["id"] for d in alliance.registry.list_districts()] == ["aodele", "outlets", "wholesale_city"]
         branches = alliance.registry.list_organisations(type="party_branch")
         children = alliance.registry.list_organisations(parent_id="alliance")
@@ -37,8 +36,8 @@ def _contacts(resolve, **audience):
             return contacts, pages, result["unknown_ids"]
 
 
-def test_resolve_audience_pages_through_contacts(registry, client, staff_of):
-    with client() as alliance:
+def test_resolve_audience_pages_through_contacts(registry):
+    with registry.admin() as alliance:
         owner = alliance.registry.register_person(**person_fields(language="en", district_id="aodele"))
         alliance.registry.register_party_member(
             person_id=owner["person_id"], branch_id="branch_aodele", joined_on="2001-07-01"
@@ -73,7 +72,7 @@ def test_resolve_audience_pages_through_contacts(registry, client, staff_of):
         for bad in ({}, {"districts": ["aodele"], "role": "staff"}, {"role": "king"}, {"branch_id": "alliance"}):
             with pytest.raises(ValidationError):
                 resolve(**bad)
-    with client(staff_of("aodele")) as alliance:
+    with registry.staff("aodele") as alliance:
         resolve = alliance.registry.resolve_audience
         assert len(_contacts(resolve, districts=["aodele"])[0]) == 3
         with pytest.raises(Forbidden):
@@ -84,15 +83,15 @@ def test_resolve_audience_pages_through_contacts(registry, client, staff_of):
             resolve(branch_id="branch_outlets")
 
 
-def test_stats_count_by_district_category_role_and_honour(registry, client, staff_of):
-    with client() as alliance:
+def test_stats_count_by_district_category_role_and_honour(registry):
+    with registry.admin() as alliance:
         for district, category in [("aodele", "餐饮"), ("aodele", "餐饮"), ("outlets", "鲜花绿植")]:
             alliance.registry.register_merchant(**merchant_fields(district_id=district, category=category))
         alliance.registry.register_person(**person_fields(roles=["staff", "volunteer"], district_id="aodele"))
         everything = alliance.registry.stats()
         with pytest.raises(ValidationError):
             alliance.registry.stats(district_id="aodele")
-    with client(staff_of("aodele")) as alliance:
+    with registry.staff("aodele") as alliance:
         aodele = alliance.registry.stats()
     assert everything["merchants_by_district"] == {"aodele": {"active": 2}, "outlets": {"active": 1}}
     assert everything["merchants_by_category"] == {"餐饮": 2, "鲜花绿植": 1}

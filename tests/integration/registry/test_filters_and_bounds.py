@@ -6,12 +6,11 @@ import pytest
 
 from alliance_platform.errors import ValidationError
 from alliance_platform.inputs import DISTRICT_IDS
+from tests.use_cases.registry.samples import merchant_fields, person_fields
 
-from .conftest import merchant_fields, person_fields
 
-
-def test_the_register_s_districts_are_the_districts_inputs_are_checked_against(registry, client):
-    with client() as alliance:
+def test_the_register_s_districts_are_the_districts_inputs_are_checked_against(registry):
+    with registry.admin() as alliance:
         assert sorted(d["id"] for d in alliance.registry.list_districts()) == sorted(DISTRICT_IDS)
 
 
@@ -34,16 +33,16 @@ def test_the_register_s_districts_are_the_districts_inputs_are_checked_against(r
         ("list_organisations", {"type": "club"}, "type"),
     ],
 )
-def test_a_filter_outside_what_the_alliance_has_is_refused_naming_the_field(registry, client, method, filters, field):
-    with client() as alliance:
+def test_a_filter_outside_what_the_alliance_has_is_refused_naming_the_field(registry, method, filters, field):
+    with registry.admin() as alliance:
         alliance.registry.register_merchant(**merchant_fields())  # there is something to find
         with pytest.raises(ValidationError) as refused:
             getattr(alliance.registry, method)(**filters)
     assert field in refused.value.fields
 
 
-def test_filters_inside_what_the_alliance_has_still_find_nothing_when_nothing_matches(registry, client):
-    with client() as alliance:
+def test_filters_inside_what_the_alliance_has_still_find_nothing_when_nothing_matches(registry):
+    with registry.admin() as alliance:
         assert alliance.registry.search_merchants(district_id="outlets")["items"] == []
         assert alliance.registry.list_honours(year=2026)["items"] == []
         assert alliance.registry.list_organisations(parent_id="branch_aodele") == []
@@ -60,8 +59,8 @@ def test_filters_inside_what_the_alliance_has_still_find_nothing_when_nothing_ma
         ({"unit_no": "B" * 41}, "unit_no"),
     ],
 )
-def test_a_merchant_s_fields_have_their_bounds(registry, client, db, change, field):
-    with client() as alliance:
+def test_a_merchant_s_fields_have_their_bounds(registry, change, field):
+    with registry.admin() as alliance:
         with pytest.raises(ValidationError) as refused:
             alliance.registry.register_merchant(**merchant_fields(**change))
         assert field in refused.value.fields
@@ -69,12 +68,12 @@ def test_a_merchant_s_fields_have_their_bounds(registry, client, db, change, fie
         with pytest.raises(ValidationError) as refused:
             alliance.registry.update_merchant(merchant_id=merchant["merchant_id"], **change)
         assert field in refused.value.fields
-    assert db("SELECT version FROM merchants") == [{"version": 1}]
+    assert registry.db("SELECT version FROM merchants") == [{"version": 1}]
 
 
-def test_a_url_as_long_as_browsers_take_is_kept(registry, client):
+def test_a_url_as_long_as_browsers_take_is_kept(registry):
     url = "https://shop.example.cn/" + "x" * (2048 - len("https://shop.example.cn/"))
-    with client() as alliance:
+    with registry.admin() as alliance:
         assert alliance.registry.register_merchant(**merchant_fields(online_shop_url=url))["online_shop_url"] == url
 
 
@@ -87,8 +86,8 @@ def test_a_url_as_long_as_browsers_take_is_kept(registry, client):
         ({"name": "王" * 51}, "name"),
     ],
 )
-def test_a_person_s_fields_have_their_bounds(registry, client, db, change, field):
-    with client() as alliance:
+def test_a_person_s_fields_have_their_bounds(registry, change, field):
+    with registry.admin() as alliance:
         with pytest.raises(ValidationError) as refused:
             alliance.registry.register_person(**person_fields(**change))
         assert field in refused.value.fields
@@ -96,11 +95,11 @@ def test_a_person_s_fields_have_their_bounds(registry, client, db, change, field
         with pytest.raises(ValidationError) as refused:
             alliance.registry.update_person(person_id=person["person_id"], **change)
         assert field in refused.value.fields
-    assert db("SELECT version FROM people") == [{"version": 1}]
+    assert registry.db("SELECT version FROM people") == [{"version": 1}]
 
 
-def test_names_of_branches_and_awarding_bodies_are_bounded(registry, client):
-    with client() as alliance:
+def test_names_of_branches_and_awarding_bodies_are_bounded(registry):
+    with registry.admin() as alliance:
         person = alliance.registry.register_person(**person_fields())
         merchant = alliance.registry.register_merchant(**merchant_fields())
         with pytest.raises(ValidationError) as refused:

@@ -10,8 +10,7 @@ from openpyxl import Workbook
 from alliance_ops.cli import main
 from alliance_platform import logs
 from alliance_platform.errors import Forbidden, ValidationError
-
-from .conftest import credit_code, mobile
+from tests.use_cases.registry.samples import credit_code, mobile
 
 HEADER = ["商户名称", "商圈", "摊位号", "经营类别", "统一社会信用代码", "联系电话", "网店链接", "负责人", "负责人手机"]
 
@@ -41,11 +40,11 @@ def _xlsx(rows):
     return base64.b64encode(out.getvalue()).decode()
 
 
-def test_a_roster_imports_once_and_a_second_import_changes_nothing(registry, client, db, events):
+def test_a_roster_imports_once_and_a_second_import_changes_nothing(registry):
     rows = _rows(30)
-    with client() as alliance:
+    with registry.admin() as alliance:
         checked = alliance.registry.import_merchants(content=_csv(rows), format="csv", dry_run=True)
-        assert checked["status"] == "validated" and db("SELECT count(*) AS n FROM merchants")[0]["n"] == 0
+        assert checked["status"] == "validated" and registry.db("SELECT count(*) AS n FROM merchants")[0]["n"] == 0
         first = alliance.registry.import_merchants(content=_csv(rows), format="csv")
         again = alliance.registry.import_merchants(content=_xlsx(rows), format="xlsx")
         rows[3][0] = "鑫盛五金改名"
@@ -61,22 +60,22 @@ def test_a_roster_imports_once_and_a_second_import_changes_nothing(registry, cli
     assert (again["created"], again["unchanged"]) == (0, 30)
     assert (changed["created"], changed["updated"], changed["unchanged"]) == (0, 1, 29)
     assert found[0]["unit_no"] == "A1-003" and found[0]["version"] == 2
-    owners = db("SELECT roles FROM people")
+    owners = registry.db("SELECT roles FROM people")
     assert len(owners) == 30 and all(o["roles"] == ["merchant_owner"] for o in owners)
-    types = [t for t, _ in events.take(61)]
+    types = registry.event_types()
+    assert len(types) == 61
     assert types.count("merchant_registered") == 30 and types.count("person_registered") == 30
     assert types[-1] == "merchant_updated"
-    events.nothing_more()
 
 
-def test_a_roster_with_bad_rows_is_rejected_whole_with_every_rows_errors(registry, client, db):
+def test_a_roster_with_bad_rows_is_rejected_whole_with_every_rows_errors(registry):
     rows = _rows(6)
     rows[1][4] = "91371400000000000X"  # credit code check character
     rows[2][1] = "月球商圈"
     rows[3][4] = rows[0][4]  # repeats row 2's credit code
     rows[4][8] = rows[0][8]  # the first owner's mobile, with another name
     rows[5][5] = "12345"
-    with client() as alliance:
+    with registry.admin() as alliance:
         with pytest.raises(ValidationError) as caught:
             alliance.registry.import_merchants(content=_csv(rows), format="csv")
     report = {int(r["row"]): sorted(r["errors"]) for r in caught.value.fields["rows"]}
@@ -88,19 +87,19 @@ def test_a_roster_with_bad_rows_is_rejected_whole_with_every_rows_errors(registr
         7: ["contact_phone"],
     }
     assert "5 of 6 rows rejected" in caught.value.message
-    assert db("SELECT count(*) AS n FROM merchants")[0]["n"] == 0
-    assert db("SELECT count(*) AS n FROM people")[0]["n"] == 0
-    assert db("SELECT count(*) AS n FROM outbox")[0]["n"] == 0
+    assert registry.db("SELECT count(*) AS n FROM merchants")[0]["n"] == 0
+    assert registry.db("SELECT count(*) AS n FROM people")[0]["n"] == 0
+    assert registry.db("SELECT count(*) AS n FROM outbox")[0]["n"] == 0
 
 
-def test_a_roster_s_shop_url_is_bounded_as_register_merchant_bounds_it(registry, client, db):
+def test_a_roster_s_shop_url_is_bounded_as_register_merchant_bounds_it(registry):
     rows = _rows(2)
     rows[1][6] = "https://shop.example.cn/" + "x" * 100_000
-    with client() as alliance:
+    with registry.admin() as alliance:
         with pytest.raises(ValidationError) as caught:
             alliance.registry.import_merchants(content=_csv(rows), format="csv")
     assert {int(r["row"]): sorted(r["errors"]) for r in caught.value.fields["rows"]} == {3: ["online_shop_url"]}
-    assert db("SELECT count(*) AS n FROM merchants")[0]["n"] == 0
+    assert registry.db("SELECT count(*) AS n FROM merchants")[0]["n"] == 0
 
 
 @pytest.mark.parametrize(
@@ -113,28 +112,27 @@ def test_a_roster_s_shop_url_is_bounded_as_register_merchant_bounds_it(registry,
     ],
     ids=["unknown-columns", "not-xlsx", "not-base64", "unknown-format"],
 )
-def test_an_unreadable_roster_is_refused(registry, client, content, file_format, problem):
-    with client() as alliance, pytest.raises(ValidationError) as caught:
+def test_an_unreadable_roster_is_refused(registry, content, file_format, problem):
+    with registry.admin() as alliance, pytest.raises(ValidationError) as caught:
         alliance.registry.import_merchants(content=content, format=file_format)
     assert problem in caught.value.fields
 
 
-def test_staff_import_only_into_their_districts(registry, client, staff_of, tokens, db):
+def test_staff_import_only_into_their_districts(registry):
     rows = _rows(2) + _rows(1, district="aodele")
-    with client(staff_of("wholesale_city")) as alliance:
+    with registry.staff("wholesale_city") as alliance:
         with pytest.raises(ValidationError) as caught:
             alliance.registry.import_merchants(content=_csv(rows), format="csv")
         assert [int(r["row"]) for r in caught.value.fields["rows"]] == [4]
         assert alliance.registry.import_merchants(content=_csv(rows[:2]), format="csv")["created"] == 2
-    merchant = tokens.issue("m-1", "merchant", roles=["merchant"], merchant_id="m-1")
-    with client(merchant) as alliance, pytest.raises(Forbidden):
+    with registry.merchant("m-1") as alliance, pytest.raises(Forbidden):
         alliance.registry.import_merchants(content=_csv(rows[:2]), format="csv")
-    assert db("SELECT count(*) AS n FROM merchants")[0]["n"] == 2
+    assert registry.db("SELECT count(*) AS n FROM merchants")[0]["n"] == 2
 
 
 @pytest.fixture
 def cli(registry, monkeypatch):
-    monkeypatch.setenv("AMQP_URI", registry.config["AMQP_URI"])
+    monkeypatch.setenv("AMQP_URI", registry.container.config["AMQP_URI"])
 
     def invoke(*args):
         try:
@@ -146,7 +144,7 @@ def cli(registry, monkeypatch):
     return invoke
 
 
-def test_the_operator_imports_a_roster_file(cli, tmp_path, db):
+def test_the_operator_imports_a_roster_file(registry, cli, tmp_path):
     good, bad = tmp_path / "roster.xlsx", tmp_path / "roster.csv"
     rows = _rows(5)
     good.write_bytes(base64.b64decode(_xlsx(rows)))
@@ -159,6 +157,6 @@ def test_the_operator_imports_a_roster_file(cli, tmp_path, db):
     assert code == 0 and "0 merchants were registered, 0 updated, 5 unchanged" in output
     code, output, _ = cli("import", "merchants", str(bad))
     assert code == 1 and "1 of 5 rows rejected" in output and "credit_code" in output and " 4 " in output
-    assert db("SELECT count(*) AS n FROM merchants")[0]["n"] == 5
+    assert registry.db("SELECT count(*) AS n FROM merchants")[0]["n"] == 5
     (tmp_path / "roster.txt").write_text("x")
     assert cli("import", "merchants", str(tmp_path / "roster.txt"))[0] == 2

@@ -3,12 +3,11 @@
 import pytest
 
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
+from tests.use_cases.registry.samples import credit_code, merchant_fields, person_fields
 
-from .conftest import credit_code, merchant_fields, person_fields
 
-
-def test_register_update_and_read_a_merchant_with_its_history_and_events(registry, client, events, db):
-    with client() as alliance:
+def test_register_update_and_read_a_merchant_with_its_history_and_events(registry):
+    with registry.admin() as alliance:
         owner = alliance.registry.register_person(**person_fields(name="李红"))
         merchant = alliance.registry.register_merchant(**merchant_fields(owner_id=owner["person_id"]))
         assert merchant["owner_id"] == owner["person_id"] and merchant["version"] == 1
@@ -22,7 +21,7 @@ def test_register_update_and_read_a_merchant_with_its_history_and_events(registr
         assert alliance.registry.get_person(person_id=owner["person_id"])["roles"] == ["merchant_owner"]
     assert [entry["action"] for entry in read.pop("history")] == ["registered", "updated"]
     assert read == updated
-    received = events.take(4)
+    received = registry.events()
     assert [t for t, _ in received] == [
         "person_registered",
         "merchant_registered",
@@ -30,12 +29,11 @@ def test_register_update_and_read_a_merchant_with_its_history_and_events(registr
         "merchant_updated",
     ]
     assert received[3][1]["changed"] == ["contact_phone", "unit_no"] and received[3][1]["version"] == 2
-    events.nothing_more()
-    assert db("SELECT actor FROM history WHERE aggregate_type = 'merchant'")[0]["actor"] == "staff:admin-1"
+    assert registry.db("SELECT actor FROM history WHERE aggregate_type = 'merchant'")[0]["actor"] == "staff:admin-1"
 
 
-def test_status_changes_follow_the_rules_and_are_kept(registry, client, events):
-    with client() as alliance:
+def test_status_changes_follow_the_rules_and_are_kept(registry):
+    with registry.admin() as alliance:
         merchant = alliance.registry.register_merchant(**merchant_fields())
         ref = {"merchant_id": merchant["merchant_id"]}
         alliance.registry.set_merchant_status(**ref, status="suspended", reason="停业装修")
@@ -54,7 +52,8 @@ def test_status_changes_follow_the_rules_and_are_kept(registry, client, events):
         ("suspended", "active"),
         ("active", "closed"),
     ]
-    changes = [p for t, p in events.take(4) if t == "merchant_status_changed"]
+    assert registry.event_types() == ["merchant_registered"] + ["merchant_status_changed"] * 3
+    changes = registry.payloads("merchant_status_changed")
     assert [(c["old_status"], c["status"], c["version"]) for c in changes] == [
         ("active", "suspended", 2),
         ("suspended", "active", 3),
@@ -62,8 +61,8 @@ def test_status_changes_follow_the_rules_and_are_kept(registry, client, events):
     ]
 
 
-def test_bad_updates_are_refused_and_nothing_is_written(registry, client, db):
-    with client() as alliance:
+def test_bad_updates_are_refused_and_nothing_is_written(registry):
+    with registry.admin() as alliance:
         merchant = alliance.registry.register_merchant(**merchant_fields())
         ref = {"merchant_id": merchant["merchant_id"]}
         for bad in (
@@ -80,15 +79,15 @@ def test_bad_updates_are_refused_and_nothing_is_written(registry, client, db):
             alliance.registry.update_merchant(**ref, expected_version=7, shop_name="新名")
         with pytest.raises(NotFound):
             alliance.registry.update_merchant(merchant_id="00000000-0000-0000-0000-000000000000", shop_name="新名")
-    assert db("SELECT version, shop_name FROM merchants") == [{"version": 1, "shop_name": "鑫盛五金批发部"}]
-    assert db("SELECT count(*) AS n FROM outbox")[0]["n"] == 1
+    assert registry.db("SELECT version, shop_name FROM merchants") == [{"version": 1, "shop_name": "鑫盛五金批发部"}]
+    assert registry.db("SELECT count(*) AS n FROM outbox")[0]["n"] == 1
 
 
-def test_who_may_change_and_read_a_merchant(registry, client, staff_of, merchant_token, tokens, db):
-    with client() as alliance:
+def test_who_may_change_and_read_a_merchant(registry):
+    with registry.admin() as alliance:
         mine = alliance.registry.register_merchant(**merchant_fields(district_id="aodele"))
         other = alliance.registry.register_merchant(**merchant_fields(district_id="outlets"))
-    with client(merchant_token(mine)) as alliance:
+    with registry.merchant(mine["merchant_id"], district="aodele") as alliance:
         assert alliance.registry.update_merchant(merchant_id=mine["merchant_id"], shop_name="新名")["version"] == 2
         with pytest.raises(Forbidden):
             alliance.registry.update_merchant(merchant_id=mine["merchant_id"], district_id="outlets")
@@ -100,7 +99,7 @@ def test_who_may_change_and_read_a_merchant(registry, client, staff_of, merchant
             alliance.registry.set_merchant_status(merchant_id=mine["merchant_id"], status="closed")
         with pytest.raises(Forbidden):
             alliance.registry.search_merchants(name="新")
-    with client(staff_of("aodele")) as alliance:
+    with registry.staff("aodele") as alliance:
         assert alliance.registry.get_merchant(merchant_id=mine["merchant_id"])["shop_name"] == "新名"
         with pytest.raises(Forbidden):
             alliance.registry.get_merchant(merchant_id=other["merchant_id"])
@@ -108,10 +107,9 @@ def test_who_may_change_and_read_a_merchant(registry, client, staff_of, merchant
             alliance.registry.update_merchant(merchant_id=mine["merchant_id"], district_id="outlets")
         with pytest.raises(Forbidden):
             alliance.registry.set_merchant_status(merchant_id=other["merchant_id"], status="suspended")
-    volunteer = tokens.issue("v-1", "staff", roles=["volunteer"], districts=["aodele"])
-    with client(volunteer) as alliance, pytest.raises(Forbidden):
+    with registry.staff("aodele", roles=("volunteer",)) as alliance, pytest.raises(Forbidden):
         alliance.registry.register_merchant(**merchant_fields(district_id="aodele"))
-    assert db("SELECT shop_name, district_id, status FROM merchants ORDER BY district_id") == [
+    assert registry.db("SELECT shop_name, district_id, status FROM merchants ORDER BY district_id") == [
         {"shop_name": "新名", "district_id": "aodele", "status": "active"},
         {"shop_name": "鑫盛五金批发部", "district_id": "outlets", "status": "active"},
     ]
@@ -128,9 +126,9 @@ def _all_pages(search, **filters):
             return found, pages
 
 
-def test_search_by_name_fragment_and_filters_pages_with_a_stable_cursor(registry, client, staff_of):
+def test_search_by_name_fragment_and_filters_pages_with_a_stable_cursor(registry):
     names = ["鑫盛五金批发部", "鑫盛建材商行", "华联超市", "盛世华庭鲜花", "Apple 数码专营店"]
-    with client() as alliance:
+    with registry.admin() as alliance:
         made = {
             name: alliance.registry.register_merchant(
                 **merchant_fields(shop_name=name, district_id=district, category=category)
@@ -170,16 +168,16 @@ def test_search_by_name_fragment_and_filters_pages_with_a_stable_cursor(registry
             search(limit=1000)
         with pytest.raises(ValidationError):
             search(name="")
-    with client(staff_of("aodele")) as alliance:
+    with registry.staff("aodele") as alliance:
         found, _ = _all_pages(alliance.registry.search_merchants, name="华")
         assert sorted(m["shop_name"] for m in found) == ["华联超市"]
         with pytest.raises(Forbidden):
             alliance.registry.search_merchants(district_id="outlets")
 
 
-def test_duplicate_credit_code_is_a_conflict(registry, client):
+def test_duplicate_credit_code_is_a_conflict(registry):
     code = credit_code()
-    with client() as alliance:
+    with registry.admin() as alliance:
         alliance.registry.register_merchant(**merchant_fields(credit_code=code))
         with pytest.raises(Conflict):
             alliance.registry.register_merchant(**merchant_fields(credit_code=code, shop_name="另一家"))

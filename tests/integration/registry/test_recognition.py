@@ -3,14 +3,13 @@
 import pytest
 
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
-
-from .conftest import merchant_fields, person_fields
+from tests.use_cases.registry.samples import merchant_fields, person_fields
 
 
 @pytest.fixture
-def member_merchant(registry, client):
+def member_merchant(registry):
     """A merchant in Aodele whose owner is a Party member of the Aodele branch."""
-    with client() as alliance:
+    with registry.admin() as alliance:
         owner = alliance.registry.register_person(**person_fields(district_id="aodele"))
         alliance.registry.register_party_member(
             person_id=owner["person_id"], branch_id="branch_aodele", joined_on="2005-07-01"
@@ -21,10 +20,9 @@ def member_merchant(registry, client):
     return merchant, owner
 
 
-def test_award_list_and_revoke_honours(member_merchant, client, events, merchant_token):
+def test_award_list_and_revoke_honours(registry, member_merchant):
     merchant, _ = member_merchant
-    events.take(5)
-    with client() as alliance:
+    with registry.admin() as alliance:
         star = alliance.registry.award_honour(
             merchant_id=merchant["merchant_id"],
             kind="star_party_member_merchant",
@@ -77,8 +75,8 @@ def test_award_list_and_revoke_honours(member_merchant, client, events, merchant
         "honour_revoked",
         "honour_awarded",
     ]
-    assert [t for t, _ in events.take(4)] == ["honour_awarded", "honour_awarded", "honour_revoked", "honour_awarded"]
-    with client(merchant_token(merchant)) as alliance:
+    assert registry.event_types()[5:] == ["honour_awarded", "honour_awarded", "honour_revoked", "honour_awarded"]
+    with registry.merchant(merchant["merchant_id"], district="aodele") as alliance:
         assert len(alliance.registry.list_honours()["items"]) == 2
         with pytest.raises(Forbidden):
             alliance.registry.award_honour(
@@ -86,9 +84,9 @@ def test_award_list_and_revoke_honours(member_merchant, client, events, merchant
             )
 
 
-def test_bad_honours_are_refused_and_nothing_is_written(member_merchant, client, staff_of, db, registry):
+def test_bad_honours_are_refused_and_nothing_is_written(registry, member_merchant):
     merchant, _ = member_merchant
-    with client() as alliance:
+    with registry.admin() as alliance:
         plain = alliance.registry.register_merchant(**merchant_fields(district_id="aodele"))
         good = {"merchant_id": merchant["merchant_id"], "kind": "star_party_member_merchant", "year": 2026, "stars": 5}
         for bad in (
@@ -106,15 +104,15 @@ def test_bad_honours_are_refused_and_nothing_is_written(member_merchant, client,
             alliance.registry.award_honour(
                 **{**good, "merchant_id": "00000000-0000-0000-0000-000000000000"}, reason="理由"
             )
-    with client(staff_of("outlets")) as alliance:
+    with registry.staff("outlets") as alliance:
         with pytest.raises(Forbidden):
             alliance.registry.award_honour(**good, reason="理由")
-    assert db("SELECT count(*) AS n FROM honours")[0]["n"] == 0
+    assert registry.db("SELECT count(*) AS n FROM honours")[0]["n"] == 0
 
 
-def test_pairings_start_and_end(member_merchant, client, events, staff_of, db):
+def test_pairings_start_and_end(registry, member_merchant):
     merchant, member = member_merchant
-    with client() as alliance:
+    with registry.admin() as alliance:
         stranger = alliance.registry.register_person(**person_fields(district_id="aodele"))
         pairing = alliance.registry.start_pairing(
             person_id=member["person_id"], merchant_id=merchant["merchant_id"], note="帮助开网店"
@@ -130,15 +128,15 @@ def test_pairings_start_and_end(member_merchant, client, events, staff_of, db):
             )
         with pytest.raises(ValidationError):
             alliance.registry.end_pairing(pairing_id=pairing["pairing_id"], ended_on="2000-01-01")
-    with client(staff_of("outlets")) as alliance, pytest.raises(Forbidden):
+    with registry.staff("outlets") as alliance, pytest.raises(Forbidden):
         alliance.registry.end_pairing(pairing_id=pairing["pairing_id"])
-    with client(staff_of("aodele", roles=("branch_secretary",))) as alliance:
+    with registry.staff("aodele", roles=("branch_secretary",)) as alliance:
         ended = alliance.registry.end_pairing(pairing_id=pairing["pairing_id"], reason="已开店")
         with pytest.raises(Conflict):
             alliance.registry.end_pairing(pairing_id=pairing["pairing_id"])
         # Once ended, the same two may be paired again.
         alliance.registry.start_pairing(person_id=member["person_id"], merchant_id=merchant["merchant_id"])
     assert ended["status"] == "ended" and ended["end_reason"] == "已开店"
-    received = [(t, p) for t, p in events.take(9) if t.startswith("pairing")]
+    received = [(t, p) for t, p in registry.events() if t.startswith("pairing")]
     assert [t for t, _ in received] == ["pairing_started", "pairing_ended", "pairing_started"]
-    assert db("SELECT count(*) AS n FROM pairings WHERE ended_on IS NULL")[0]["n"] == 1
+    assert registry.db("SELECT count(*) AS n FROM pairings WHERE ended_on IS NULL")[0]["n"] == 1

@@ -6,15 +6,15 @@ import pytest
 
 from alliance_ops import demo_data
 from alliance_platform.errors import Forbidden, ValidationError
-from tests.integration.registry.conftest import merchant_fields, person_fields
+from tests.use_cases.registry.samples import merchant_fields, person_fields
 
 
 def _members(alliance, team):
     return {c["id"] for c in alliance.registry.resolve_audience(team=team)["contacts"]}
 
 
-def test_an_administrator_keeps_a_persons_teams_and_the_audience_of_a_team_is_its_members(registry, client, staff_of):
-    with client() as admin:
+def test_an_administrator_keeps_a_persons_teams_and_the_audience_of_a_team_is_its_members(registry):
+    with registry.admin() as admin:
         bank = admin.registry.register_person(**person_fields(roles=["department_liaison"], teams=["bank-liaisons"]))
         both = admin.registry.register_person(
             **person_fields(district_id="aodele", teams=["government-liaisons", "bank-liaisons", "bank-liaisons"])
@@ -32,24 +32,24 @@ def test_an_administrator_keeps_a_persons_teams_and_the_audience_of_a_team_is_it
             admin.registry.resolve_audience(team="bank-liaisons", role="staff")
         with pytest.raises(ValidationError):
             admin.registry.register_person(**person_fields(teams=[""]))
-    with client(staff_of("wholesale_city")) as staff:
+    with registry.staff("wholesale_city") as staff:
         # A district's staff see the members in their districts only, as for a role.
         assert _members(staff, "government-liaisons") == set()
         assert _members(staff, "bank-liaisons") == {bank["person_id"]}
 
 
-def test_a_merchant_does_not_put_its_owner_into_a_team(registry, client, merchant_token):
-    with client() as admin:
+def test_a_merchant_does_not_put_its_owner_into_a_team(registry):
+    with registry.admin() as admin:
         owner = admin.registry.register_person(**person_fields())
         shop = admin.registry.register_merchant(**merchant_fields(owner_id=owner["person_id"]))
-    with client(merchant_token(shop, subject=owner["person_id"])) as me:
+    with registry.merchant(shop["merchant_id"], person_id=owner["person_id"]) as me:
         with pytest.raises(Forbidden):
             me.registry.update_person(person_id=owner["person_id"], teams=["service-centre"])
         assert me.registry.update_person(person_id=owner["person_id"], skills=["电商运营"])["teams"] == []
 
 
-def test_the_demo_register_fills_the_teams_the_routing_rules_name(registry, client):
-    with client(timeout=30) as alliance:
+def test_the_demo_register_fills_the_teams_the_routing_rules_name(registry):
+    with registry.client(timeout=30) as alliance:
         demo_data.load(alliance, per_district=1)
         sizes = {
             team: len(_members(alliance, team))

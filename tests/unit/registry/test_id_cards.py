@@ -5,8 +5,8 @@ from cryptography.exceptions import InvalidTag
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alliance_registry.id_cards import IdCardVault
-from alliance_registry.identifiers import id_card_check_character, is_valid_id_card, make_id_card, mask_id_card
+from alliance_registry.domain.id_cards import IdCardVault
+from alliance_registry.domain.identifiers import id_card_check_character, is_valid_id_card, make_id_card, mask_id_card
 
 KEY = "ZGV2LW9ubHktaWQtY2FyZC1rZXktbm90LWZvci1wcm9k"
 bodies = st.builds(

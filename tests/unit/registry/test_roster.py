@@ -5,8 +5,8 @@ import base64
 import pytest
 
 from alliance_platform.errors import ValidationError
-from alliance_registry import roster
-from alliance_registry.identifiers import make_credit_code
+from alliance_registry.domain import roster
+from alliance_registry.domain.identifiers import make_credit_code
 
 DISTRICTS = {"aodele": "aodele", "澳德乐时代广场": "aodele"}
 CODE = make_credit_code("91371400MA3C8XYK1")

@@ -14,9 +14,8 @@ import hmac
 import os
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from nameko.extensions import DependencyProvider
 
-from alliance_registry.identifiers import mask_id_card
+from .identifiers import mask_id_card
 
 KEY_VERSION = 1
 _NONCE = 12
@@ -61,13 +60,3 @@ def _decode_key(secret):
     if len(key) < 32:
         raise ValueError("ID_CARD_KEY must hold at least 32 bytes")
     return key
-
-
-class IdCards(DependencyProvider):
-    """Hands each worker the vault built from the service's ``ID_CARD_KEY``."""
-
-    def setup(self):
-        self.vault = IdCardVault(self.container.config["ID_CARD_KEY"])
-
-    def get_dependency(self, worker_ctx):
-        return self.vault

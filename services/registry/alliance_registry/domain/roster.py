@@ -1,8 +1,12 @@
-"""Merchant rosters (CSV or XLSX): reading the file and checking each row, without a database.
+"""Merchant rosters (CSV or XLSX): reading the file, checking each row, planning the import.
 
 A roster has a header row naming its columns, in English or in Chinese, and one merchant per row.
 Rows are numbered as a spreadsheet shows them (the header is row 1), so an error report points at
-the line to fix.
+the line to fix. Every row is checked before anything is written: the file's own rules
+(``check``), then the register's (``plan``: districts in the caller's scope, owners' mobiles
+already taken by someone else of another name). One bad row rejects the roster with every row's
+errors listed. A roster that passes is planned as new merchants, changed ones and identical ones
+left alone, so importing the same roster again changes nothing.
 """
 
 import base64
@@ -17,7 +21,8 @@ from marshmallow import ValidationError as SchemaError
 from alliance_platform.errors import ValidationError
 from alliance_platform.inputs import Url
 
-from .schemas import valid_credit_code, valid_mobile
+from .identifiers import valid_credit_code, valid_mobile
+from .people import DEFAULT_LANGUAGE, MERCHANT_OWNER
 
 COLUMNS = {
     "shop_name": ("商户名称", "店铺名称"),
@@ -31,6 +36,10 @@ COLUMNS = {
     "owner_mobile": ("负责人手机", "经营者手机"),
 }
 REQUIRED = ("shop_name", "district", "category", "credit_code")
+# What an import reports: checked only (a dry run), or applied.
+VALIDATED, IMPORTED = REPORT_STATUSES = ("validated", "imported")
+# Roster fields that map straight to merchant columns.
+FIELDS = ("shop_name", "district_id", "unit_no", "category", "contact_phone", "online_shop_url")
 _ALIASES = {alias: column for column, aliases in COLUMNS.items() for alias in (column, *aliases)}
 
 
@@ -145,3 +154,76 @@ def check(rows, districts):
         else:
             valid.append((number, row))
     return valid, errors
+
+
+def plan(caller, rows, checked, existing, owners):
+    """What importing the ``checked`` rows (of ``rows`` read) changes in the register, or a
+    ValidationError listing every rejected row; ``existing`` maps credit codes to registered
+    merchants, ``owners`` mobiles to registered people."""
+    valid, errors = checked
+    errors = list(errors)
+    planned = {"create": [], "update": [], "unchanged": 0, "new_owners": {}}
+    for number, row in valid:
+        problems = _check_against_register(caller, row, existing, owners)
+        if problems:
+            errors.append({"row": number, "credit_code": row["credit_code"], "errors": problems})
+            continue
+        current = existing.get(row["credit_code"])
+        if current is None:
+            planned["create"].append(row)
+        elif differences(current, row, owners):
+            planned["update"].append((current, row))
+        else:
+            planned["unchanged"] += 1
+    if errors:
+        errors.sort(key=lambda error: error["row"])
+        raise ValidationError(f"{len(errors)} of {len(rows)} rows rejected; nothing was imported", {"rows": errors})
+    for row in planned["create"] + [row for _, row in planned["update"]]:
+        if row["owner_mobile"] and row["owner_mobile"] not in owners:
+            planned["new_owners"].setdefault(row["owner_mobile"], row)
+    return planned
+
+
+def report(planned, rows, dry_run):
+    return {
+        "status": VALIDATED if dry_run else IMPORTED,
+        "rows": len(rows),
+        "created": len(planned["create"]),
+        "updated": len(planned["update"]),
+        "unchanged": planned["unchanged"],
+        "owners_registered": len(planned["new_owners"]),
+    }
+
+
+def _check_against_register(caller, row, existing, owners):
+    problems = {}
+    if not caller.covers_district(row["district_id"]):
+        problems["district"] = [f"outside the districts you act for: {row['district_id']}"]
+    current = existing.get(row["credit_code"])
+    if current is not None and not caller.covers_district(current["district_id"]):
+        problems["credit_code"] = [f"registered in {current['district_id']}, outside the districts you act for"]
+    owner = owners.get(row["owner_mobile"])
+    if owner is not None and owner["name"] != row["owner_name"]:
+        problems["owner_mobile"] = ["this mobile belongs to a registered person of another name"]
+    return problems
+
+
+def differences(current, row, owners):
+    """The merchant columns a row changes; an owner not yet registered is ``"new"``."""
+    wanted = {field: row[field] for field in FIELDS}
+    if row["owner_mobile"]:
+        owner = owners.get(row["owner_mobile"])
+        wanted["owner_id"] = owner["id"] if owner else "new"
+    return {k: v for k, v in wanted.items() if current.get(k) != v}
+
+
+def new_owner(row):
+    """The person a row's owner is registered as when the register does not know their mobile."""
+    return {
+        "name": row["owner_name"],
+        "mobile": row["owner_mobile"],
+        "roles": [MERCHANT_OWNER],
+        "skills": [],
+        "language": DEFAULT_LANGUAGE,
+        "district_id": row["district_id"],
+    }

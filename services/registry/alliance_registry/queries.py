@@ -1,0 +1,137 @@
+"""The registry's read side: gets, lists, searches, audiences and statistics, ``query(ctx, cmd)``.
+
+They only read (the entrypoints run them without a transaction) and see what the caller may see:
+staff their districts, an administrator everything, a merchant its own record and its owner's.
+ID-card numbers are shown masked to everyone but an administrator. Lists come in pages whose
+cursor is refused for another query (``domain.paging``).
+"""
+
+from alliance_contracts.registry import HONOUR_KINDS
+from alliance_platform.errors import ValidationError
+
+from . import storage
+from .domain import access, membership, paging, people
+from .domain.days import today
+from .use_cases import load_branch, load_merchant, load_person, require_person_access
+
+
+def list_districts(ctx):
+    return storage.districts(ctx.session)
+
+
+def list_organisations(ctx, cmd):
+    if "parent_id" in cmd and not storage.organisation_exists(ctx.session, cmd["parent_id"]):
+        # An unknown parent is a mistake to point out, not an organisation without children.
+        raise ValidationError("unknown organisation", {"parent_id": [f"no organisation {cmd['parent_id']!r}"]})
+    return storage.organisations(ctx.session, cmd)
+
+
+def get_merchant(ctx, cmd):
+    merchant = load_merchant(ctx.session, cmd["merchant_id"])
+    access.require_merchant_access(ctx.caller, merchant)
+    if cmd["include_history"]:
+        merchant["history"] = storage.history(ctx.session, "merchant", merchant["merchant_id"])
+    return merchant
+
+
+def search_merchants(ctx, cmd):
+    query = paging.query_of(cmd)
+    after = paging.decode_cursor(cmd["cursor"], query)
+    districts = access.narrow_districts(ctx.caller, [cmd["district_id"]] if "district_id" in cmd else None)
+    rows = storage.search_merchants(ctx.session, cmd, districts, after, cmd["limit"] + 1)
+    items, next_cursor = paging.page(rows, cmd["limit"], query, key="merchant_id")
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def get_person(ctx, cmd):
+    session, caller = ctx.session, ctx.caller
+    person = load_person(session, cmd["person_id"])
+    require_person_access(ctx, person)
+    id_card_no = None
+    if caller.is_admin and person["id_card_masked"] is not None:
+        id_card_no = ctx.settings.id_cards.unseal(storage.id_card_sealed(session, person["person_id"]))
+    result = people.shown(person, id_card_no)
+    member = storage.party_member(session, person["person_id"])
+    if member is not None:
+        member["party_age"] = membership.party_age(member["joined_on"], today(ctx.now))
+    result["party_member"] = member
+    if cmd["include_history"]:
+        result["history"] = storage.history(session, "person", person["person_id"])
+    return result
+
+
+def search_people(ctx, cmd):
+    query = paging.query_of(cmd)
+    after = paging.decode_cursor(cmd["cursor"], query)
+    districts = access.narrow_districts(ctx.caller, [cmd["district_id"]] if "district_id" in cmd else None)
+    digest = None
+    if "id_card_no" in cmd:
+        access.require_id_card_lookup(ctx.caller)
+        digest = ctx.settings.id_cards.digest(cmd["id_card_no"])
+    rows = storage.search_people(ctx.session, cmd, districts, digest, after, cmd["limit"] + 1)
+    items, next_cursor = paging.page(rows, cmd["limit"], query, key="person_id")
+    return {"items": [people.shown(p) for p in items], "next_cursor": next_cursor}
+
+
+def list_honours(ctx, cmd):
+    caller = ctx.caller
+    query = paging.query_of(cmd)
+    after = paging.decode_cursor(cmd["cursor"], query)
+    if access.is_merchant(caller):
+        if "merchant_id" in cmd and str(cmd["merchant_id"]) != caller.merchant_id:
+            access.require_merchant_access(caller, {"merchant_id": str(cmd["merchant_id"])})
+        own, districts = caller.merchant_id, None
+    else:
+        own, districts = None, access.narrow_districts(caller, None)
+    rows = storage.list_honours(ctx.session, cmd, own, districts, after, cmd["limit"] + 1)
+    items, next_cursor = paging.page(rows, cmd["limit"], query, key="honour_id")
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def resolve_audience(ctx, cmd):
+    """The contacts of an audience, a page at a time, each contact once, in a stable order."""
+    session, caller = ctx.session, ctx.caller
+    query = {k: (sorted(map(str, v)) if isinstance(v, list) else v) for k, v in paging.query_of(cmd).items()}
+    after = paging.decode_cursor(cmd["cursor"], query)
+    unknown, cursor_key, within = [], "id", None
+    if "districts" in cmd:
+        for district in cmd["districts"]:
+            caller.require_district(district)
+        audience = {"districts": sorted(set(cmd["districts"]))}
+        if after is not None:
+            after = after.split(" ", 1)
+        cursor_key = lambda row: f"{row['district_id']} {row['id']}"  # noqa: E731
+    elif "merchant_ids" in cmd or "person_ids" in cmd:
+        kind, table = ("merchant_ids", "merchants") if "merchant_ids" in cmd else ("person_ids", "people")
+        ids = sorted({str(i) for i in cmd[kind]})
+        found = storage.districts_of(session, table, ids)
+        access.require_districts(caller, [row["district_id"] for row in found])
+        unknown = sorted(set(ids) - {row["id"] for row in found})
+        audience = {kind: ids}
+    elif "branch_id" in cmd:
+        branch = load_branch(session, cmd["branch_id"])
+        caller.require_district(branch["district_id"])
+        audience = {"branch_id": branch["id"]}
+    else:
+        # A role, or a team (the members demands routed to it should reach), in the caller's districts.
+        audience = {"team": cmd["team"]} if "team" in cmd else {"role": cmd["role"]}
+        within = access.narrow_districts(caller, None)
+    rows = storage.contacts(session, audience, after, cmd["limit"] + 1, within=within)
+    contacts, next_cursor = paging.page(rows, cmd["limit"], query, key=cursor_key)
+    return {"contacts": contacts, "next_cursor": next_cursor, "unknown_ids": unknown}
+
+
+def stats(ctx):
+    counts = storage.counts(ctx.session, access.narrow_districts(ctx.caller, None), today(ctx.now))
+    merchants_by_district = {}
+    for row in counts["by_district"]:
+        merchants_by_district.setdefault(row["district_id"], {})[row["status"]] = row["n"]
+    return {
+        "as_of": ctx.now,
+        "merchants_by_district": merchants_by_district,
+        "merchants_by_category": {row["category"]: row["n"] for row in counts["by_category"]},
+        "people_by_role": counts["by_role"],
+        "honours_by_kind": dict.fromkeys(HONOUR_KINDS, 0) | {row["kind"]: row["n"] for row in counts["by_honour"]},
+        "floating_members": counts["floating"]["floating"],
+        "floating_members_due_for_transfer": counts["floating"]["due"],
+    }

@@ -1,0 +1,601 @@
+"""The registry's SQL, in one place: functions of the use case's session (``Session``), used by the
+use cases, the queries and the timers. Nothing here decides; it reads and writes what it is told.
+
+Every change goes to the ``history`` table too (``remember``): the outbox is purged after some
+days, the history is the register's own memory. ID-card numbers never reach it, nor the events:
+only the sealed number, its keyed digest and the masked form are stored (``domain.id_cards``).
+"""
+
+import json
+from contextlib import contextmanager
+from datetime import date, datetime
+
+from psycopg.types.json import Jsonb
+
+from alliance_contracts.registry import PERSON_ROLES
+
+from .domain import search
+from .domain.merchants import CLOSED
+from .domain.organisations import PARTY_BRANCH
+from .domain.people import DEFAULT_LANGUAGE
+
+MERCHANT_COLUMNS = (
+    "m.id::text AS merchant_id, m.shop_name, m.district_id, m.unit_no, m.category, m.credit_code,"
+    " m.contact_phone, m.online_shop_url, m.owner_id::text AS owner_id, m.status, m.version,"
+    " m.created_at AS registered_at, m.updated_at"
+)
+PERSON_COLUMNS = (
+    "p.id::text AS person_id, p.name, p.mobile, p.id_card_masked, p.roles, p.skills, p.teams, p.language,"
+    " p.district_id, p.version, p.created_at AS registered_at, p.updated_at"
+)
+MEMBER_COLUMNS = (
+    "pm.branch_id, o.district_id AS branch_district_id, pm.joined_on, pm.membership, pm.floating,"
+    " pm.home_organisation, pm.home_province, pm.activity_card_no, pm.activity_card_issued_on, pm.arrived_on,"
+    " pm.transfer_due_on, pm.transferred_in_on"
+)
+HONOUR_COLUMNS = (
+    "h.id::text AS honour_id, h.merchant_id::text AS merchant_id, m.district_id, h.kind, h.year, h.stars,"
+    " h.reason, h.awarded_by, h.awarded_on, h.awarded_at, h.revoked_at, h.revoked_reason"
+)
+PAIRING_COLUMNS = (
+    "pr.id::text AS pairing_id, pr.person_id::text AS person_id, pr.merchant_id::text AS merchant_id,"
+    " m.district_id, pr.started_on, pr.ended_on, pr.end_reason, pr.note"
+)
+CHUNK = 1000  # rows per bulk statement of an import: bounded memory and statement size
+
+
+def _where(conditions):
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _name_condition(column, fragment, params):
+    """The conditions finding names containing ``fragment`` through the ``*name_grams`` index."""
+    grams, exact = search.name_grams(fragment)
+    params["grams"] = grams
+    conditions = [f"{column}_grams @> %(grams)s::text[]"]
+    if not exact:
+        conditions.append(f"lower({column}) LIKE %(like)s")
+        params["like"] = search.like_pattern(fragment)
+    return conditions
+
+
+@contextmanager
+def savepoint(session):
+    """A part of the use case's transaction that is undone alone if it raises."""
+    with session.connection.transaction():
+        yield
+
+
+# History ----------------------------------------------------------------------------------------
+
+
+def _actor(caller):
+    return f"{caller.kind}:{caller.subject}"
+
+
+def _iso(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _details(details):
+    return Jsonb(details, dumps=lambda value: json.dumps(value, default=_iso))
+
+
+def remember(session, aggregate_type, aggregate_id, action, details, caller, now):
+    """Add one change to the history (who, when, what) in the use case's transaction."""
+    session.execute(
+        "INSERT INTO history (aggregate_type, aggregate_id, action, details, actor, at)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (aggregate_type, str(aggregate_id), action, _details(details), _actor(caller), now),
+    )
+
+
+def remember_many(session, entries, caller, now):
+    """Several history rows at once: ``entries`` of (aggregate_type, aggregate_id, action, details)."""
+    if not entries:
+        return
+    with session.connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO history (aggregate_type, aggregate_id, action, details, actor, at)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [(t, str(i), a, _details(d), _actor(caller), now) for t, i, a, d in entries],
+        )
+
+
+def history(session, aggregate_type, aggregate_id):
+    return session.fetchall(
+        "SELECT action, details, actor, at FROM history WHERE aggregate_type = %s AND aggregate_id = %s ORDER BY id",
+        (aggregate_type, str(aggregate_id)),
+    )
+
+
+# Districts and organisations --------------------------------------------------------------------
+
+
+def districts(session):
+    return session.fetchall("SELECT id, name, name_en, is_alliance_base FROM districts ORDER BY id")
+
+
+def organisation_exists(session, organisation_id):
+    return session.fetchone("SELECT 1 FROM organisations WHERE id = %s", (organisation_id,)) is not None
+
+
+def organisations(session, filters):
+    """Organisations of the ``type`` and ``parent_id`` in ``filters`` (either may be absent)."""
+    where, params = [], {}
+    for field in ("type", "parent_id"):
+        if field in filters:
+            where.append(f"{field} = %({field})s")
+            params[field] = filters[field]
+    return session.fetchall(
+        "SELECT id, name, name_en, type, parent_id, district_id FROM organisations"
+        + _where(where)
+        + " ORDER BY parent_id NULLS FIRST, id",
+        params,
+    )
+
+
+def party_branch(session, branch_id):
+    return session.fetchone(
+        "SELECT id, district_id FROM organisations WHERE id = %s AND type = %s", (branch_id, PARTY_BRANCH)
+    )
+
+
+# Merchants --------------------------------------------------------------------------------------
+
+
+def merchant(session, merchant_id, *, lock=False):
+    return session.fetchone(
+        f"SELECT {MERCHANT_COLUMNS} FROM merchants m WHERE m.id = %s" + (" FOR UPDATE" if lock else ""),
+        (str(merchant_id),),
+    )
+
+
+def credit_code_taken(session, credit_code):
+    return session.fetchone("SELECT 1 FROM merchants WHERE credit_code = %s", (credit_code,)) is not None
+
+
+def insert_merchant(session, fields, now):
+    return session.fetchone(
+        "INSERT INTO merchants AS m (shop_name, district_id, unit_no, category, credit_code, contact_phone,"
+        " online_shop_url, owner_id, created_at, updated_at) VALUES (%(shop_name)s, %(district_id)s, %(unit_no)s,"
+        " %(category)s, %(credit_code)s, %(contact_phone)s, %(online_shop_url)s, %(owner_id)s, %(now)s, %(now)s)"
+        f" RETURNING {MERCHANT_COLUMNS}",
+        {**fields, "now": now},
+    )
+
+
+def update_merchant(session, merchant_id, changed, now):
+    """Write ``changed`` (column: value) to a merchant, one version further."""
+    assignments = ", ".join(f"{field} = %({field})s" for field in changed)
+    return session.fetchone(
+        f"UPDATE merchants AS m SET {assignments}, version = version + 1, updated_at = %(now)s"
+        f" WHERE id = %(merchant_id)s RETURNING {MERCHANT_COLUMNS}",
+        {**changed, "now": now, "merchant_id": merchant_id},
+    )
+
+
+def owns_merchant(session, person_id, merchant_id):
+    return (
+        session.fetchone("SELECT 1 FROM merchants WHERE id = %s AND owner_id = %s", (merchant_id, person_id))
+        is not None
+    )
+
+
+def search_merchants(session, filters, districts, after, limit):
+    """Merchants matching ``filters`` (a search command's), in ``districts`` (None: all), after the
+    key ``after``, at most ``limit`` in id order."""
+    where, params = [], {"limit": limit}
+    if districts is not None:
+        where.append("m.district_id = ANY(%(districts)s)")
+        params["districts"] = districts
+    if "name" in filters:
+        where += _name_condition("m.shop_name", filters["name"], params)
+    for field, column in (("phone", "contact_phone"), ("credit_code", "credit_code"), ("category", "category")):
+        if field in filters:
+            where.append(f"m.{column} = %({field})s")
+            params[field] = filters[field]
+    if "status" in filters:
+        where.append("m.status = %(status)s")
+        params["status"] = filters["status"]
+    if "owner_id" in filters:
+        where.append("m.owner_id = %(owner_id)s")
+        params["owner_id"] = str(filters["owner_id"])
+    if "honour" in filters:
+        where.append(
+            "EXISTS (SELECT 1 FROM honours h WHERE h.merchant_id = m.id AND h.kind = %(honour)s"
+            " AND h.revoked_at IS NULL)"
+        )
+        params["honour"] = filters["honour"]
+    if after is not None:
+        where.append("m.id > %(after)s")
+        params["after"] = after
+    return session.fetchall(
+        f"SELECT {MERCHANT_COLUMNS} FROM merchants m" + _where(where) + " ORDER BY m.id LIMIT %(limit)s", params
+    )
+
+
+def merchants_by_credit_code(session, credit_codes):
+    """{credit code: merchant} of the registered ones among ``credit_codes``."""
+    found = {}
+    for start in range(0, len(credit_codes), CHUNK):
+        for row in session.fetchall(
+            f"SELECT {MERCHANT_COLUMNS} FROM merchants m WHERE m.credit_code = ANY(%s)",
+            (credit_codes[start : start + CHUNK],),
+        ):
+            found[row["credit_code"]] = row
+    return found
+
+
+def insert_merchants(session, rows, now):
+    """Register many merchants (``rows`` of ``insert_merchant``'s fields); returns them."""
+    created = []
+    with session.connection.cursor() as cursor:
+        for start in range(0, len(rows), CHUNK):
+            cursor.executemany(
+                "INSERT INTO merchants AS m (shop_name, district_id, unit_no, category, credit_code, contact_phone,"
+                " online_shop_url, owner_id, created_at, updated_at) VALUES (%(shop_name)s, %(district_id)s,"
+                " %(unit_no)s, %(category)s, %(credit_code)s, %(contact_phone)s, %(online_shop_url)s, %(owner_id)s,"
+                f" %(now)s, %(now)s) RETURNING {MERCHANT_COLUMNS}",
+                [{**row, "now": now} for row in rows[start : start + CHUNK]],
+                returning=True,
+            )
+            while True:
+                created.extend(cursor.fetchall())
+                if not cursor.nextset():
+                    break
+    return created
+
+
+# People -----------------------------------------------------------------------------------------
+
+
+def person(session, person_id, *, lock=False):
+    return session.fetchone(
+        f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.id = %s" + (" FOR UPDATE" if lock else ""), (str(person_id),)
+    )
+
+
+def person_exists(session, person_id):
+    return session.fetchone("SELECT 1 FROM people WHERE id = %s", (str(person_id),)) is not None
+
+
+def mobile_taken(session, mobile):
+    return session.fetchone("SELECT 1 FROM people WHERE mobile = %s", (mobile,)) is not None
+
+
+def id_card_taken(session, digest):
+    return session.fetchone("SELECT 1 FROM people WHERE id_card_digest = %s", (digest,)) is not None
+
+
+def id_card_digest(session, person_id):
+    digest = session.fetchval("SELECT id_card_digest FROM people WHERE id = %s", (person_id,))
+    return None if digest is None else bytes(digest)
+
+
+def id_card_sealed(session, person_id):
+    return session.fetchval("SELECT id_card_sealed FROM people WHERE id = %s", (person_id,))
+
+
+def insert_person(session, fields, id_card_columns, now):
+    """Register a person: ``fields`` as a registration has them, ``id_card_columns`` from the vault."""
+    return session.fetchone(
+        "INSERT INTO people AS p (name, mobile, id_card_sealed, id_card_digest, id_card_masked, roles, skills,"
+        " teams, language, district_id, created_at, updated_at) VALUES (%(name)s, %(mobile)s, %(id_card_sealed)s,"
+        " %(id_card_digest)s, %(id_card_masked)s, %(roles)s, %(skills)s, %(teams)s, %(language)s, %(district_id)s,"
+        f" %(now)s, %(now)s) RETURNING {PERSON_COLUMNS}",
+        {"teams": [], **fields, **id_card_columns, "now": now},
+    )
+
+
+def update_person(session, person_id, columns, now):
+    """Write ``columns`` (column: value) to a person, one version further."""
+    assignments = ", ".join(f"{field} = %({field})s" for field in columns)
+    return session.fetchone(
+        f"UPDATE people AS p SET {assignments}, version = version + 1, updated_at = %(now)s"
+        f" WHERE id = %(person_id)s RETURNING {PERSON_COLUMNS}",
+        {**columns, "now": now, "person_id": person_id},
+    )
+
+
+def role_facts(session, person_id):
+    """A person's roles, locked, and the facts the implied ones follow: ``owner``, ``member``."""
+    return session.fetchone(
+        "SELECT roles, EXISTS (SELECT 1 FROM merchants WHERE owner_id = p.id) AS owner,"
+        " EXISTS (SELECT 1 FROM party_members WHERE person_id = p.id) AS member FROM people p WHERE id = %s"
+        " FOR UPDATE",
+        (str(person_id),),
+    )
+
+
+def people_by_mobile(session, mobiles):
+    """{mobile: {id, name, mobile}} of the registered people among ``mobiles``."""
+    found = {}
+    for start in range(0, len(mobiles), CHUNK):
+        for row in session.fetchall(
+            "SELECT id::text, name, mobile FROM people WHERE mobile = ANY(%s)", (mobiles[start : start + CHUNK],)
+        ):
+            found[row["mobile"]] = row
+    return found
+
+
+def search_people(session, filters, districts, id_card_digest, after, limit):
+    """People matching ``filters`` (a search command's; the ID-card number by its digest), in
+    ``districts`` (None: all), after the key ``after``, at most ``limit`` in id order."""
+    where, params = [], {"limit": limit}
+    if districts is not None:
+        where.append("p.district_id = ANY(%(districts)s)")
+        params["districts"] = districts
+    if "name" in filters:
+        where += _name_condition("p.name", filters["name"], params)
+    if "mobile" in filters:
+        where.append("p.mobile = %(mobile)s")
+        params["mobile"] = filters["mobile"]
+    if id_card_digest is not None:
+        where.append("p.id_card_digest = %(digest)s")
+        params["digest"] = id_card_digest
+    if "role" in filters:
+        where.append("p.roles @> ARRAY[%(role)s]")
+        params["role"] = filters["role"]
+    if "skill" in filters:
+        where.append("p.skills @> ARRAY[%(skill)s]")
+        params["skill"] = filters["skill"]
+    if after is not None:
+        where.append("p.id > %(after)s")
+        params["after"] = after
+    return session.fetchall(
+        f"SELECT {PERSON_COLUMNS} FROM people p" + _where(where) + " ORDER BY p.id LIMIT %(limit)s", params
+    )
+
+
+# Party members ----------------------------------------------------------------------------------
+
+
+def party_member(session, person_id, *, lock=False):
+    """A Party member with their branch's district; locked for a change when ``lock``."""
+    return session.fetchone(
+        f"SELECT pm.person_id::text, {MEMBER_COLUMNS} FROM party_members pm"
+        " JOIN organisations o ON o.id = pm.branch_id WHERE pm.person_id = %s" + (" FOR UPDATE OF pm" if lock else ""),
+        (str(person_id),),
+    )
+
+
+def is_party_member(session, person_id):
+    return session.fetchone("SELECT 1 FROM party_members WHERE person_id = %s", (str(person_id),)) is not None
+
+
+def insert_party_member(session, member):
+    session.execute(
+        "INSERT INTO party_members (person_id, branch_id, joined_on, membership, floating, home_organisation,"
+        " home_province, activity_card_no, activity_card_issued_on, arrived_on, transfer_due_on, registered_at)"
+        " VALUES (%(person_id)s, %(branch_id)s, %(joined_on)s, %(membership)s, %(floating)s, %(home_organisation)s,"
+        " %(home_province)s, %(activity_card_no)s, %(activity_card_issued_on)s, %(arrived_on)s,"
+        " %(transfer_due_on)s, %(registered_at)s)",
+        member,
+    )
+
+
+def record_transfer_in(session, person_id, transferred_on):
+    session.execute("UPDATE party_members SET transferred_in_on = %s WHERE person_id = %s", (transferred_on, person_id))
+
+
+def claim_due_transfers(session, today, now, batch):
+    """Mark at most ``batch`` floating members due for transfer on ``today`` and not yet announced
+    as announced at ``now``; returns them. Rows another instance marks meanwhile are skipped
+    (``SKIP LOCKED``), so each member is claimed once."""
+    return session.fetchall(
+        "UPDATE party_members pm SET transfer_due_announced_at = %(now)s FROM organisations o"
+        " WHERE o.id = pm.branch_id AND pm.person_id IN (SELECT person_id FROM party_members"
+        "   WHERE floating AND transferred_in_on IS NULL AND transfer_due_announced_at IS NULL"
+        "   AND transfer_due_on <= %(today)s ORDER BY transfer_due_on LIMIT %(batch)s FOR UPDATE SKIP LOCKED)"
+        " RETURNING pm.person_id::text, pm.branch_id, o.district_id, pm.home_organisation, pm.home_province,"
+        " pm.arrived_on, pm.transfer_due_on",
+        {"now": now, "today": today, "batch": batch},
+    )
+
+
+# Honours ----------------------------------------------------------------------------------------
+
+
+def standing_honour(session, merchant_id, kind, year):
+    """The id of the merchant's unrevoked honour of ``kind`` (for ``year``), or None."""
+    return session.fetchval(
+        "SELECT id FROM honours WHERE merchant_id = %s AND kind = %s AND coalesce(year, 0) = coalesce(%s, 0)"
+        " AND revoked_at IS NULL",
+        (merchant_id, kind, year),
+    )
+
+
+def insert_honour(session, fields, now):
+    return session.fetchone(
+        "WITH h AS (INSERT INTO honours (merchant_id, kind, year, stars, reason, awarded_by, awarded_on, awarded_at)"
+        " VALUES (%(merchant_id)s, %(kind)s, %(year)s, %(stars)s, %(reason)s, %(awarded_by)s, %(awarded_on)s,"
+        f" %(now)s) RETURNING *) SELECT {HONOUR_COLUMNS} FROM h JOIN merchants m ON m.id = h.merchant_id",
+        {**fields, "now": now},
+    )
+
+
+def honour(session, honour_id):
+    return session.fetchone(
+        f"SELECT {HONOUR_COLUMNS} FROM honours h JOIN merchants m ON m.id = h.merchant_id WHERE h.id = %s",
+        (str(honour_id),),
+    )
+
+
+def revoke_honour(session, honour_id, reason, now):
+    """Revoke a standing honour; False if it was revoked already."""
+    return (
+        session.fetchone(
+            "UPDATE honours SET revoked_at = %s, revoked_reason = %s WHERE id = %s AND revoked_at IS NULL RETURNING id",
+            (now, reason, honour_id),
+        )
+        is not None
+    )
+
+
+def list_honours(session, filters, merchant_id, districts, after, limit):
+    """Honours matching ``filters`` (a list command's), of ``merchant_id`` (None: any) in
+    ``districts`` (None: all), after the key ``after``, at most ``limit`` in id order."""
+    where, params = [], {"limit": limit}
+    if merchant_id is not None:
+        where.append("h.merchant_id = %(own)s")
+        params["own"] = merchant_id
+    if districts is not None:
+        where.append("m.district_id = ANY(%(districts)s)")
+        params["districts"] = districts
+    if "merchant_id" in filters:
+        where.append("h.merchant_id = %(merchant_id)s")
+        params["merchant_id"] = str(filters["merchant_id"])
+    for field in ("kind", "year"):
+        if field in filters:
+            where.append(f"h.{field} = %({field})s")
+            params[field] = filters[field]
+    if not filters["include_revoked"]:
+        where.append("h.revoked_at IS NULL")
+    if after is not None:
+        where.append("h.id > %(after)s")
+        params["after"] = after
+    return session.fetchall(
+        f"SELECT {HONOUR_COLUMNS} FROM honours h JOIN merchants m ON m.id = h.merchant_id"
+        + _where(where)
+        + " ORDER BY h.id LIMIT %(limit)s",
+        params,
+    )
+
+
+# Pairings ---------------------------------------------------------------------------------------
+
+
+def paired(session, person_id, merchant_id):
+    """Whether the two are paired now."""
+    return (
+        session.fetchone(
+            "SELECT 1 FROM pairings WHERE person_id = %s AND merchant_id = %s AND ended_on IS NULL",
+            (person_id, merchant_id),
+        )
+        is not None
+    )
+
+
+def insert_pairing(session, person_id, merchant_id, started_on, note):
+    return session.fetchone(
+        "WITH pr AS (INSERT INTO pairings (person_id, merchant_id, started_on, note) VALUES (%s, %s, %s, %s)"
+        f" RETURNING *) SELECT {PAIRING_COLUMNS} FROM pr JOIN merchants m ON m.id = pr.merchant_id",
+        (person_id, merchant_id, started_on, note),
+    )
+
+
+def pairing(session, pairing_id):
+    return session.fetchone(
+        f"SELECT {PAIRING_COLUMNS} FROM pairings pr JOIN merchants m ON m.id = pr.merchant_id WHERE pr.id = %s",
+        (str(pairing_id),),
+    )
+
+
+def end_pairing(session, pairing_id, ended_on, reason):
+    session.execute("UPDATE pairings SET ended_on = %s, end_reason = %s WHERE id = %s", (ended_on, reason, pairing_id))
+
+
+# Audiences --------------------------------------------------------------------------------------
+
+# What a notifier needs to reach a merchant: its contact phone, else its owner's mobile; and the
+# owner's language.
+_MERCHANT_CONTACT = (
+    "SELECT 'merchant' AS kind, m.id::text AS id, m.shop_name AS name,"
+    " coalesce(m.contact_phone, o.mobile) AS mobile, coalesce(o.language, %(default_language)s) AS language,"
+    " m.district_id, m.owner_id::text AS person_id"
+    " FROM merchants m LEFT JOIN people o ON o.id = m.owner_id"
+)
+_PERSON_CONTACT = (
+    "SELECT 'person' AS kind, p.id::text AS id, p.name, p.mobile, p.language, p.district_id, p.id::text AS person_id"
+    " FROM people p"
+)
+
+
+def districts_of(session, table, ids):
+    """The ``ids`` found in ``table`` (``merchants`` or ``people``), each with its district."""
+    if table not in ("merchants", "people"):
+        raise ValueError(f"no records of {table!r} have districts")
+    return session.fetchall(f"SELECT id::text, district_id FROM {table} WHERE id = ANY(%s::uuid[])", (ids,))
+
+
+def contacts(session, audience, after, limit, within=None):
+    """A page of the contacts of ``audience``, at most ``limit`` in key order after the key
+    ``after``. The audience is one of ``{"districts": [...]}`` (their merchants still open, keyed
+    by (district, id)), ``{"merchant_ids": [...]}``, ``{"person_ids": [...]}``, ``{"branch_id":
+    id}`` (its Party members), ``{"team": name}`` or ``{"role": role}`` — those two people in the
+    districts ``within`` (None: all)."""
+    params = {"limit": limit, "default_language": DEFAULT_LANGUAGE}
+    if "districts" in audience:
+        # Paged in (district, id) order, which the (district_id, id) index returns as it is: in id
+        # order alone the planner walks the primary key and filters, 35 ms a page at city scale.
+        params.update(districts=audience["districts"], closed=CLOSED)
+        select, key, where = (
+            _MERCHANT_CONTACT,
+            "m.district_id, m.id",
+            "m.district_id = ANY(%(districts)s) AND m.status <> %(closed)s",
+        )
+        after_key = "(%(after_district)s, %(after)s::uuid)"
+        if after is not None:
+            params["after_district"], params["after"] = after
+    else:
+        after_key = "%(after)s"
+        params["after"] = after
+        if "merchant_ids" in audience:
+            params["ids"] = audience["merchant_ids"]
+            select, key, where = _MERCHANT_CONTACT, "m.id", "m.id = ANY(%(ids)s::uuid[])"
+        elif "person_ids" in audience:
+            params["ids"] = audience["person_ids"]
+            select, key, where = _PERSON_CONTACT, "p.id", "p.id = ANY(%(ids)s::uuid[])"
+        elif "branch_id" in audience:
+            params["branch"] = audience["branch_id"]
+            select = f"{_PERSON_CONTACT} JOIN party_members pm ON pm.person_id = p.id"
+            key, where = "p.id", "pm.branch_id = %(branch)s"
+        else:
+            if "team" in audience:
+                params["team"] = audience["team"]
+                select, key, where = _PERSON_CONTACT, "p.id", "p.teams @> ARRAY[%(team)s]"
+            else:
+                params["role"] = audience["role"]
+                select, key, where = _PERSON_CONTACT, "p.id", "p.roles @> ARRAY[%(role)s]"
+            if within is not None:
+                where += " AND p.district_id = ANY(%(within)s)"
+                params["within"] = within
+    if after is not None:
+        where += f" AND ({key}) > {after_key}"
+    return session.fetchall(f"{select} WHERE {where} ORDER BY {key} LIMIT %(limit)s", params)
+
+
+# Statistics -------------------------------------------------------------------------------------
+
+
+def counts(session, districts, today):
+    """The register's counts in ``districts`` (None: all): merchants by district and status, open
+    merchants by category, people by role, standing honours by kind, floating members (and those
+    due for transfer on ``today``)."""
+    scope = {"districts": districts}
+    in_scope = "" if districts is None else " AND district_id = ANY(%(districts)s)"
+    role_counts = ", ".join(f"count(*) FILTER (WHERE roles @> ARRAY['{role}']) AS {role}" for role in PERSON_ROLES)
+    return {
+        "by_district": session.fetchall(
+            f"SELECT district_id, status, count(*) AS n FROM merchants WHERE true{in_scope} GROUP BY 1, 2", scope
+        ),
+        "by_category": session.fetchall(
+            f"SELECT category, count(*) AS n FROM merchants WHERE status <> %(closed)s{in_scope} GROUP BY 1 ORDER BY 1",
+            {**scope, "closed": CLOSED},
+        ),
+        "by_role": session.fetchone(f"SELECT {role_counts} FROM people WHERE true{in_scope}", scope),
+        "by_honour": session.fetchall(
+            "SELECT h.kind, count(*) AS n FROM honours h JOIN merchants m ON m.id = h.merchant_id"
+            f" WHERE h.revoked_at IS NULL{in_scope.replace('district_id', 'm.district_id')} GROUP BY 1",
+            scope,
+        ),
+        "floating": session.fetchone(
+            "SELECT count(*) AS floating, count(*) FILTER (WHERE pm.transfer_due_on <= %(today)s) AS due"
+            " FROM party_members pm JOIN organisations o ON o.id = pm.branch_id"
+            f" WHERE pm.floating AND pm.transferred_in_on IS NULL{in_scope.replace('district_id', 'o.district_id')}",
+            {**scope, "today": today},
+        ),
+    }

@@ -1,0 +1,443 @@
+"""The registry's commands: one function per command, ``command(ctx, cmd)``.
+
+Each runs in the caller's one transaction (``ctx.session``, with the outbox), decides with the
+verified caller (``ctx.caller``) at one instant (``ctx.now``), and applies the rules of
+``domain``. A refusal is raised before anything is written or rolls the whole transaction back: a
+refused command changes nothing. Every change is announced by its event (merchant and person
+events carry the aggregate's version) and kept in the history, with who made it.
+"""
+
+from dataclasses import replace
+
+import structlog
+
+from alliance_platform.errors import Conflict, NotFound, ValidationError
+from alliance_platform.identity import ALL_DISTRICTS, Identity
+
+from . import storage
+from .domain import access, changes, honours, membership, merchants, pairings, people, roster
+from .domain.days import today
+from .domain.organisations import ALLIANCE
+
+log = structlog.get_logger("alliance.registry")
+
+
+def load_merchant(session, merchant_id, *, lock=False):
+    merchant = storage.merchant(session, merchant_id, lock=lock)
+    if merchant is None:
+        raise NotFound(f"no merchant {merchant_id}")
+    return merchant
+
+
+def load_person(session, person_id, *, lock=False):
+    person = storage.person(session, person_id, lock=lock)
+    if person is None:
+        raise NotFound(f"no person {person_id}")
+    return person
+
+
+def load_branch(session, branch_id):
+    branch = storage.party_branch(session, branch_id)
+    if branch is None:
+        raise ValidationError("unknown branch", {"branch_id": [f"no Party branch {branch_id!r}"]})
+    return branch
+
+
+def _check_owner(session, owner_id):
+    if owner_id is not None and not storage.person_exists(session, owner_id):
+        raise ValidationError("unknown owner", {"owner_id": [f"no person {owner_id}"]})
+
+
+def _mobile_free(session, mobile):
+    if storage.mobile_taken(session, mobile):
+        raise Conflict(f"a person with mobile {mobile} is already registered")
+
+
+def _id_card_free(ctx, number):
+    if number is not None and storage.id_card_taken(ctx.session, ctx.settings.id_cards.digest(number)):
+        raise Conflict("a person with this ID-card number is already registered")
+
+
+def require_person_access(ctx, person):
+    """The caller reaches ``person`` (see ``access.require_person_access``)."""
+    access.require_person_access(
+        ctx.caller,
+        person,
+        lambda: storage.owns_merchant(ctx.session, person["person_id"], ctx.caller.merchant_id),
+    )
+
+
+# Merchants --------------------------------------------------------------------------------------
+
+
+def register_merchant(ctx, cmd):
+    session = ctx.session
+    ctx.caller.require_district(cmd["district_id"])  # a district the alliance has: the schema saw to it
+    if storage.credit_code_taken(session, cmd["credit_code"]):
+        raise Conflict(f"a merchant with credit code {cmd['credit_code']} is already registered")
+    owner_id = str(cmd["owner_id"]) if cmd["owner_id"] else None
+    _check_owner(session, owner_id)
+    merchant = storage.insert_merchant(session, {**cmd, "owner_id": owner_id}, ctx.now)
+    _announce_merchant_registered(ctx, merchant)
+    details = merchants.state(merchant)
+    storage.remember(session, "merchant", merchant["merchant_id"], "registered", details, ctx.caller, ctx.now)
+    if owner_id:
+        refresh_roles(ctx, owner_id)
+    return merchant
+
+
+def _announce_merchant_registered(ctx, merchant):
+    ctx.session.publish("merchant_registered", merchant, aggregate_id=merchant["merchant_id"])
+
+
+def update_merchant(ctx, cmd):
+    caller = ctx.caller
+    merchant = load_merchant(ctx.session, cmd["merchant_id"], lock=True)
+    access.require_merchant_access(caller, merchant)
+    changes.check_version("merchant", merchant, cmd)
+    requested = {k: v for k, v in cmd.items() if k in merchants.UPDATABLE}
+    if "owner_id" in requested:
+        requested["owner_id"] = str(requested["owner_id"]) if requested["owner_id"] else None
+    merchants.check_self_service(caller, requested)
+    changed = changes.changes(merchant, requested)
+    if "district_id" in changed:
+        caller.require_district(changed["district_id"])
+    if "owner_id" in changed:
+        _check_owner(ctx.session, changed["owner_id"])
+    if not changed:
+        return merchant
+    return apply_merchant_changes(ctx, merchant, changed)
+
+
+def apply_merchant_changes(ctx, merchant, changed):
+    """Write ``changed`` to a locked merchant, announce it and keep the owners' roles right."""
+    updated = storage.update_merchant(ctx.session, merchant["merchant_id"], changed, ctx.now)
+    ctx.session.publish(
+        "merchant_updated",
+        {**updated, "changed": sorted(changed), "updated_at": ctx.now},
+        aggregate_id=updated["merchant_id"],
+    )
+    storage.remember(ctx.session, "merchant", updated["merchant_id"], "updated", changed, ctx.caller, ctx.now)
+    if "owner_id" in changed:
+        for owner_id in {merchant["owner_id"], updated["owner_id"]} - {None}:
+            refresh_roles(ctx, owner_id)
+    return updated
+
+
+def set_merchant_status(ctx, cmd):
+    merchant = load_merchant(ctx.session, cmd["merchant_id"], lock=True)
+    ctx.caller.require_district(merchant["district_id"])
+    merchants.check_status_change(merchant["status"], cmd["status"])
+    updated = storage.update_merchant(ctx.session, merchant["merchant_id"], {"status": cmd["status"]}, ctx.now)
+    ctx.session.publish(
+        "merchant_status_changed",
+        {
+            "merchant_id": updated["merchant_id"],
+            "district_id": updated["district_id"],
+            "version": updated["version"],
+            "old_status": merchant["status"],
+            "status": updated["status"],
+            "reason": cmd["reason"],
+            "changed_at": ctx.now,
+        },
+        aggregate_id=updated["merchant_id"],
+    )
+    details = {"from": merchant["status"], "to": updated["status"], "reason": cmd["reason"]}
+    storage.remember(ctx.session, "merchant", updated["merchant_id"], "status_changed", details, ctx.caller, ctx.now)
+    return updated
+
+
+def import_merchants(ctx, cmd):
+    """A roster imported whole or not at all, idempotent by credit code (``domain.roster``)."""
+    session = ctx.session
+    rows = roster.read(cmd["content"], cmd["format"])
+    districts = {}
+    for district in storage.districts(session):
+        districts[district["id"]] = districts[district["name"]] = district["id"]
+    valid, errors = roster.check(rows, districts)
+    existing = storage.merchants_by_credit_code(session, [row["credit_code"] for _, row in valid])
+    owners = storage.people_by_mobile(session, [row["owner_mobile"] for _, row in valid if row["owner_mobile"]])
+    plan = roster.plan(ctx.caller, rows, (valid, errors), existing, owners)
+    report = roster.report(plan, rows, cmd["dry_run"])
+    if cmd["dry_run"]:
+        return report
+    # People already registered who now own a new merchant gain the merchant-owner role.
+    promoted = {owners[row["owner_mobile"]]["id"] for row in plan["create"] if row["owner_mobile"] in owners}
+    owners.update(_register_owners(ctx, list(plan["new_owners"].values())))
+    created = storage.insert_merchants(
+        session,
+        [
+            {**row, "owner_id": owners[row["owner_mobile"]]["id"] if row["owner_mobile"] else None}
+            for row in plan["create"]
+        ],
+        ctx.now,
+    )
+    for merchant in created:
+        _announce_merchant_registered(ctx, merchant)
+    storage.remember_many(
+        session,
+        [("merchant", m["merchant_id"], "registered", {**merchants.state(m), "source": "import"}) for m in created],
+        ctx.caller,
+        ctx.now,
+    )
+    for owner_id in sorted(promoted):
+        refresh_roles(ctx, owner_id)
+    for current, row in plan["update"]:
+        locked = load_merchant(session, current["merchant_id"], lock=True)
+        apply_merchant_changes(ctx, locked, roster.differences(locked, row, owners))
+    return report
+
+
+def _register_owners(ctx, rows):
+    """New owners of an import, each registered as a person with the merchant-owner role; {mobile: person}."""
+    registered = {}
+    for row in rows:
+        person = _insert_person(ctx, roster.new_owner(row))
+        _announce_person_registered(ctx, person)
+        registered[person["mobile"]] = {"id": person["person_id"], "name": person["name"], "mobile": person["mobile"]}
+    storage.remember_many(
+        ctx.session,
+        [
+            ("person", p["id"], "registered", {"name": p["name"], "mobile": p["mobile"], "source": "import"})
+            for p in registered.values()
+        ],
+        ctx.caller,
+        ctx.now,
+    )
+    return registered
+
+
+# People -----------------------------------------------------------------------------------------
+
+
+def register_person(ctx, cmd):
+    ctx.caller.require_district(cmd["district_id"])  # a district the alliance has: the schema saw to it
+    _mobile_free(ctx.session, cmd["mobile"])
+    _id_card_free(ctx, cmd["id_card_no"])
+    person = _insert_person(
+        ctx, {**cmd, "roles": people.ordered_roles(cmd["roles"]), "teams": people.teams(cmd["teams"])}
+    )
+    _announce_person_registered(ctx, person)
+    details = {k: person[k] for k in people.REGISTERED_DETAILS}
+    storage.remember(ctx.session, "person", person["person_id"], "registered", details, ctx.caller, ctx.now)
+    return people.shown(person)
+
+
+def _insert_person(ctx, fields):
+    id_card_columns = ctx.settings.id_cards.columns(fields.get("id_card_no"))
+    return storage.insert_person(ctx.session, fields, id_card_columns, ctx.now)
+
+
+def _announce_person_registered(ctx, person):
+    ctx.session.publish(
+        "person_registered",
+        {**people.event_state(person), "registered_at": ctx.now},
+        aggregate_id=person["person_id"],
+    )
+
+
+def update_person(ctx, cmd):
+    session, caller, vault = ctx.session, ctx.caller, ctx.settings.id_cards
+    person = load_person(session, cmd["person_id"], lock=True)
+    require_person_access(ctx, person)
+    changes.check_version("person", person, cmd)
+    requested = {k: v for k, v in cmd.items() if k in people.UPDATABLE}
+    people.check_self_service(caller, cmd)
+    if "roles" in cmd:
+        requested["roles"] = people.roles_after_update(person["roles"], cmd["roles"])
+    if "teams" in cmd:
+        requested["teams"] = people.teams(cmd["teams"])
+    changed = changes.changes(person, requested)
+    if "district_id" in changed:
+        caller.require_district(changed["district_id"])
+    if "mobile" in changed:
+        _mobile_free(session, changed["mobile"])
+    columns = dict(changed)
+    if "id_card_no" in cmd:
+        number = cmd["id_card_no"]
+        if (None if number is None else vault.digest(number)) != storage.id_card_digest(session, person["person_id"]):
+            _id_card_free(ctx, number)
+            columns.update(vault.columns(number))
+            changed["id_card_no"] = "changed" if number else "removed"  # never the number in the history
+    if not changed:
+        return people.shown(person)
+    return people.shown(_apply_person_changes(ctx, person["person_id"], columns, changed))
+
+
+def _apply_person_changes(ctx, person_id, columns, details):
+    """Write ``columns`` to a locked person and announce the change (``details`` for the history)."""
+    person = storage.update_person(ctx.session, person_id, columns, ctx.now)
+    ctx.session.publish(
+        "person_updated",
+        {**people.event_state(person), "changed": sorted(details), "updated_at": ctx.now},
+        aggregate_id=person_id,
+    )
+    storage.remember(ctx.session, "person", person_id, "updated", details, ctx.caller, ctx.now)
+    return person
+
+
+def refresh_roles(ctx, person_id):
+    """Bring the roles the register implies (merchant owner, Party member) in line with the facts."""
+    facts = storage.role_facts(ctx.session, person_id)
+    roles = people.implied_roles(facts["roles"], facts["owner"], facts["member"])
+    if roles != facts["roles"]:
+        _apply_person_changes(ctx, str(person_id), {"roles": roles}, {"roles": roles})
+
+
+# Party members ----------------------------------------------------------------------------------
+
+
+def register_party_member(ctx, cmd):
+    session = ctx.session
+    person = load_person(session, cmd["person_id"], lock=True)
+    branch = load_branch(session, cmd["branch_id"])
+    ctx.caller.require_district(branch["district_id"])
+    on_day = today(ctx.now)
+    member = membership.new_member(person["person_id"], branch, cmd, ctx.now, on_day)
+    if storage.is_party_member(session, person["person_id"]):
+        raise Conflict(f"{person['person_id']} is already registered as a Party member")
+    storage.insert_party_member(session, member)
+    session.publish("party_member_registered", member, aggregate_id=person["person_id"])
+    details = {k: v for k, v in member.items() if k not in ("person_id", "registered_at")}
+    storage.remember(session, "person", person["person_id"], "party_member_registered", details, ctx.caller, ctx.now)
+    refresh_roles(ctx, person["person_id"])
+    return {**member, "party_age": membership.party_age(member["joined_on"], on_day)}
+
+
+def record_transfer_in(ctx, cmd):
+    session = ctx.session
+    member = storage.party_member(session, cmd["person_id"], lock=True)
+    if member is None:
+        raise NotFound(f"{cmd['person_id']} is not a registered Party member")
+    ctx.caller.require_district(member["branch_district_id"])
+    transferred_on = membership.transferred_on(member, cmd["transferred_on"], today(ctx.now))
+    storage.record_transfer_in(session, member["person_id"], transferred_on)
+    details = {"branch_id": member["branch_id"], "transferred_on": transferred_on}
+    storage.remember(session, "person", member["person_id"], "transferred_in", details, ctx.caller, ctx.now)
+    return {**member, "transferred_in_on": transferred_on}
+
+
+def announce_transfer_due(ctx, member):
+    """Announce that a floating member claimed by the transfer check is due to transfer in."""
+    ctx.session.publish("floating_member_transfer_due", member, aggregate_id=member["person_id"])
+    storage.remember(ctx.session, "person", member["person_id"], "transfer_due_announced", {}, ctx.caller, ctx.now)
+
+
+# Honours ----------------------------------------------------------------------------------------
+
+
+def award_honour(ctx, cmd):
+    session = ctx.session
+    merchant = load_merchant(session, cmd["merchant_id"], lock=True)
+    ctx.caller.require_district(merchant["district_id"])
+    honours.check_honour(cmd["kind"], cmd["stars"], cmd["year"])
+    if not storage.organisation_exists(session, cmd["awarded_by"]):
+        raise ValidationError("unknown organisation", {"awarded_by": [f"no organisation {cmd['awarded_by']!r}"]})
+    merchants.check_open(merchant, "honoured")
+    honours.check_owner_is_member(
+        merchant["owner_id"] is not None and storage.is_party_member(session, merchant["owner_id"])
+    )
+    standing = storage.standing_honour(session, merchant["merchant_id"], cmd["kind"], cmd["year"])
+    if standing:
+        raise Conflict(f"the merchant already holds this honour ({standing})")
+    honour = storage.insert_honour(
+        session,
+        {**cmd, "merchant_id": merchant["merchant_id"], "awarded_on": cmd["awarded_on"] or today(ctx.now)},
+        ctx.now,
+    )
+    session.publish("honour_awarded", honour, aggregate_id=merchant["merchant_id"])
+    details = {k: honour[k] for k in ("honour_id", "kind", "year", "stars", "reason", "awarded_by", "awarded_on")}
+    storage.remember(session, "merchant", merchant["merchant_id"], "honour_awarded", details, ctx.caller, ctx.now)
+    return honour
+
+
+def revoke_honour(ctx, cmd):
+    session = ctx.session
+    honour = storage.honour(session, cmd["honour_id"])
+    if honour is None:
+        raise NotFound(f"no honour {cmd['honour_id']}")
+    load_merchant(session, honour["merchant_id"], lock=True)  # the merchant's events stay in order
+    ctx.caller.require_district(honour["district_id"])
+    if not storage.revoke_honour(session, honour["honour_id"], cmd["reason"], ctx.now):
+        raise Conflict(f"honour {honour['honour_id']} was already revoked")
+    honour = {**honour, "revoked_at": ctx.now, "revoked_reason": cmd["reason"]}
+    session.publish("honour_revoked", {**honour, "reason": cmd["reason"]}, aggregate_id=honour["merchant_id"])
+    details = {"honour_id": honour["honour_id"], "kind": honour["kind"], "reason": cmd["reason"]}
+    storage.remember(session, "merchant", honour["merchant_id"], "honour_revoked", details, ctx.caller, ctx.now)
+    return honour
+
+
+def award_evaluation_winners(ctx, event):
+    """Honour the winners an evaluation (评选) of the events service named, in rank order.
+
+    Each award is ``award_honour`` in its own savepoint: a winner the register cannot honour (its
+    owner is no Party member, it closed meanwhile, it already holds the honour) is reported and
+    skipped, and the others are honoured. The history names the evaluation and who closed it.
+    """
+    result = event.payload
+    judge = Identity(
+        f"evaluation {result['activity_id']} closed by {event.actor or 'events'}",
+        "system",
+        roles=frozenset({"system"}),
+        districts=frozenset({ALL_DISTRICTS}),
+    )
+    judged = replace(ctx, caller=judge)
+    outcome = {"awarded": [], "skipped": []}
+    for winner in result["winners"]:
+        cmd = {
+            "merchant_id": winner["merchant_id"],
+            "kind": result["kind"],
+            "year": result["year"],
+            "stars": result["stars"],
+            "reason": honours.evaluation_reason(result, winner),
+            "awarded_by": ALLIANCE,
+            "awarded_on": None,
+        }
+        try:
+            with storage.savepoint(ctx.session):
+                outcome["awarded"].append(award_honour(judged, cmd)["honour_id"])
+        except (ValidationError, Conflict, NotFound) as refusal:
+            log.warning("evaluation winner not honoured", merchant_id=winner["merchant_id"], reason=str(refusal))
+            outcome["skipped"].append({"merchant_id": winner["merchant_id"], "reason": str(refusal)})
+    return outcome
+
+
+# Pairings ---------------------------------------------------------------------------------------
+
+
+def start_pairing(ctx, cmd):
+    session = ctx.session
+    merchant = load_merchant(session, cmd["merchant_id"], lock=True)
+    ctx.caller.require_district(merchant["district_id"])
+    person_id = str(cmd["person_id"])
+    if not storage.person_exists(session, person_id):
+        raise NotFound(f"no person {person_id}")
+    if not storage.is_party_member(session, person_id):
+        raise ValidationError("not a Party member", {"person_id": ["only a registered Party member is paired"]})
+    merchants.check_open(merchant, "paired")
+    started_on = pairings.started_on(cmd["started_on"], today(ctx.now))
+    if storage.paired(session, person_id, merchant["merchant_id"]):
+        raise Conflict("this Party member is already paired with this merchant")
+    pairing = storage.insert_pairing(session, person_id, merchant["merchant_id"], started_on, cmd["note"])
+    session.publish("pairing_started", pairing, aggregate_id=merchant["merchant_id"])
+    details = {"pairing_id": pairing["pairing_id"], "person_id": person_id, "started_on": started_on}
+    storage.remember(session, "merchant", merchant["merchant_id"], "pairing_started", details, ctx.caller, ctx.now)
+    return {**pairing, "status": pairings.ACTIVE}
+
+
+def end_pairing(ctx, cmd):
+    session = ctx.session
+    pairing = storage.pairing(session, cmd["pairing_id"])
+    if pairing is None:
+        raise NotFound(f"no pairing {cmd['pairing_id']}")
+    load_merchant(session, pairing["merchant_id"], lock=True)
+    ctx.caller.require_district(pairing["district_id"])
+    if pairing["ended_on"] is not None:
+        raise Conflict(f"the pairing already ended on {pairing['ended_on']}")
+    ended_on = pairings.ended_on(pairing, cmd["ended_on"], today(ctx.now))
+    storage.end_pairing(session, pairing["pairing_id"], ended_on, cmd["reason"])
+    pairing = {**pairing, "ended_on": ended_on, "end_reason": cmd["reason"]}
+    session.publish("pairing_ended", {**pairing, "reason": cmd["reason"]}, aggregate_id=pairing["merchant_id"])
+    details = {"pairing_id": pairing["pairing_id"], "ended_on": ended_on, "reason": cmd["reason"]}
+    storage.remember(session, "merchant", pairing["merchant_id"], "pairing_ended", details, ctx.caller, ctx.now)
+    return {**pairing, "status": pairings.ENDED}

@@ -30,6 +30,7 @@ import traceback
 from contextlib import contextmanager
 from functools import partial
 
+import kombu.serialization
 import psycopg
 import structlog
 from kombu import Queue, binding
@@ -79,19 +80,42 @@ class _ReplyPublisher(nameko_rpc.Publisher):
 
 
 class _Responder(nameko_rpc.Responder):
+    """nameko's responder, which answers in the request's own encoding — and raised (killing the
+    service) for a request that named none or one it does not know. It answers in JSON then."""
+
     publisher_cls = _ReplyPublisher
 
+    def send_response(self, result, exc_info):
+        properties = self.message.properties
+        if kombu.serialization.registry.type_to_name.get(properties.get("content_type")) is None:
+            properties["content_type"] = "application/json"
+        return super().send_response(result, exc_info)
 
-class Oversized:
-    """The body of a message too large to be parsed: it is refused with a typed error instead."""
 
-    def __init__(self, size, limit):
-        self.size, self.limit = size, limit
+class Unreadable:
+    """The body of a message that cannot be parsed: too large to read, or not JSON. The entrypoint
+    refuses it with a typed error instead of handling it."""
 
-    def error(self):
-        return ValidationError(
-            "request too large",
-            {"_message": [f"{self.size} bytes; this method takes at most {self.limit}"]},
+    def __init__(self, error):
+        self.error = error
+
+    @classmethod
+    def oversized(cls, size, limit):
+        return cls(
+            ValidationError(
+                "request too large",
+                {"_message": [f"{size} bytes; this method takes at most {limit}"]},
+            )
+        )
+
+    @classmethod
+    def undecodable(cls, message, exc):
+        content_type = message.properties.get("content_type") or "none"
+        return cls(
+            ValidationError(
+                "the request body must be JSON",
+                {"_message": [f"content type {content_type}, body not JSON: {type(exc).__name__}: {exc}"]},
+            )
         )
 
 
@@ -131,14 +155,24 @@ class SizedQueueConsumer(QueueConsumer):
         limit = _message_limit(provider, message)
         size = len(message.body or b"")
         if size > limit:
-            body = Oversized(size, limit)
+            body = Unreadable.oversized(size, limit)
         else:
             try:
                 body = message.decode()
-            except Exception as exc:  # kombu's own handling of a body it cannot decode
-                self.on_decode_error(message, exc)
-                return
+            except Exception as exc:  # not JSON, or a content type nobody accepts
+                if isinstance(provider, nameko_rpc.ReplyListener):
+                    self.on_decode_error(message, exc)  # a reply to our own call: kombu's handling
+                    return
+                body = Unreadable.undecodable(message, exc)
         self.handle_message(provider, body, message)
+
+
+@contextmanager
+def suppress_broker_errors():
+    try:
+        yield
+    except Exception as exc:  # the connection is gone: the broker gives the message out again
+        log.warning("could not settle a message with the broker", error=str(exc))
 
 
 def _message_limit(provider, message):
@@ -162,13 +196,40 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
     queue_consumer = SizedQueueConsumer()
 
     def handle_message(self, body, message):
-        if isinstance(body, Oversized):
-            error = body.error()
+        if isinstance(body, Unreadable):
+            self.handle_result(message, None, (type(body.error), body.error, None))
+            return
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("args", []), list)
+            or not isinstance(body.get("kwargs", {}), dict)
+        ):
+            error = ValidationError(
+                'a request body is {"args": [...], "kwargs": {...}}',
+                {"_message": [f"got {type(body).__name__}"]},
+            )
             self.handle_result(message, None, (type(error), error, None))
             return
         super().handle_message(body, message)
 
     def handle_result(self, message, result, exc_info):
+        # Nothing may escape: nameko kills the whole service for an exception here.
+        try:
+            return self._respond(message, result, exc_info)
+        except Exception:
+            log.exception("could not answer an RPC request; dropped", properties=dict(message.properties))
+            with suppress_broker_errors():
+                self.queue_consumer.ack_message(message)
+            return result, exc_info
+
+    def _respond(self, message, result, exc_info):
+        if not message.properties.get("reply_to"):
+            log.warning(
+                "an RPC request without reply_to: nobody to answer",
+                routing_key=message.delivery_info.get("routing_key"),
+            )
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
         config = self.container.config
         responder = _Responder(
             config[nameko_rpc.AMQP_URI_CONFIG_KEY],
@@ -455,8 +516,8 @@ class EventHandler(nameko_events.EventHandler):
 
     def handle_message(self, body, message):
         try:
-            if isinstance(body, Oversized):
-                raise ContractError(f"message of {body.size} bytes; events take at most {body.limit}")
+            if isinstance(body, Unreadable):
+                raise ContractError(f"unreadable event: {body.error}")
             event = parse_event(body)
             if (event.source, event.event_type) != (self.source_service, self.event_type):
                 raise ContractError(f"{event.source}.{event.event_type} arrived at {self.queue.name}")

@@ -54,3 +54,10 @@ def test_a_document_the_specification_refuses_fails_with_its_diagnostics(tmp_pat
     errors = [line for line in done.stdout.splitlines() if ": error: " in line]
     assert any("version" in line and "info" in line for line in errors), done.stdout
     assert any("action" in line for line in errors), done.stdout
+
+
+def test_the_contracts_asyncapi_document_is_valid():
+    """docs/contract/asyncapi.yaml, as `alliance contract --write` generates it, passes the parser."""
+    document = HERE.parents[1] / "docs" / "contract" / "asyncapi.yaml"
+    result = validate(document)
+    assert result.returncode == 0, result.stdout + result.stderr

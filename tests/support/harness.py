@@ -77,16 +77,17 @@ class ServiceHarness:
 @pytest.fixture
 def service_harness(container_factory, service_config, tokens, client, tmp_path):
     """``service_harness("tickets", start_at, **config)``: the service started on a fresh database
-    and vhost, its clock reading ``start_at``."""
+    and vhost, its clock reading ``start_at``; ``harness=`` a service's own subclass of
+    ``ServiceHarness`` (its seeding helpers)."""
 
-    def start(name, start_at, cls=None, **overrides):
+    def start(name, start_at, cls=None, harness=ServiceHarness, **overrides):
         offset_file = tmp_path / f"clock-offset-{name}"
         time = ControlledTime(offset_file)
         time.set(start_at)
         config = service_config(name, CLOCK_OFFSET_FILE=str(offset_file), **overrides)
         container = container_factory(cls or service_class(name), config)
         container.start()
-        return ServiceHarness(container, time, tokens, client)
+        return harness(container, time, tokens, client)
 
     return start
 

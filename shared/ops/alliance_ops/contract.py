@@ -130,7 +130,6 @@ def asyncapi_document():
                 {"name": f"example{n}", "payload": {"event_type": event_type, "source": source, "payload": example}}
                 for n, example in enumerate(contract.examples, start=1)
             ],
-            "bindings": {"amqp": {"deliveryMode": 2, "bindingVersion": "0.3.0"}},
         }
         channel = f"{source}.{event_type}"
         channels.setdefault(
@@ -153,6 +152,8 @@ def asyncapi_document():
             "action": "send",
             "title": f"{source} publishes {event_type}",
             "channel": {"$ref": f"#/channels/{channel}"},
+            # Persistent, with publisher confirms and mandatory (unrouted: recorded, not retried).
+            "bindings": {"amqp": {"deliveryMode": 2, "mandatory": True, "bindingVersion": "0.3.0"}},
         }
     for channel, operation in operations.items():
         name = channel.removesuffix(".published")

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from . import event_contract
 
+# A demand's states (the tickets service's lifecycle gives each its name and its steps).
 STATUSES = (
     "submitted",
     "accepted",
@@ -15,6 +16,12 @@ STATUSES = (
     "rejected",
     "cancelled",
 )
+# How a demand is handled: on the spot (即办) or assisted over days (帮办).
+HANDLING_MODES = {"on_the_spot": "即办", "assisted": "帮办"}
+# The two deadlines of a ticket, and who an overdue ticket goes up to at escalation levels 1 and 2.
+DEADLINES = ("first_response", "resolution")
+ESCALATED_TO = ("branch_secretary", "alliance")
+CLOSED_BY = ("merchant", "auto")
 TICKET = "6d1f7c2e-58b4-4f0e-9a6b-2c4d8e1f3a5b"
 MERCHANT = "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f"
 WHEN = "2026-03-02T02:15:00+00:00"
@@ -65,7 +72,7 @@ class TicketSubmitted(_Ticket):
     """A merchant's demand entered the demand list and got its reference number."""
 
     title = fields.String(required=True)
-    handling_mode = fields.String(required=True, validate=validate.OneOf(["on_the_spot", "assisted"]))
+    handling_mode = fields.String(required=True, validate=validate.OneOf(tuple(HANDLING_MODES)))
     requester_id = fields.String(required=True)
     style = fields.String(required=True)
     submitted_at = fields.AwareDateTime(required=True)
@@ -123,7 +130,7 @@ class TicketStatusChanged(_Ticket):
 
 
 class _Deadline(_Ticket):
-    target = fields.String(required=True, validate=validate.OneOf(["first_response", "resolution"]))
+    target = fields.String(required=True, validate=validate.OneOf(DEADLINES))
     due_at = fields.AwareDateTime(required=True)
 
 
@@ -149,7 +156,7 @@ class TicketEscalated(_Ticket):
     """An overdue ticket went up a level: the district's branch secretary, then the alliance (once each)."""
 
     level = fields.Integer(required=True, validate=validate.OneOf([1, 2]))
-    escalated_to = fields.String(required=True, validate=validate.OneOf(["branch_secretary", "alliance"]))
+    escalated_to = fields.String(required=True, validate=validate.OneOf(ESCALATED_TO))
     escalated_to_id = fields.String(required=True, allow_none=True)
     due_at = fields.AwareDateTime(required=True)
 
@@ -179,7 +186,7 @@ class TicketClosed(_Ticket):
     """The merchant confirmed the resolution (with a rating), or seven days passed without a dispute."""
 
     rating = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=5))
-    closed_by = fields.String(required=True, validate=validate.OneOf(["merchant", "auto"]))
+    closed_by = fields.String(required=True, validate=validate.OneOf(CLOSED_BY))
     closed_at = fields.AwareDateTime(required=True)
 
 

@@ -1,12 +1,16 @@
-"""Input schemas of the tickets service's RPC methods."""
+"""The RPC schemas of the tickets service: what each method takes (inputs, loaded and bounded by
+the platform's ``rpc``) and what it answers (results, dumped by the entrypoint)."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
+from alliance_contracts.tickets import HANDLING_MODES
 from alliance_platform.inputs import MAX_URL_LENGTH, DistrictId
-from alliance_platform.paging import PageSchema
+from alliance_platform.paging import PageSchema, page_of
 
-from .lifecycle import STATES
-from .sla import CATEGORIES, HANDLING_MODES
+from .domain.lifecycle import STATES
+from .domain.sla import CATEGORIES
+
+# --- inputs ----------------------------------------------------------------------------------
 
 _text = validate.Length(min=1, max=4000)
 _reason = validate.Length(min=1, max=1000)
@@ -100,3 +104,189 @@ class ListTickets(PageSchema):
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
     district_id = DistrictId(load_default=None)
     overdue = fields.Boolean(load_default=False)
+
+
+# --- results ---------------------------------------------------------------------------------
+# What each method answers: the rpc entrypoint dumps its return value through one of these.
+
+
+def _id(**kwargs):
+    return fields.String(required=True, attribute="id", **kwargs)
+
+
+def _text_or_none():
+    return fields.String(required=True, allow_none=True)
+
+
+def _moment(**kwargs):
+    return fields.AwareDateTime(required=True, **kwargs)
+
+
+class TicketState(Schema):
+    """The answer of a command: where the ticket stands now."""
+
+    ticket_id = _id()
+    reference = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    responsible_id = _text_or_none()
+    resolution_due_at = _moment()
+
+
+class ChecklistItem(Schema):
+    id = fields.Integer(required=True, strict=True)
+    item = fields.String(required=True)
+    documents = fields.List(fields.String(), required=True)
+    done = fields.Boolean(required=True)
+
+
+class TicketChecklist(TicketState):
+    """The answer of ``tick_checklist_item``: the ticket's state and its whole checklist."""
+
+    checklist = fields.List(fields.Nested(ChecklistItem), required=True)
+
+
+class Person(Schema):
+    person_id = fields.String(required=True)
+    name = _text_or_none()  # None: the registry has not told this service of them yet
+
+
+class ChildTask(Schema):
+    ticket_id = _id()
+    reference = fields.String(required=True)
+    unit = _text_or_none()
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+
+
+class MerchantTicketView(Schema):
+    """A ticket as its merchant sees it: the demand, its progress and the promise made."""
+
+    ticket_id = _id()
+    reference = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    category = fields.String(required=True)
+    handling_mode = fields.String(required=True)
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    attachments = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    responsible = fields.Nested(Person, required=True, allow_none=True)
+    promised_by = _moment(attribute="resolution_due_at")
+    paused_because = _text_or_none()  # the question the ticket waits on, while it waits
+    submitted_at = _moment()
+    resolved_at = _moment(allow_none=True)
+    resolution = _text_or_none()
+    rating = fields.Integer(required=True, allow_none=True, strict=True)
+    parent_id = _text_or_none()
+
+
+class TicketView(MerchantTicketView):
+    """The answer of ``get_ticket``: the ticket as its caller may see it. A merchant gets the
+    fields of ``MerchantTicketView``; its handlers also these, how the ticket was routed and how
+    its handling goes."""
+
+    style = fields.String()
+    team = fields.String(allow_none=True)
+    proposed_id = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    checklist = fields.List(fields.Nested(ChecklistItem))
+    partner = fields.String(allow_none=True)
+    partner_reply = fields.String(allow_none=True)
+    first_response_due_at = fields.AwareDateTime()
+    accepted_at = fields.AwareDateTime(allow_none=True)
+    escalation_level = fields.Integer(strict=True)
+    reopen_count = fields.Integer(strict=True)
+    children = fields.List(fields.Nested(ChildTask))
+
+    @post_dump(pass_original=True)
+    def as_the_caller_may_see_it(self, data, original, **kwargs):
+        if original["sees_internals"]:
+            return data
+        return {name: value for name, value in data.items() if name in _MERCHANT_SEES}
+
+
+_MERCHANT_SEES = frozenset(MerchantTicketView().fields)
+
+
+class TimelineEntry(Schema):
+    at = _moment()
+    actor = _text_or_none()
+    kind = fields.String(required=True)
+    from_status = _text_or_none()
+    to_status = _text_or_none()
+    text = _text_or_none()
+    visible_to_merchant = fields.Boolean(required=True)
+    data = fields.Dict(required=True)
+
+
+class ListedTicket(Schema):
+    """A ticket in a list: enough to sort, filter and open it."""
+
+    ticket_id = _id()
+    reference = fields.String(required=True)
+    merchant_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    category = fields.String(required=True)
+    handling_mode = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    style = fields.String(required=True)
+    team = _text_or_none()
+    proposed_id = _text_or_none()
+    responsible_id = _text_or_none()
+    parent_id = _text_or_none()
+    submitted_at = _moment()
+    first_response_due_at = _moment()
+    resolution_due_at = _moment()
+    sla_paused_at = _moment(allow_none=True)
+    resolved_at = _moment(allow_none=True)
+    closed_at = _moment(allow_none=True)
+    rating = fields.Integer(required=True, allow_none=True, strict=True)
+    escalation_level = fields.Integer(required=True, strict=True)
+
+
+TicketPage = page_of(ListedTicket)
+
+
+class Figure(fields.Float):
+    """A measured figure (a median in hours, a rate, an average), to three decimals; None when
+    there was nothing to measure."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else round(float(value), 3)
+
+
+def _count():
+    return fields.Integer(required=True, strict=True)
+
+
+def _figure():
+    return Figure(required=True, allow_none=True)
+
+
+class Figures(Schema):
+    submitted = _count()
+    resolved = _count()
+    closed = _count()
+    median_hours_to_first_response = _figure()
+    median_hours_to_resolution = _figure()
+    on_time_rate = _figure()
+    average_rating = _figure()
+    reopen_rate = _figure()
+    refusals = _count()
+
+
+def _per():
+    return fields.Dict(keys=fields.String(), values=fields.Nested(Figures), required=True)
+
+
+class Stats(Schema):
+    """The figures units are ranked by, for tickets submitted in [since, until): in total, and per
+    category, district and responsible person (``"None"``: nobody owns them yet)."""
+
+    since = _moment()
+    until = _moment()
+    total = fields.Nested(Figures, required=True)
+    by_category = _per()
+    by_district = _per()
+    by_responsible = _per()

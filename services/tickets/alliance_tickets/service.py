@@ -1,27 +1,51 @@
+"""The tickets service's nameko class: its name, dependencies and entrypoints. Each entrypoint
+calls one use case (``use_cases``, ``queries``, ``timers``) with the call's context; the rpc
+entrypoint dumps what it returns through the method's result schema. The event handlers only hand
+an event to a use case, so they are made from ``SUBSCRIPTIONS``."""
+
 from alliance_platform.entrypoints import event_handler, rpc, timer
 from alliance_platform.inputs import Period
 from alliance_platform.service import AllianceService
 
-from . import desk as uc
-from . import queries, read_model, schemas
-from .desk import Desk
+from . import queries, schemas, timers, use_cases
+from .domain.access import HANDLER_ROLES
 from .settings import SettingsProvider
-from .sweep import sweep
 
-STAFF = ("admin", "staff", "branch_secretary", "department_liaison", "volunteer", "system")
+# The events this service keeps up with, each handed to one use case by a handler named
+# handle_<source>_<event_type> (its queue is evt-<source>-<event_type>--tickets.<handler>).
+SUBSCRIPTIONS = {
+    # The registry's facts, kept as this service's own read model.
+    ("registry", "merchant_registered"): use_cases.merchant_registered,
+    ("registry", "merchant_updated"): use_cases.merchant_updated,
+    ("registry", "merchant_status_changed"): use_cases.merchant_status_changed,
+    ("registry", "person_registered"): use_cases.person_changed,
+    ("registry", "person_updated"): use_cases.person_changed,
+    ("registry", "pairing_started"): use_cases.pairing_started,
+    ("registry", "pairing_ended"): use_cases.pairing_ended,
+    # Whether the people the tickets' events concern were reached.
+    ("notifications", "notification_delivered"): use_cases.notification_delivered,
+    ("notifications", "notification_failed"): use_cases.notification_failed,
+}
 
 
-def _out(ticket):
-    """The answer of a change: where the ticket stands now."""
-    return {
-        "ticket_id": str(ticket["id"]),
-        "reference": ticket["reference"],
-        "status": ticket["status"],
-        "responsible_id": ticket["responsible_id"],
-        "resolution_due_at": ticket["resolution_due_at"].isoformat(),
-    }
+def _forwarding(source, event_type, use_case):
+    def handler(self, event):
+        use_case(self.ctx(), event.payload)
+
+    handler.__name__ = handler.__qualname__ = f"handle_{source}_{event_type}"
+    handler.__doc__ = f"{source}.{event_type} -> use_cases.{use_case.__name__}"
+    return event_handler(source, event_type)(handler)
 
 
+def subscribed(cls):
+    """Add a forwarding handler to ``cls`` for each of ``SUBSCRIPTIONS``."""
+    for (source, event_type), use_case in SUBSCRIPTIONS.items():
+        handler = _forwarding(source, event_type, use_case)
+        setattr(cls, handler.__name__, handler)
+    return cls
+
+
+@subscribed
 class TicketsService(AllianceService):
     """The merchants' demand list (需求清单): routing by assistance style, an owner by acceptance
     (首接负责制), SLA deadlines in working time with escalation, joint handling across districts, a
@@ -31,140 +55,96 @@ class TicketsService(AllianceService):
 
     settings = SettingsProvider()
 
-    def _desk(self):
-        return Desk(self.db, self.call.identity, self.clock.now(), self.settings)
-
     # --- a demand's life --------------------------------------------------------------------
 
-    @rpc(schema=schemas.SubmitTicket)
+    @rpc(schema=schemas.SubmitTicket, result=schemas.TicketState)
     def submit_ticket(self, cmd):
-        return _out(uc.submit(self._desk(), cmd))
+        return use_cases.submit_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TicketRef, allow=STAFF)
+    @rpc(schema=schemas.TicketRef, result=schemas.TicketState, allow=HANDLER_ROLES)
     def accept_ticket(self, cmd):
-        return _out(uc.accept(self._desk(), cmd["ticket_id"]))
+        return use_cases.accept_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.AssignTicket, allow=STAFF)
+    @rpc(schema=schemas.AssignTicket, result=schemas.TicketState, allow=HANDLER_ROLES)
     def assign_ticket(self, cmd):
-        return _out(uc.assign(self._desk(), cmd["ticket_id"], cmd["assignee_id"], cmd["reason"]))
+        return use_cases.assign_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TicketRef, allow=STAFF)
+    @rpc(schema=schemas.TicketRef, result=schemas.TicketState, allow=HANDLER_ROLES)
     def start_ticket(self, cmd):
-        return _out(uc.start(self._desk(), cmd["ticket_id"]))
+        return use_cases.start_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithText, allow=STAFF)
+    @rpc(schema=schemas.WithText, result=schemas.TicketState, allow=HANDLER_ROLES)
     def request_info(self, cmd):
-        return _out(uc.request_info(self._desk(), cmd["ticket_id"], cmd["text"]))
+        return use_cases.request_info(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithText)
+    @rpc(schema=schemas.WithText, result=schemas.TicketState)
     def provide_info(self, cmd):
-        return _out(uc.provide_info(self._desk(), cmd["ticket_id"], cmd["text"]))
+        return use_cases.provide_info(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ReferTicket, allow=STAFF)
+    @rpc(schema=schemas.ReferTicket, result=schemas.TicketState, allow=HANDLER_ROLES)
     def refer_ticket(self, cmd):
-        return _out(uc.refer(self._desk(), cmd["ticket_id"], cmd["partner"], cmd["note"]))
+        return use_cases.refer_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithText, allow=STAFF)
+    @rpc(schema=schemas.WithText, result=schemas.TicketState, allow=HANDLER_ROLES)
     def record_partner_reply(self, cmd):
-        return _out(uc.record_partner_reply(self._desk(), cmd["ticket_id"], cmd["text"]))
+        return use_cases.record_partner_reply(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ResolveTicket, allow=STAFF)
+    @rpc(schema=schemas.ResolveTicket, result=schemas.TicketState, allow=HANDLER_ROLES)
     def resolve_ticket(self, cmd):
-        return _out(uc.resolve(self._desk(), cmd["ticket_id"], cmd["resolution"]))
+        return use_cases.resolve_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CloseTicket, allow=("merchant",))
+    @rpc(schema=schemas.CloseTicket, result=schemas.TicketState, allow=("merchant",))
     def close_ticket(self, cmd):
-        return _out(uc.close(self._desk(), cmd["ticket_id"], cmd["rating"], cmd["comment"]))
+        return use_cases.close_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithReason, allow=STAFF)
+    @rpc(schema=schemas.WithReason, result=schemas.TicketState, allow=HANDLER_ROLES)
     def reject_ticket(self, cmd):
-        return _out(uc.reject(self._desk(), cmd["ticket_id"], cmd["reason"]))
+        return use_cases.reject_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.OptionalReason, allow=("merchant",))
+    @rpc(schema=schemas.OptionalReason, result=schemas.TicketState, allow=("merchant",))
     def cancel_ticket(self, cmd):
-        return _out(uc.cancel(self._desk(), cmd["ticket_id"], cmd["reason"]))
+        return use_cases.cancel_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithReason)
+    @rpc(schema=schemas.WithReason, result=schemas.TicketState)
     def reopen_ticket(self, cmd):
-        return _out(uc.reopen(self._desk(), cmd["ticket_id"], cmd["reason"]))
+        return use_cases.reopen_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.AddNote)
+    @rpc(schema=schemas.AddNote, result=schemas.TicketState)
     def add_note(self, cmd):
-        return _out(uc.add_note(self._desk(), cmd["ticket_id"], cmd["text"], cmd["visible_to_merchant"]))
+        return use_cases.add_note(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TickChecklistItem, allow=STAFF)
+    @rpc(schema=schemas.TickChecklistItem, result=schemas.TicketChecklist, allow=HANDLER_ROLES)
     def tick_checklist_item(self, cmd):
-        ticket = uc.tick_checklist_item(self._desk(), cmd["ticket_id"], cmd["item_id"], cmd["done"])
-        return {**_out(ticket), "checklist": ticket["checklist"]}
+        return use_cases.tick_checklist_item(self.ctx(), cmd)
 
-    @rpc(schema=schemas.AddChildTask, allow=STAFF)
+    @rpc(schema=schemas.AddChildTask, result=schemas.TicketState, allow=HANDLER_ROLES)
     def add_child_task(self, cmd):
-        return _out(uc.add_child_task(self._desk(), cmd["parent_id"], cmd))
+        return use_cases.add_child_task(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithReason, allow=STAFF)
+    @rpc(schema=schemas.WithReason, result=schemas.TicketState, allow=HANDLER_ROLES)
     def refuse_task(self, cmd):
-        return _out(uc.refuse_task(self._desk(), cmd["ticket_id"], cmd["reason"]))
+        return use_cases.refuse_task(self.ctx(), cmd)
 
     # --- reading ----------------------------------------------------------------------------
 
-    @rpc(schema=schemas.FindTicket, read_only=True)
+    @rpc(schema=schemas.FindTicket, result=schemas.TicketView, read_only=True)
     def get_ticket(self, cmd):
-        return queries.get(self._desk(), cmd["ticket_id"], cmd["reference"])
+        return queries.get_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListTickets, read_only=True)
+    @rpc(schema=schemas.ListTickets, result=schemas.TicketPage, read_only=True)
     def list_tickets(self, cmd):
-        return queries.list_tickets(self._desk(), cmd)
+        return queries.list_tickets(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TicketRef, read_only=True)
+    @rpc(schema=schemas.TicketRef, result=schemas.TimelineEntry(many=True), read_only=True)
     def timeline(self, cmd):
-        return queries.timeline(self._desk(), cmd["ticket_id"])
+        return queries.timeline(self.ctx(), cmd)
 
-    @rpc(schema=Period, allow=STAFF, read_only=True)
+    @rpc(schema=Period, result=schemas.Stats, allow=HANDLER_ROLES, read_only=True)
     def stats(self, cmd):
-        return queries.stats(self._desk(), cmd)
+        return queries.stats(self.ctx(), cmd)
 
     # --- time passing -----------------------------------------------------------------------
 
     @timer(interval="SLA_SWEEP_INTERVAL")
     def sweep_deadlines(self):
-        return sweep(self.db, self.settings, self.clock.now())
-
-    # --- the registry's facts, kept as this service's own read model ------------------------
-
-    @event_handler("registry", "merchant_registered")
-    def handle_registry_merchant_registered(self, event):
-        read_model.merchant_registered(self.db, event.payload)
-
-    @event_handler("registry", "merchant_updated")
-    def handle_registry_merchant_updated(self, event):
-        read_model.merchant_updated(self.db, event.payload)
-
-    @event_handler("registry", "merchant_status_changed")
-    def handle_registry_merchant_status_changed(self, event):
-        read_model.merchant_status_changed(self.db, event.payload)
-
-    @event_handler("registry", "person_registered")
-    def handle_registry_person_registered(self, event):
-        read_model.person_changed(self.db, event.payload)
-
-    @event_handler("registry", "person_updated")
-    def handle_registry_person_updated(self, event):
-        read_model.person_changed(self.db, event.payload)
-
-    @event_handler("registry", "pairing_started")
-    def handle_registry_pairing_started(self, event):
-        read_model.pairing_started(self.db, event.payload)
-
-    @event_handler("registry", "pairing_ended")
-    def handle_registry_pairing_ended(self, event):
-        read_model.pairing_ended(self.db, event.payload)
-
-    # --- whether the people the tickets' events concern were reached -------------------------
-
-    @event_handler("notifications", "notification_delivered")
-    def handle_notifications_notification_delivered(self, event):
-        read_model.notification_outcome(self.db, event.payload, delivered=True)
-
-    @event_handler("notifications", "notification_failed")
-    def handle_notifications_notification_failed(self, event):
-        read_model.notification_outcome(self.db, event.payload, delivered=False)
+        return timers.sweep_deadlines(self.ctx())

@@ -6,9 +6,9 @@ from pathlib import Path
 import yaml
 from nameko.extensions import DependencyProvider
 
-from .routing import RoutingTable
-from .sla import SlaPolicy
-from .working_time import WorkingCalendar
+from .domain.routing import RoutingTable
+from .domain.sla import SlaPolicy
+from .domain.working_time import WorkingCalendar
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,18 @@
-"""A started tickets service with a movable clock, its read model seeded, and people to act as."""
+"""The tickets service started by the shared harness (its clock, callers by role, what it
+published), plus what only it needs: its read model of the registry seeded, a ticket's timeline."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from alliance_platform.clock import ControlledTime
-from alliance_platform.config import service_class
+from tests.support.harness import ServiceHarness
 from tests.support.helpers import query
 
 
-@dataclass
-class Desk:
-    """The tickets service under test and the people who use it."""
-
-    container: object
-    database: str
-    time: ControlledTime
-    tokens: object
-    client: object
+class TicketsHarness(ServiceHarness):
+    """The shared harness with the tickets service's own seeding helpers."""
 
     def seed_merchant(self, district="wholesale_city", name="鑫盛五金"):
         merchant_id = str(uuid.uuid4())
@@ -50,23 +42,6 @@ class Desk:
             (str(uuid.uuid4()), member_id, merchant_id),
         )
 
-    def merchant(self, merchant_id):
-        return self.client(
-            self.tokens.issue(f"owner-{merchant_id[:8]}", "merchant", roles=["merchant"], merchant_id=merchant_id)
-        )
-
-    def staff(self, person_id=None, district="wholesale_city", roles=("staff",)):
-        return self.client(
-            self.tokens.issue(person_id or str(uuid.uuid4()), "staff", roles=list(roles), districts=[district])
-        )
-
-    def admin(self):
-        return self.client()
-
-    def events(self, event_type=None):
-        rows = query(self.database, "SELECT event_type, body::jsonb AS body FROM outbox ORDER BY id")
-        return [r["body"] for r in rows if event_type is None or r["event_type"] == event_type]
-
     def timeline(self, ticket_id):
         return query(self.database, "SELECT * FROM timeline WHERE ticket_id = %s ORDER BY id", (ticket_id,))
 
@@ -76,13 +51,10 @@ START = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture
-def desk(container_factory, service_config, tokens, client, tmp_path):
-    offset_file = tmp_path / "clock-offset"
-    ControlledTime(offset_file).set(START)
-    config = service_config("tickets", CLOCK_OFFSET_FILE=str(offset_file), SLA_SWEEP_INTERVAL=0.05)
-    container = container_factory(service_class("tickets"), config)
-    container.start()
-    return Desk(container, config["DATABASE_URL"], ControlledTime(offset_file), tokens, client)
+def tickets(service_harness):
+    """The tickets service, its clock at ``START``, its SLA sweep every 50 ms."""
+    started = service_harness("tickets", START, SLA_SWEEP_INTERVAL=0.05)
+    return TicketsHarness(started.container, started.time, started.tokens, started.client, started.extras)
 
 
 def demand(merchant_id, **overrides):

@@ -86,21 +86,19 @@ def test_every_command_of_the_service_has_a_case_here():
 class World:
     """A merchant with a demand list, the staff who handle it, and tickets put in each state."""
 
-    def __init__(self, desk, stack):
-        self.desk = desk
-        self.merchant_id = desk.seed_merchant()
-        desk.seed_merchant(district=DISTRICTS[1])  # a district the directory knows: a task can go there
-        self.staff_id = desk.seed_person(["staff"])
-        self.colleague_id = desk.seed_person(["staff"])
+    def __init__(self, tickets, stack):
+        self.tickets = tickets
+        self.merchant_id = tickets.seed_merchant()
+        tickets.seed_merchant(district=DISTRICTS[1])  # a district the directory knows: a task can go there
+        self.staff_id = tickets.seed_person(["staff"])
+        self.colleague_id = tickets.seed_person(["staff"])
         self.clients = {
-            "merchant": stack.enter_context(desk.merchant(self.merchant_id)),
+            "merchant": stack.enter_context(tickets.merchant(self.merchant_id)),
             # Staff of both districts: the demand's, and the one its joint tasks go to.
-            "staff": stack.enter_context(
-                desk.client(desk.tokens.issue(self.staff_id, "staff", roles=["staff"], districts=[*DISTRICTS]))
-            ),
-            "admin": stack.enter_context(desk.admin()),
+            "staff": stack.enter_context(tickets.as_("staff", ["staff"], DISTRICTS, subject=self.staff_id)),
+            "admin": stack.enter_context(tickets.admin()),
         }
-        self.db = stack.enter_context(psycopg.connect(desk.database, autocommit=True, row_factory=dict_row))
+        self.db = stack.enter_context(psycopg.connect(tickets.database, autocommit=True, row_factory=dict_row))
 
     def call(self, kind, method, ticket_id, arguments):
         arguments = {k: (self.colleague_id if v == "<colleague>" else v) for k, v in arguments.items()}
@@ -142,10 +140,10 @@ def _callers(allow):
 
 
 @pytest.mark.parametrize("task", [False, True], ids=["demand", "joint-task"])
-def test_every_command_on_a_ticket_in_every_state_answers_typed_and_a_refusal_changes_nothing(desk, task):
+def test_every_command_on_a_ticket_in_every_state_answers_typed_and_a_refusal_changes_nothing(tickets, task):
     failures, done, refused = [], set(), 0
     with ExitStack() as stack:
-        world = World(desk, stack)
+        world = World(tickets, stack)
         for state in PATHS:
             ticket_id = world.ticket_in(state, task)
             for method, allow in _commands():

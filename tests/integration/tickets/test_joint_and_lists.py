@@ -8,11 +8,11 @@ from alliance_platform.errors import Conflict, ValidationError
 from tests.integration.tickets.conftest import START, demand
 
 
-def test_a_parent_waits_for_its_tasks_and_a_refusal_goes_back_to_its_owner_with_the_reason(desk):
-    merchant = desk.seed_merchant()
-    desk.seed_merchant(district="aodele")  # Aodele is a district the directory knows
-    owner, aodele_staff = desk.seed_person(["staff"]), desk.seed_person(["staff"], district="aodele")
-    with desk.staff(owner) as staff, desk.staff(aodele_staff, district="aodele") as other:
+def test_a_parent_waits_for_its_tasks_and_a_refusal_goes_back_to_its_owner_with_the_reason(tickets):
+    merchant = tickets.seed_merchant()
+    tickets.seed_merchant(district="aodele")  # Aodele is a district the directory knows
+    owner, aodele_staff = tickets.seed_person(["staff"]), tickets.seed_person(["staff"], district="aodele")
+    with tickets.staff(person_id=owner) as staff, tickets.staff(district="aodele", person_id=aodele_staff) as other:
         parent = staff.tickets.submit_ticket(**demand(merchant, category="rights_protection"))
         staff.tickets.accept_ticket(ticket_id=parent["ticket_id"])
         staff.tickets.start_ticket(ticket_id=parent["ticket_id"])
@@ -36,7 +36,7 @@ def test_a_parent_waits_for_its_tasks_and_a_refusal_goes_back_to_its_owner_with_
             staff.tickets.refuse_task(ticket_id=parent["ticket_id"], reason="x")
     assert resolved["status"] == "resolved"
     assert {c["unit"]: c["status"] for c in view["children"]} == {"aodele": "rejected", "bank-liaisons": "resolved"}
-    refusal = desk.events("task_refused")[0]["payload"]
+    refusal = tickets.published("task_refused")[0]["payload"]
     assert (refusal["parent_responsible_id"], refusal["reason"], refusal["unit"]) == (
         owner,
         "该商品不在本商圈销售",
@@ -45,10 +45,10 @@ def test_a_parent_waits_for_its_tasks_and_a_refusal_goes_back_to_its_owner_with_
     assert refusal["parent_reference"] == parent["reference"]
 
 
-def test_lists_are_scoped_to_the_caller_and_page_with_a_stable_cursor(desk):
-    shop_a, shop_b = desk.seed_merchant(), desk.seed_merchant(district="outlets")
-    mine = desk.seed_person(["staff"], district="outlets")
-    with desk.admin() as admin:
+def test_lists_are_scoped_to_the_caller_and_page_with_a_stable_cursor(tickets):
+    shop_a, shop_b = tickets.seed_merchant(), tickets.seed_merchant(district="outlets")
+    mine = tickets.seed_person(["staff"], district="outlets")
+    with tickets.admin() as admin:
         for n in range(5):
             admin.tickets.submit_ticket(**demand(shop_a, title=f"A{n}"))
         b_tickets = [admin.tickets.submit_ticket(**demand(shop_b, title=f"B{n}")) for n in range(3)]
@@ -60,9 +60,9 @@ def test_lists_are_scoped_to_the_caller_and_page_with_a_stable_cursor(desk):
         everything = admin.tickets.list_tickets(limit=200)
     assert len(everything["items"]) == 9 and everything["next_cursor"] is None
 
-    with desk.merchant(shop_b) as shop:
+    with tickets.merchant(shop_b) as shop:
         assert [t["title"] for t in shop.tickets.list_tickets()["items"]] == ["B2", "B1", "B0"]
-    with desk.staff(mine, district="outlets") as staff:
+    with tickets.staff(district="outlets", person_id=mine) as staff:
         titles, cursor = [], None
         while True:
             page = staff.tickets.list_tickets(limit=2, cursor=cursor)
@@ -80,17 +80,17 @@ def test_lists_are_scoped_to_the_caller_and_page_with_a_stable_cursor(desk):
     assert b_tickets[0]["reference"] < b_tickets[2]["reference"]
 
 
-def test_overdue_filter_and_stats_rank_units(desk):
-    merchant = desk.seed_merchant()
-    owner = desk.seed_person(["staff"])
-    with desk.merchant(merchant) as shop, desk.staff(owner) as staff:
+def test_overdue_filter_and_stats_rank_units(tickets):
+    merchant = tickets.seed_merchant()
+    owner = tickets.seed_person(["staff"])
+    with tickets.merchant(merchant) as shop, tickets.staff(person_id=owner) as staff:
         fast = shop.tickets.submit_ticket(**demand(merchant, category="online_shop", handling_mode="on_the_spot"))
         slow = shop.tickets.submit_ticket(**demand(merchant, category="bank_financing"))
         staff.tickets.accept_ticket(ticket_id=fast["ticket_id"])
         staff.tickets.start_ticket(ticket_id=fast["ticket_id"])
         staff.tickets.resolve_ticket(ticket_id=fast["ticket_id"], resolution="店铺已开通")
         shop.tickets.close_ticket(ticket_id=fast["ticket_id"], rating=4)
-        desk.time.advance(days=30)
+        tickets.time.advance(days=30)
         overdue = staff.tickets.list_tickets(overdue=True)["items"]
         now = START + timedelta(days=30)
         figures = staff.tickets.stats(
@@ -116,9 +116,9 @@ def test_overdue_filter_and_stats_rank_units(desk):
         ({"limit": 0}, "limit"),
     ],
 )
-def test_a_list_filter_outside_what_the_alliance_has_is_refused_naming_the_field(desk, filters, field):
-    merchant = desk.seed_merchant()
-    with desk.admin() as admin:
+def test_a_list_filter_outside_what_the_alliance_has_is_refused_naming_the_field(tickets, filters, field):
+    merchant = tickets.seed_merchant()
+    with tickets.admin() as admin:
         admin.tickets.submit_ticket(**demand(merchant))
         with pytest.raises(ValidationError) as refused:
             admin.tickets.list_tickets(**filters)

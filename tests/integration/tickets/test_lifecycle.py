@@ -10,18 +10,18 @@ from tests.integration.tickets.conftest import START, demand
 
 
 @pytest.fixture
-def case(desk):
+def case(tickets):
     """A submitted demand of a Wholesale City merchant, its owner-to-be and the merchant's client."""
-    merchant = desk.seed_merchant()
-    owner = desk.seed_person(["staff"])
-    with desk.merchant(merchant) as alliance:
+    merchant = tickets.seed_merchant()
+    owner = tickets.seed_person(["staff"])
+    with tickets.merchant(merchant) as alliance:
         ticket = alliance.tickets.submit_ticket(**demand(merchant))
     return merchant, owner, ticket["ticket_id"]
 
 
-def test_from_submission_to_a_rated_close(desk, case):
+def test_from_submission_to_a_rated_close(tickets, case):
     merchant, owner, ticket_id = case
-    with desk.staff(owner) as staff, desk.merchant(merchant) as shop:
+    with tickets.staff(person_id=owner) as staff, tickets.merchant(merchant) as shop:
         accepted = staff.tickets.accept_ticket(ticket_id=ticket_id)
         assert (accepted["status"], accepted["responsible_id"]) == ("accepted", owner)
         staff.tickets.start_ticket(ticket_id=ticket_id)
@@ -30,7 +30,7 @@ def test_from_submission_to_a_rated_close(desk, case):
         view = shop.tickets.get_ticket(ticket_id=ticket_id)
         assert (view["status"], view["paused_because"]) == ("waiting_on_merchant", "请补充近半年银行流水")
         assert view["responsible"]["person_id"] == owner
-        desk.time.advance(days=2)  # two working days pass while the merchant gathers the papers
+        tickets.time.advance(days=2)  # two working days pass while the merchant gathers the papers
         resumed = shop.tickets.provide_info(ticket_id=ticket_id, text="流水已上传")
         assert resumed["resolution_due_at"] > waiting["resolution_due_at"], "the pause moved the promise"
         staff.tickets.refer_ticket(ticket_id=ticket_id, partner="德州银行", note="小微贷款")
@@ -55,26 +55,26 @@ def test_from_submission_to_a_rated_close(desk, case):
     assert all(e["text"] != "内部：客户征信一般" for e in merchant_timeline), "internal notes never reach the merchant"
     assert {e["kind"] for e in staff_timeline} >= {"sla_paused", "sla_resumed", "note", "submitted"}
     assert all(e["actor"] for e in staff_timeline)
-    assert [e["payload"]["rating"] for e in desk.events("feedback_received")] == [5]
-    assert [e["payload"]["closed_by"] for e in desk.events("ticket_closed")] == ["merchant"]
+    assert [e["payload"]["rating"] for e in tickets.published("feedback_received")] == [5]
+    assert [e["payload"]["closed_by"] for e in tickets.published("ticket_closed")] == ["merchant"]
 
 
-def test_an_illegal_step_is_a_conflict_and_changes_nothing(desk, case):
+def test_an_illegal_step_is_a_conflict_and_changes_nothing(tickets, case):
     merchant, owner, ticket_id = case
-    events_before = len(desk.events())
-    with desk.staff(owner) as staff, desk.merchant(merchant) as shop:
+    events_before = len(tickets.published())
+    with tickets.staff(person_id=owner) as staff, tickets.merchant(merchant) as shop:
         with pytest.raises(Conflict, match="cannot resolve a ticket that is submitted"):
             staff.tickets.resolve_ticket(ticket_id=ticket_id, resolution="x")
         with pytest.raises(Conflict):
             shop.tickets.close_ticket(ticket_id=ticket_id, rating=5)
         assert shop.tickets.get_ticket(ticket_id=ticket_id)["status"] == "submitted"
-    assert len(desk.events()) == events_before
-    assert [e["kind"] for e in desk.timeline(ticket_id)] == ["submitted"]
+    assert len(tickets.published()) == events_before
+    assert [e["kind"] for e in tickets.timeline(ticket_id)] == ["submitted"]
 
 
-def test_an_answer_to_a_ticket_that_asked_nothing_is_a_conflict(desk, case):
+def test_an_answer_to_a_ticket_that_asked_nothing_is_a_conflict(tickets, case):
     merchant, owner, ticket_id = case
-    with desk.staff(owner) as staff, desk.merchant(merchant) as shop:
+    with tickets.staff(person_id=owner) as staff, tickets.merchant(merchant) as shop:
         for step in (None, staff.tickets.accept_ticket, staff.tickets.start_ticket):
             if step:
                 step(ticket_id=ticket_id)
@@ -82,15 +82,15 @@ def test_an_answer_to_a_ticket_that_asked_nothing_is_a_conflict(desk, case):
             with pytest.raises(Conflict, match="not waiting for information"):
                 shop.tickets.provide_info(ticket_id=ticket_id, text="流水已上传")
             assert shop.tickets.get_ticket(ticket_id=ticket_id) == before
-    assert not any(e["kind"] == "sla_resumed" for e in desk.timeline(ticket_id))
+    assert not any(e["kind"] == "sla_resumed" for e in tickets.timeline(ticket_id))
 
 
-def test_two_staff_accepting_at_once_exactly_one_wins(desk, case):
+def test_two_staff_accepting_at_once_exactly_one_wins(tickets, case):
     _, _, ticket_id = case
-    first, second = desk.seed_person(["staff"]), desk.seed_person(["staff"])
+    first, second = tickets.seed_person(["staff"]), tickets.seed_person(["staff"])
 
     def accept(person):
-        with desk.staff(person) as staff:
+        with tickets.staff(person_id=person) as staff:
             try:
                 return staff.tickets.accept_ticket(ticket_id=ticket_id)["responsible_id"]
             except Conflict:
@@ -98,13 +98,13 @@ def test_two_staff_accepting_at_once_exactly_one_wins(desk, case):
 
     outcomes = sorted(eventlet.GreenPool().imap(accept, [first, second]))
     assert outcomes.count("conflict") == 1 and set(outcomes) - {"conflict"} <= {first, second}
-    accepted = [e for e in desk.events("ticket_assigned") if e["payload"]["accepted"]]
+    accepted = [e for e in tickets.published("ticket_assigned") if e["payload"]["accepted"]]
     assert len(accepted) == 1
 
 
-def test_a_poor_rating_or_a_dispute_reopens_within_seven_days(desk, case):
+def test_a_poor_rating_or_a_dispute_reopens_within_seven_days(tickets, case):
     merchant, owner, ticket_id = case
-    with desk.staff(owner) as staff, desk.merchant(merchant) as shop:
+    with tickets.staff(person_id=owner) as staff, tickets.merchant(merchant) as shop:
         staff.tickets.accept_ticket(ticket_id=ticket_id)
         staff.tickets.start_ticket(ticket_id=ticket_id)
         staff.tickets.resolve_ticket(ticket_id=ticket_id, resolution="已办理")
@@ -113,41 +113,41 @@ def test_a_poor_rating_or_a_dispute_reopens_within_seven_days(desk, case):
         staff.tickets.resolve_ticket(ticket_id=ticket_id, resolution="重新办理")
         assert shop.tickets.reopen_ticket(ticket_id=ticket_id, reason="额度不对")["status"] == "in_progress"
         staff.tickets.resolve_ticket(ticket_id=ticket_id, resolution="第三次")
-        desk.time.advance(days=8)
+        tickets.time.advance(days=8)
         with pytest.raises(Conflict, match="more than 7 days"):
             shop.tickets.reopen_ticket(ticket_id=ticket_id, reason="太晚了")
-    assert [e["payload"]["reopen_count"] for e in desk.events("ticket_reopened")] == [1, 2]
+    assert [e["payload"]["reopen_count"] for e in tickets.published("ticket_reopened")] == [1, 2]
 
 
-def test_reasons_are_required_and_roles_enforced(desk, case):
+def test_reasons_are_required_and_roles_enforced(tickets, case):
     merchant, owner, ticket_id = case
-    with desk.staff(owner) as staff:
+    with tickets.staff(person_id=owner) as staff:
         with pytest.raises(ValidationError):
             staff.tickets.reject_ticket(ticket_id=ticket_id, reason="")
         with pytest.raises(ValidationError):
             staff.tickets.assign_ticket(ticket_id=ticket_id, assignee_id=owner, reason="")
         with pytest.raises(Forbidden):
             staff.tickets.cancel_ticket(ticket_id=ticket_id)  # the merchant's decision, not staff's
-    with desk.staff(district="aodele") as elsewhere:
+    with tickets.staff(district="aodele") as elsewhere:
         with pytest.raises(Forbidden):
             elsewhere.tickets.accept_ticket(ticket_id=ticket_id)
         with pytest.raises(Forbidden):
             elsewhere.tickets.get_ticket(ticket_id=ticket_id)
-    with desk.merchant(desk.seed_merchant()) as another_shop:
+    with tickets.merchant(tickets.seed_merchant()) as another_shop:
         with pytest.raises(Forbidden):
             another_shop.tickets.get_ticket(ticket_id=ticket_id)
         with pytest.raises(Forbidden):
             another_shop.tickets.accept_ticket(ticket_id=ticket_id)
-    with desk.merchant(merchant) as shop:
+    with tickets.merchant(merchant) as shop:
         assert shop.tickets.cancel_ticket(ticket_id=ticket_id, reason="已自行解决")["status"] == "cancelled"
         with pytest.raises(Conflict, match="no more notes"):
             shop.tickets.add_note(ticket_id=ticket_id, text="还在吗")
 
 
-def test_reassignment_records_why_and_checklists_are_ticked(desk):
-    merchant = desk.seed_merchant()
-    first, second = desk.seed_person(["staff"]), desk.seed_person(["staff"])
-    with desk.staff(first) as staff:
+def test_reassignment_records_why_and_checklists_are_ticked(tickets):
+    merchant = tickets.seed_merchant()
+    first, second = tickets.seed_person(["staff"]), tickets.seed_person(["staff"])
+    with tickets.staff(person_id=first) as staff:
         ticket = staff.tickets.submit_ticket(**demand(merchant, category="government_affairs"))
         staff.tickets.accept_ticket(ticket_id=ticket["ticket_id"])
         moved = staff.tickets.assign_ticket(ticket_id=ticket["ticket_id"], assignee_id=second, reason="休假")
@@ -158,15 +158,15 @@ def test_reassignment_records_why_and_checklists_are_ticked(desk):
             staff.tickets.assign_ticket(ticket_id=ticket["ticket_id"], assignee_id="nobody", reason="x")
     assert moved["responsible_id"] == second
     assert [i["done"] for i in ticked["checklist"]] == [True, False, False]
-    reassignment = [e for e in desk.timeline(ticket["ticket_id"]) if e["kind"] == "reassignment"][0]
+    reassignment = [e for e in tickets.timeline(ticket["ticket_id"]) if e["kind"] == "reassignment"][0]
     assert reassignment["text"] == "休假" and reassignment["data"] == {"from": first, "to": second}
     assert not reassignment["visible_to_merchant"]
 
 
-def test_deadlines_follow_the_service_clock_not_the_wall_clock(desk):
-    desk.time.advance(days=30)
-    merchant = desk.seed_merchant()
-    with desk.merchant(merchant) as shop:
+def test_deadlines_follow_the_service_clock_not_the_wall_clock(tickets):
+    tickets.time.advance(days=30)
+    merchant = tickets.seed_merchant()
+    with tickets.merchant(merchant) as shop:
         ticket = shop.tickets.get_ticket(ticket_id=shop.tickets.submit_ticket(**demand(merchant))["ticket_id"])
     submitted = datetime.fromisoformat(ticket["submitted_at"])
     assert timedelta(days=30) <= submitted - START < timedelta(days=30, minutes=5)

@@ -10,8 +10,8 @@ from tests.integration.tickets.conftest import demand
 from tests.support.helpers import deliver, query
 
 
-def publish(desk, event_type, payload, handler):
-    deliver(desk.container, handler, "registry", event_type, payload)
+def publish(tickets, event_type, payload, handler):
+    deliver(tickets.container, handler, "registry", event_type, payload)
 
 
 def merchant(merchant_id, version, **changes):
@@ -33,21 +33,25 @@ def merchant(merchant_id, version, **changes):
     }
 
 
-def test_a_newer_merchant_version_wins_whatever_the_order_of_arrival(desk):
+def test_a_newer_merchant_version_wins_whatever_the_order_of_arrival(tickets):
     merchant_id = str(uuid.uuid4())
-    publish(desk, "merchant_updated", merchant(merchant_id, 3, shop_name="新名字"), "handle_registry_merchant_updated")
-    publish(desk, "merchant_updated", merchant(merchant_id, 2, shop_name="旧名字"), "handle_registry_merchant_updated")
+    publish(
+        tickets, "merchant_updated", merchant(merchant_id, 3, shop_name="新名字"), "handle_registry_merchant_updated"
+    )
+    publish(
+        tickets, "merchant_updated", merchant(merchant_id, 2, shop_name="旧名字"), "handle_registry_merchant_updated"
+    )
     registered = {
         k: v for k, v in merchant(merchant_id, 1).items() if k not in ("version", "owner_id", "changed", "updated_at")
     }
     publish(
-        desk,
+        tickets,
         "merchant_registered",
         {**registered, "registered_at": datetime.now(UTC)},
         "handle_registry_merchant_registered",
     )
     row = query(
-        desk.database, "SELECT shop_name, version FROM merchant_directory WHERE merchant_id = %s", (merchant_id,)
+        tickets.database, "SELECT shop_name, version FROM merchant_directory WHERE merchant_id = %s", (merchant_id,)
     )
     assert row == [{"shop_name": "新名字", "version": 3}]
 
@@ -60,14 +64,14 @@ def test_a_newer_merchant_version_wins_whatever_the_order_of_arrival(desk):
         "reason": "停业",
         "changed_at": datetime.now(UTC),
     }
-    publish(desk, "merchant_status_changed", status, "handle_registry_merchant_status_changed")
-    with desk.admin() as alliance:
+    publish(tickets, "merchant_status_changed", status, "handle_registry_merchant_status_changed")
+    with tickets.admin() as alliance:
         with pytest.raises(Conflict, match="closed"):
             alliance.tickets.submit_ticket(**demand(merchant_id))
 
 
-def test_people_and_pairings_feed_routing(desk):
-    merchant_id = desk.seed_merchant()
+def test_people_and_pairings_feed_routing(tickets):
+    merchant_id = tickets.seed_merchant()
     person_id = str(uuid.uuid4())
     person = {
         "person_id": person_id,
@@ -81,7 +85,7 @@ def test_people_and_pairings_feed_routing(desk):
         "has_id_card": False,
         "registered_at": datetime.now(UTC),
     }
-    publish(desk, "person_registered", person, "handle_registry_person_registered")
+    publish(tickets, "person_registered", person, "handle_registry_person_registered")
     pairing = {
         "pairing_id": str(uuid.uuid4()),
         "person_id": person_id,
@@ -89,12 +93,12 @@ def test_people_and_pairings_feed_routing(desk):
         "district_id": "wholesale_city",
         "started_on": date(2026, 3, 1),
     }
-    publish(desk, "pairing_started", pairing, "handle_registry_pairing_started")
-    with desk.admin() as alliance:
+    publish(tickets, "pairing_started", pairing, "handle_registry_pairing_started")
+    with tickets.admin() as alliance:
         first = alliance.tickets.submit_ticket(**demand(merchant_id, category="party_affairs"))
         assert alliance.tickets.get_ticket(ticket_id=first["ticket_id"])["proposed_id"] == person_id
         publish(
-            desk,
+            tickets,
             "pairing_ended",
             {**pairing, "ended_on": date(2026, 6, 1), "reason": None},
             "handle_registry_pairing_ended",
@@ -102,15 +106,15 @@ def test_people_and_pairings_feed_routing(desk):
         second = alliance.tickets.submit_ticket(**demand(merchant_id, category="party_affairs"))
         assert alliance.tickets.get_ticket(ticket_id=second["ticket_id"])["team"] == "party-branches"
     # A late start after the end does not bring the pairing back.
-    publish(desk, "pairing_started", pairing, "handle_registry_pairing_started")
-    assert query(desk.database, "SELECT active FROM pairing_directory") == [{"active": False}]
+    publish(tickets, "pairing_started", pairing, "handle_registry_pairing_started")
+    assert query(tickets.database, "SELECT active FROM pairing_directory") == [{"active": False}]
 
 
-def test_the_owner_sees_on_the_timeline_whether_the_merchant_was_reached(desk):
-    merchant_id = desk.seed_merchant()
-    with desk.merchant(merchant_id) as shop:
+def test_the_owner_sees_on_the_timeline_whether_the_merchant_was_reached(tickets):
+    merchant_id = tickets.seed_merchant()
+    with tickets.merchant(merchant_id) as shop:
         ticket = shop.tickets.submit_ticket(**demand(merchant_id))
-    [submitted] = query(desk.database, "SELECT event_id::text FROM outbox WHERE event_type = 'ticket_submitted'")
+    [submitted] = query(tickets.database, "SELECT event_id::text FROM outbox WHERE event_type = 'ticket_submitted'")
     outcome = {
         "delivery_id": "1",
         "notification_id": "1",
@@ -124,7 +128,7 @@ def test_the_owner_sees_on_the_timeline_whether_the_merchant_was_reached(desk):
     }
 
     def tell(event_type, payload, handler):
-        deliver(desk.container, handler, "notifications", event_type, payload)
+        deliver(tickets.container, handler, "notifications", event_type, payload)
 
     tell(
         "notification_delivered",
@@ -141,7 +145,7 @@ def test_the_owner_sees_on_the_timeline_whether_the_merchant_was_reached(desk):
         {**outcome, "source": "events.activity_published", "sent_at": datetime.now(UTC)},
         "handle_notifications_notification_delivered",
     )
-    entries = [e for e in desk.timeline(ticket["ticket_id"]) if e["actor"] == "system:notifications"]
+    entries = [e for e in tickets.timeline(ticket["ticket_id"]) if e["actor"] == "system:notifications"]
     assert [(e["kind"], e["text"], e["visible_to_merchant"]) for e in entries] == [
         ("notified", "已通过sms通知merchant", False),
         ("notification_failed", "通过wecom通知merchant失败：robot offline", False),

@@ -9,9 +9,9 @@ from tests.integration.tickets.conftest import demand
 from tests.support.helpers import query
 
 
-def test_a_merchant_submits_and_gets_a_reference_it_can_quote(desk):
-    merchant = desk.seed_merchant()
-    with desk.merchant(merchant) as alliance:
+def test_a_merchant_submits_and_gets_a_reference_it_can_quote(tickets):
+    merchant = tickets.seed_merchant()
+    with tickets.merchant(merchant) as alliance:
         first = alliance.tickets.submit_ticket(**demand(merchant))
         second = alliance.tickets.submit_ticket(**demand(merchant, title="第二件事"))
         view = alliance.tickets.get_ticket(reference=first["reference"])
@@ -20,14 +20,14 @@ def test_a_merchant_submits_and_gets_a_reference_it_can_quote(desk):
     assert first["status"] == view["status"] == "submitted"
     assert view["promised_by"] == first["resolution_due_at"] and view["responsible"] is None
     assert "team" not in view and "checklist" not in view, "the merchant's view shows no internal routing"
-    submitted, assigned = desk.events("ticket_submitted"), desk.events("ticket_assigned")
+    submitted, assigned = tickets.published("ticket_submitted"), tickets.published("ticket_assigned")
     assert [e["payload"]["reference"] for e in submitted] == [first["reference"], second["reference"]]
     assert assigned[0]["payload"]["team"] == "bank-liaisons" and assigned[0]["payload"]["accepted"] is False
 
 
-def test_staff_see_the_routing_and_the_deadlines(desk):
-    merchant = desk.seed_merchant()
-    with desk.staff() as alliance:
+def test_staff_see_the_routing_and_the_deadlines(tickets):
+    merchant = tickets.seed_merchant()
+    with tickets.staff() as alliance:
         ticket = alliance.tickets.submit_ticket(**demand(merchant, handling_mode="on_the_spot"))
         view = alliance.tickets.get_ticket(ticket_id=ticket["ticket_id"])
     assert view["team"] == "bank-liaisons" and view["style"] == "expertise"  # no liaison with the skill: the team
@@ -48,37 +48,37 @@ def test_staff_see_the_routing_and_the_deadlines(desk):
         ({"requester_id": "r" * 101}, "requester_id"),
     ],
 )
-def test_bad_demands_are_refused_and_nothing_is_written(desk, change, field):
-    merchant = desk.seed_merchant()
-    with desk.admin() as alliance:
+def test_bad_demands_are_refused_and_nothing_is_written(tickets, change, field):
+    merchant = tickets.seed_merchant()
+    with tickets.admin() as alliance:
         with pytest.raises(ValidationError) as caught:
             alliance.tickets.submit_ticket(**{**demand(merchant), **change})
     assert field in caught.value.fields
-    assert query(desk.database, "SELECT count(*) AS n FROM tickets")[0]["n"] == 0
+    assert query(tickets.database, "SELECT count(*) AS n FROM tickets")[0]["n"] == 0
 
 
-def test_unknown_merchants_and_other_peoples_shops_are_refused(desk):
-    mine, theirs = desk.seed_merchant(), desk.seed_merchant()
-    with desk.admin() as alliance:
+def test_unknown_merchants_and_other_peoples_shops_are_refused(tickets):
+    mine, theirs = tickets.seed_merchant(), tickets.seed_merchant()
+    with tickets.admin() as alliance:
         with pytest.raises(ValidationError, match="unknown merchant"):
             alliance.tickets.submit_ticket(**demand("00000000-0000-4000-8000-000000000000"))
-    with desk.merchant(mine) as alliance:
+    with tickets.merchant(mine) as alliance:
         with pytest.raises(Forbidden):
             alliance.tickets.submit_ticket(**demand(theirs))
-    with desk.staff(district="outlets") as alliance:
+    with tickets.staff(district="outlets") as alliance:
         with pytest.raises(Forbidden):
             alliance.tickets.submit_ticket(**demand(mine))
-    assert query(desk.database, "SELECT count(*) AS n FROM tickets")[0]["n"] == 0
-    assert desk.events() == []
+    assert query(tickets.database, "SELECT count(*) AS n FROM tickets")[0]["n"] == 0
+    assert tickets.published() == []
 
 
-def test_routing_styles_find_the_expert_the_paired_member_and_the_least_busy_volunteer(desk):
-    merchant = desk.seed_merchant()
-    lawyer = desk.seed_person(["volunteer"], skills=["法律", "调解"])
-    member = desk.seed_person(["party_member"])
-    desk.seed_pairing(member, merchant)
-    busy, idle = desk.seed_person(["volunteer"], name="忙"), desk.seed_person(["volunteer"], name="闲")
-    with desk.admin() as alliance:
+def test_routing_styles_find_the_expert_the_paired_member_and_the_least_busy_volunteer(tickets):
+    merchant = tickets.seed_merchant()
+    lawyer = tickets.seed_person(["volunteer"], skills=["法律", "调解"])
+    member = tickets.seed_person(["party_member"])
+    tickets.seed_pairing(member, merchant)
+    busy, idle = tickets.seed_person(["volunteer"], name="忙"), tickets.seed_person(["volunteer"], name="闲")
+    with tickets.admin() as alliance:
         for _ in range(2):
             ticket = alliance.tickets.submit_ticket(**demand(merchant, category="policy_consultation"))
             alliance.tickets.assign_ticket(ticket_id=ticket["ticket_id"], assignee_id=busy, reason="熟悉政策")

@@ -1,7 +1,7 @@
 import pytest
 
 from alliance_platform.errors import Conflict
-from alliance_tickets import lifecycle as lc
+from alliance_tickets.domain import lifecycle as lc
 
 
 def test_the_happy_path_of_a_demand():

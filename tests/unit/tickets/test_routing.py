@@ -1,6 +1,6 @@
 import pytest
 
-from alliance_tickets.routing import RoutingTable, Rule
+from alliance_tickets.domain.routing import RoutingTable, Rule
 
 
 class Directory:

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alliance_tickets.working_time import WorkingCalendar
+from alliance_tickets.domain.working_time import WorkingCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 # 2026: National Day and Mid-Autumn off 1–8 October; Sunday 20 September and Saturday 10 October worked.
@@ -71,7 +71,7 @@ def test_working_minutes_add_up_over_consecutive_spans(a, b, c):
 
 
 def test_sla_targets_default_per_mode_and_override_per_category():
-    from alliance_tickets.sla import SlaPolicy, Targets
+    from alliance_tickets.domain.sla import SlaPolicy, Targets
 
     policy = SlaPolicy(
         {
@@ -89,7 +89,7 @@ def test_sla_targets_default_per_mode_and_override_per_category():
 
 
 def test_a_pause_moves_the_deadline_by_the_working_time_it_took():
-    from alliance_tickets.sla import SlaPolicy
+    from alliance_tickets.domain.sla import SlaPolicy
 
     deadline = at((11, 30), 17, 30)  # Monday closing time
     # Paused Monday 9:30 (8 h left), resumed Wednesday 10:00: 8 h from then is Thursday 9:00.

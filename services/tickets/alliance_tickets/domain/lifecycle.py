@@ -10,23 +10,21 @@ Whoever accepts a case owns it (首接负责制). An illegal step is a ``Conflic
 The SLA clock stops while the ticket waits on the merchant.
 """
 
+from datetime import timedelta
+
+from alliance_contracts.tickets import STATUSES
 from alliance_platform.errors import Conflict
 
-SUBMITTED = "submitted"
-ACCEPTED = "accepted"
-IN_PROGRESS = "in_progress"
-WAITING_ON_MERCHANT = "waiting_on_merchant"
-REFERRED = "referred"
-RESOLVED = "resolved"
-CLOSED = "closed"
-REJECTED = "rejected"
-CANCELLED = "cancelled"
-
-STATES = (SUBMITTED, ACCEPTED, IN_PROGRESS, WAITING_ON_MERCHANT, REFERRED, RESOLVED, CLOSED, REJECTED, CANCELLED)
+# The states are the event contract's (what ``ticket_status_changed`` may say), named here.
+STATES = STATUSES
+SUBMITTED, ACCEPTED, IN_PROGRESS, WAITING_ON_MERCHANT, REFERRED, RESOLVED, CLOSED, REJECTED, CANCELLED = STATES
 FINAL = frozenset({CLOSED, REJECTED, CANCELLED})
+# Still being worked on: not final, not resolved (a resolved ticket waits for the merchant's word).
 OPEN = frozenset(STATES) - FINAL - {RESOLVED}
 # States in which the SLA clock does not run.
 SLA_PAUSED = frozenset({WAITING_ON_MERCHANT})
+# States in which a deadline can run out (the SLA sweep looks at these only).
+SLA_RUNNING = OPEN - SLA_PAUSED
 
 # action -> (states it may start from, state it leads to)
 TRANSITIONS = {
@@ -46,8 +44,6 @@ TRANSITIONS = {
 REOPEN_WINDOW_DAYS = 7
 AUTO_CLOSE_DAYS = 7
 LOW_RATING = 2
-# A poor rating's follow-up call (回访) is due within a working day of the default calendar (08:30–17:30).
-FOLLOW_UP_CALL_WORKING_MINUTES = 540
 
 
 def next_state(current, action):
@@ -64,6 +60,16 @@ def next_state(current, action):
 
 def allowed_actions(current):
     return sorted(action for action, (sources, _) in TRANSITIONS.items() if current in sources)
+
+
+def within_reopen_window(resolved_at, now):
+    """Whether a merchant may still dispute a resolution made at ``resolved_at``."""
+    return now - resolved_at <= timedelta(days=REOPEN_WINDOW_DAYS)
+
+
+def auto_closes_before(now):
+    """Resolutions made at or before this moment that nobody confirmed or disputed close at ``now``."""
+    return now - timedelta(days=AUTO_CLOSE_DAYS)
 
 
 def rating_reopens(rating):

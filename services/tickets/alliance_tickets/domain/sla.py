@@ -8,6 +8,8 @@ the working time that was left when it stopped.
 
 from dataclasses import dataclass
 
+from alliance_contracts.tickets import HANDLING_MODES
+
 CATEGORIES = {
     "bank_financing": "银企对接",
     "rights_protection": "权益维护",
@@ -19,7 +21,6 @@ CATEGORIES = {
     "online_shop": "线上店铺",
     "other": "其他",
 }
-HANDLING_MODES = {"on_the_spot": "即办", "assisted": "帮办"}
 
 
 @dataclass(frozen=True)

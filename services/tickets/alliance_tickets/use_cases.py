@@ -1,0 +1,485 @@
+"""The demand list's commands: one function per command, ``command(ctx, cmd)``, each in the calling
+worker's one transaction.
+
+``ctx`` is the platform's ``UseCaseContext``: ``ctx.session`` (the transaction, with the outbox),
+``ctx.caller`` (the verified identity; None when the service acts by itself, in a timer or on an
+event), ``ctx.now`` (read once from the service clock) and ``ctx.settings`` (``settings.Settings``).
+
+Every change of a ticket is recorded on its timeline with actor and time and announced by an event,
+in the same commit as the change. A refused command raises a typed error (``Forbidden``,
+``Conflict``, ``NotFound``, ``ValidationError``) and its transaction rolls back: nothing changes.
+Who may do what is ``domain.access``, which step may follow which ``domain.lifecycle``, the SQL
+``storage``. The SLA sweep (``timers.py``) moves tickets with the same functions.
+"""
+
+from alliance_contracts.tickets import CLOSED_BY
+from alliance_platform.errors import Conflict, Forbidden, ValidationError
+
+from . import storage
+from .domain import access
+from .domain import lifecycle as lc
+from .domain.checklists import new_checklist, tick
+from .domain.follow_up import follow_up_call
+from .domain.routing import Route
+
+BY_MERCHANT, BY_TIME = CLOSED_BY
+# What every ticket event carries, so a consumer can act without asking back.
+_SUMMARY = ("ticket_id", "reference", "merchant_id", "district_id", "category", "responsible_id", "team", "parent_id")
+
+
+def summary_of(ticket):
+    values = {**ticket, "ticket_id": ticket["id"]}
+    return {k: (None if values[k] is None else str(values[k])) for k in _SUMMARY}
+
+
+# --- recording and announcing ----------------------------------------------------------------
+
+
+def _record(ctx, ticket, kind, *, text=None, visible=True, from_status=None, to_status=None, data=None, actor=None):
+    """A line on the ticket's timeline; ``actor`` when not the caller (the service's own reaction)."""
+    storage.add_timeline(
+        ctx.session,
+        ticket["id"],
+        ctx.now,
+        actor or access.actor(ctx.caller),
+        kind,
+        visible=visible,
+        from_status=from_status,
+        to_status=to_status,
+        text=text,
+        data=data,
+    )
+
+
+def _publish(ctx, ticket, event_type, **payload):
+    summary = summary_of(ticket)
+    ctx.session.publish(event_type, {**summary, **payload}, aggregate_id=summary["ticket_id"])
+
+
+def _transition(ctx, ticket, action, text=None, visible=True, **changes):
+    """Move ``ticket`` by ``action`` (a ``Conflict`` if not allowed), record and announce it;
+    ``text`` is told the merchant unless ``visible`` is false."""
+    target = lc.next_state(ticket["status"], action)
+    updated = storage.update_ticket(ctx.session, ticket, status=target, **changes)
+    _record(ctx, updated, "transition", text=text, visible=visible, from_status=ticket["status"], to_status=target)
+    _publish(
+        ctx,
+        updated,
+        "ticket_status_changed",
+        from_status=ticket["status"],
+        to_status=target,
+        action=action,
+        text=text if visible else None,
+        changed_at=ctx.now,
+    )
+    return updated
+
+
+def _handled(ctx, ticket_id):
+    """The ticket, locked until commit, if the caller is one of its handlers."""
+    ticket = storage.ticket(ctx.session, ticket_id)
+    access.require_handler(ctx.caller, ticket)
+    return ticket
+
+
+# --- submitting ------------------------------------------------------------------------------
+
+
+def submit_ticket(ctx, cmd):
+    return _submit(ctx, cmd)
+
+
+def _submit(ctx, cmd, parent=None, unit=None):
+    """A demand of the merchant ``cmd["merchant_id"]``, or a task of ``parent`` for ``unit``."""
+    session, settings = ctx.session, ctx.settings
+    merchant = storage.merchant(session, cmd["merchant_id"])
+    if merchant is None:
+        raise ValidationError(
+            "unknown merchant", {"merchant_id": [f"no merchant {cmd['merchant_id']} in the register"]}
+        )
+    if merchant["status"] == "closed":
+        raise Conflict(f"merchant {cmd['merchant_id']} is closed in the register")
+    if parent is None:
+        access.require_may_submit(ctx.caller, merchant)
+    # A child task goes to a unit: another district (routed there), or a named team.
+    to_district = unit is not None and storage.is_known_district(session, unit)
+    district = unit if to_district else merchant["district_id"]
+    directory = storage.RoutingDirectory(session, merchant["merchant_id"], district)
+    route = settings.routing.route(cmd["category"], district, directory)
+    if unit is not None and not to_district:
+        route = Route("team", None, unit, route.rule)
+    targets = settings.sla.targets(cmd["category"], cmd["handling_mode"])
+    first_due, resolution_due = settings.sla.due_dates(settings.calendar, ctx.now, targets)
+    steps = settings.checklists.get(cmd["category"], []) if route.style == "checklist" else []
+    ticket = storage.insert_ticket(
+        session,
+        {
+            "year": ctx.now.astimezone(settings.calendar.timezone).year,
+            "parent_id": parent["id"] if parent else None,
+            "merchant_id": merchant["merchant_id"],
+            "district_id": district,
+            "requester_id": cmd.get("requester_id") or ctx.caller.subject,
+            "category": cmd["category"],
+            "handling_mode": cmd["handling_mode"],
+            "title": cmd["title"],
+            "description": cmd["description"],
+            "attachments": cmd.get("attachments") or [],
+            "status": lc.SUBMITTED,
+            "style": route.style,
+            "team": route.team,
+            "proposed_id": route.assignee,
+            "unit": unit,
+            "checklist": new_checklist(steps),
+            "submitted_at": ctx.now,
+            "first_due": first_due,
+            "resolution_due": resolution_due,
+        },
+    )
+    _record(ctx, ticket, "submitted", to_status=lc.SUBMITTED, text=cmd["title"], data={"route": route.style})
+    _publish(
+        ctx,
+        ticket,
+        "ticket_submitted",
+        title=ticket["title"],
+        handling_mode=ticket["handling_mode"],
+        requester_id=ticket["requester_id"],
+        style=ticket["style"],
+        submitted_at=ticket["submitted_at"],
+        first_response_due_at=ticket["first_response_due_at"],
+        resolution_due_at=ticket["resolution_due_at"],
+    )
+    _publish(ctx, ticket, "ticket_assigned", assignee_id=route.assignee, style=route.style, accepted=False, reason=None)
+    return ticket
+
+
+# --- handling --------------------------------------------------------------------------------
+
+
+def accept_ticket(ctx, cmd):
+    """Whoever accepts a case owns it (首接负责制). Two staff accepting at once: the row lock makes
+    the second wait, then find it accepted (a ``Conflict``)."""
+    ticket = _handled(ctx, cmd["ticket_id"])
+    me = ctx.caller.subject
+    ticket = _transition(ctx, ticket, "accept", responsible_id=me, accepted_at=ctx.now)
+    _publish(ctx, ticket, "ticket_assigned", assignee_id=me, style=ticket["style"], accepted=True, reason=None)
+    return ticket
+
+
+def assign_ticket(ctx, cmd):
+    """Give the case to another owner, with a reason (for staff only). Assigning a new case names
+    its owner: it counts as its acceptance, the first response."""
+    ticket = _handled(ctx, cmd["ticket_id"])
+    assignee_id, reason = cmd["assignee_id"], cmd["reason"]
+    if ticket["status"] in lc.FINAL:
+        raise Conflict(f"{ticket['reference']} is {ticket['status']}: it cannot be reassigned")
+    if assignee_id == ticket["responsible_id"]:
+        raise Conflict(f"{ticket['reference']} is already owned by {assignee_id}")
+    if storage.person(ctx.session, assignee_id) is None:
+        raise ValidationError("unknown person", {"assignee_id": [f"no person {assignee_id} in the register"]})
+    changes = {"responsible_id": assignee_id}
+    if ticket["status"] == lc.SUBMITTED:
+        changes.update(status=lc.next_state(ticket["status"], "accept"), accepted_at=ctx.now)
+    updated = storage.update_ticket(ctx.session, ticket, **changes)
+    _record(
+        ctx,
+        updated,
+        "reassignment",
+        text=reason,
+        visible=False,
+        from_status=ticket["status"],
+        to_status=updated["status"],
+        data={"from": ticket["responsible_id"], "to": assignee_id},
+    )
+    _publish(
+        ctx, updated, "ticket_assigned", assignee_id=assignee_id, style=updated["style"], accepted=True, reason=reason
+    )
+    return updated
+
+
+def start_ticket(ctx, cmd):
+    return _transition(ctx, _handled(ctx, cmd["ticket_id"]), "start")
+
+
+def request_info(ctx, cmd):
+    """Ask the merchant a question; the SLA clock stops until the answer."""
+    question = cmd["text"]
+    ticket = _transition(ctx, _handled(ctx, cmd["ticket_id"]), "request_info", text=question, sla_paused_at=ctx.now)
+    _record(ctx, ticket, "sla_paused", text=question)
+    return ticket
+
+
+def provide_info(ctx, cmd):
+    """The answer: the clock runs again, the resolution deadline moved by the time it stood still."""
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"])
+    access.require_merchant_or_handler(ctx.caller, ticket, "answer")
+    if ticket["status"] != lc.WAITING_ON_MERCHANT:
+        # Before the deadline is worked out: only a paused ticket has a pause to end.
+        raise Conflict(f"{ticket['reference']} is not waiting for information: it is {ticket['status']}")
+    settings = ctx.settings
+    resumed_due = settings.sla.resumed_deadline(
+        settings.calendar, ticket["sla_paused_at"], ticket["resolution_due_at"], ctx.now
+    )
+    ticket = _transition(
+        ctx, ticket, "provide_info", text=cmd["text"], sla_paused_at=None, resolution_due_at=resumed_due
+    )
+    _record(ctx, ticket, "sla_resumed", data={"resolution_due_at": resumed_due.isoformat()})
+    return ticket
+
+
+def refer_ticket(ctx, cmd):
+    partner, note = cmd["partner"], cmd["note"]
+    text = f"转交{partner}：{note}" if note else f"转交{partner}"
+    return _transition(ctx, _handled(ctx, cmd["ticket_id"]), "refer", text=text, partner=partner)
+
+
+def record_partner_reply(ctx, cmd):
+    reply = cmd["text"]
+    return _transition(ctx, _handled(ctx, cmd["ticket_id"]), "record_partner_reply", text=reply, partner_reply=reply)
+
+
+def resolve_ticket(ctx, cmd):
+    """Resolved on time or not; a joint demand only once none of its tasks is still open."""
+    ticket = _handled(ctx, cmd["ticket_id"])
+    open_children = storage.open_children(ctx.session, ticket["id"])
+    if open_children:
+        raise Conflict(f"{ticket['reference']} has {open_children} open child task(s): resolve them first")
+    resolution, on_time = cmd["resolution"], ctx.now <= ticket["resolution_due_at"]
+    ticket = _transition(
+        ctx, ticket, "resolve", text=resolution, resolution=resolution, resolved_at=ctx.now, resolved_on_time=on_time
+    )
+    _publish(ctx, ticket, "ticket_resolved", resolution=resolution, resolved_at=ctx.now, on_time=on_time)
+    return ticket
+
+
+def close_ticket(ctx, cmd):
+    """The merchant confirms and rates; a rating of 2 or less reopens the case instead, and puts a
+    follow-up call (回访) on its timeline."""
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"])
+    access.require_merchant(ctx.caller, ticket)
+    rating, comment = cmd["rating"], cmd["comment"]
+    lc.next_state(ticket["status"], "close")  # a Conflict before anything is written
+    rated = storage.update_ticket(ctx.session, ticket, rating=rating)
+    _publish(ctx, rated, "feedback_received", rating=rating, comment=comment, received_at=ctx.now)
+    if lc.rating_reopens(rating):
+        ticket = _reopen(ctx, rated, f"满意度评分{rating}分：{comment or '不满意'}")
+        _schedule_follow_up_call(ctx, ticket, rating, comment)
+        return ticket
+    ticket = _transition(ctx, rated, "close", text=comment, closed_at=ctx.now)
+    _publish(ctx, ticket, "ticket_closed", rating=rating, closed_by=BY_MERCHANT, closed_at=ctx.now)
+    return ticket
+
+
+def reject_ticket(ctx, cmd):
+    return _transition(ctx, _handled(ctx, cmd["ticket_id"]), "reject", text=cmd["reason"])
+
+
+def cancel_ticket(ctx, cmd):
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"])
+    access.require_merchant(ctx.caller, ticket)
+    return _transition(ctx, ticket, "cancel", text=cmd["reason"])
+
+
+def reopen_ticket(ctx, cmd):
+    """A dispute: the merchant, within seven days of the resolution (an administrator any time)."""
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"])
+    caller = ctx.caller
+    if not (access.is_merchant_of(caller, ticket) or caller.is_admin):
+        raise Forbidden(f"only the merchant may dispute {ticket['reference']}")
+    lc.next_state(ticket["status"], "reopen")
+    if not caller.is_admin and not lc.within_reopen_window(ticket["resolved_at"], ctx.now):
+        raise Conflict(f"{ticket['reference']} was resolved more than {lc.REOPEN_WINDOW_DAYS} days ago")
+    return _reopen(ctx, ticket, cmd["reason"])
+
+
+def _reopen(ctx, ticket, reason):
+    ticket = _transition(ctx, ticket, "reopen", text=reason, reopen_count=ticket["reopen_count"] + 1, closed_at=None)
+    _publish(ctx, ticket, "ticket_reopened", reason=reason, reopen_count=ticket["reopen_count"], reopened_at=ctx.now)
+    return ticket
+
+
+def _schedule_follow_up_call(ctx, ticket, rating, comment):
+    call_by = storage.branch_secretary_of(ctx.session, ticket["district_id"])
+    call = follow_up_call(ctx.settings.calendar, ctx.now, rating)
+    _record(
+        ctx,
+        ticket,
+        "follow_up_call",
+        text=call.note,
+        visible=False,
+        actor=access.SERVICE_ACTOR,
+        data={"rating": rating, "comment": comment, "call_by": call_by, "due_at": call.due_at.isoformat()},
+    )
+    _publish(
+        ctx,
+        ticket,
+        "follow_up_call_scheduled",
+        rating=rating,
+        comment=comment,
+        call_by_id=call_by,
+        due_at=call.due_at,
+        scheduled_at=ctx.now,
+    )
+
+
+def add_note(ctx, cmd):
+    """A note on the timeline: a handler's is internal unless marked visible; a merchant's is always
+    the merchant's own words, visible to it."""
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"])
+    if ticket["status"] in lc.FINAL:
+        raise Conflict(f"{ticket['reference']} is {ticket['status']}: no more notes")
+    visible = cmd["visible_to_merchant"]
+    if access.is_merchant_of(ctx.caller, ticket):
+        visible = True
+    else:
+        access.require_handler(ctx.caller, ticket)
+    _record(ctx, ticket, "note", text=cmd["text"], visible=visible)
+    return ticket
+
+
+def tick_checklist_item(ctx, cmd):
+    ticket = _handled(ctx, cmd["ticket_id"])
+    if ticket["status"] not in lc.OPEN:
+        raise Conflict(f"{ticket['reference']} is {ticket['status']}: its checklist is closed")
+    items, item = tick(ticket["checklist"], cmd["item_id"], cmd["done"], ticket["reference"])
+    ticket = storage.update_ticket(ctx.session, ticket, checklist=items)
+    _record(ctx, ticket, "checklist", text=item, data={"done": cmd["done"]})
+    return ticket
+
+
+# --- joint handling across districts ---------------------------------------------------------
+
+
+def add_child_task(ctx, cmd):
+    """A task of a joint demand (联办) for another district or a team: a ticket of its own, for the
+    same merchant; the parent cannot be resolved while a task is open."""
+    parent = _handled(ctx, cmd["parent_id"])
+    if parent["status"] not in lc.OPEN:
+        raise Conflict(f"{parent['reference']} is {parent['status']}: no new tasks")
+    if parent["parent_id"] is not None:
+        raise Conflict(f"{parent['reference']} is itself a task: tasks do not nest")
+    child = _submit(
+        ctx,
+        {**cmd, "merchant_id": parent["merchant_id"], "category": cmd.get("category") or parent["category"]},
+        parent=parent,
+        unit=cmd["unit"],
+    )
+    _record(ctx, parent, "child_task", text=cmd["title"], data={"child": child["reference"], "unit": cmd["unit"]})
+    return child
+
+
+def refuse_task(ctx, cmd):
+    """The unit a task went to refuses it, with its reason; the parent's owner is told."""
+    ticket = _handled(ctx, cmd["ticket_id"])
+    if ticket["parent_id"] is None:
+        raise Conflict(f"{ticket['reference']} is not a task of a joint demand; reject it instead")
+    reason = cmd["reason"]
+    parent = storage.ticket(ctx.session, ticket["parent_id"], lock=False)
+    ticket = _transition(ctx, ticket, "reject", text=reason, visible=False, refusal_reason=reason)
+    _record(ctx, parent, "task_refused", text=reason, visible=False, data={"child": ticket["reference"]})
+    _publish(
+        ctx,
+        ticket,
+        "task_refused",
+        parent_reference=parent["reference"],
+        parent_responsible_id=parent["responsible_id"],
+        unit=ticket["unit"] or ticket["district_id"],
+        refused_by=ctx.caller.subject,
+        reason=reason,
+        refused_at=ctx.now,
+    )
+    return ticket
+
+
+# --- what time does (called by timers.py) ----------------------------------------------------
+
+
+def announce_deadline(ctx, ticket, notice):
+    """A deadline near or passed (``domain.deadlines.Notice``)."""
+    _publish(ctx, ticket, notice.event_type, target=notice.target, due_at=notice.due_at)
+
+
+def escalate(ctx, ticket, escalation, due_at):
+    """An overdue ticket goes up a level (``domain.deadlines.Escalation``): the district's branch
+    secretary, then the alliance."""
+    secretary = storage.branch_secretary_of(ctx.session, ticket["district_id"]) if escalation.level == 1 else None
+    _record(ctx, ticket, "escalated", text=escalation.note, visible=False, data={"level": escalation.level})
+    _publish(
+        ctx,
+        ticket,
+        "ticket_escalated",
+        level=escalation.level,
+        escalated_to=escalation.to,
+        escalated_to_id=secretary,
+        due_at=due_at,
+    )
+
+
+def close_unconfirmed(ctx, ticket):
+    """A resolution nobody confirmed or disputed for ``AUTO_CLOSE_DAYS`` closes itself."""
+    ticket = _transition(ctx, ticket, "close", text=f"{lc.AUTO_CLOSE_DAYS}天内未确认，自动办结", closed_at=ctx.now)
+    _publish(ctx, ticket, "ticket_closed", rating=None, closed_by=BY_TIME, closed_at=ctx.now)
+    return ticket
+
+
+# --- the registry's facts, kept as this service's own read model (event handlers) -----------
+# Routing and reading a ticket use them without an RPC to the registry.
+
+
+def merchant_registered(ctx, fact):
+    storage.upsert_merchant(ctx.session, {**fact, "version": 1})
+
+
+def merchant_updated(ctx, fact):
+    storage.upsert_merchant(ctx.session, fact)
+
+
+def merchant_status_changed(ctx, fact):
+    storage.set_merchant_status(ctx.session, fact)
+
+
+def person_changed(ctx, fact):
+    storage.upsert_person(ctx.session, fact)
+
+
+def pairing_started(ctx, fact):
+    storage.start_pairing(ctx.session, fact)
+
+
+def pairing_ended(ctx, fact):
+    storage.end_pairing(ctx.session, fact)
+
+
+# --- whether the people a ticket's events concern were reached (event handlers) --------------
+
+
+def notification_delivered(ctx, outcome):
+    _notification_outcome(ctx, outcome, delivered=True)
+
+
+def notification_failed(ctx, outcome):
+    _notification_outcome(ctx, outcome, delivered=False)
+
+
+def _notification_outcome(ctx, outcome, delivered):
+    """Put on a ticket's timeline (for staff) whether the people its events were sent to were
+    reached: the owner sees that the merchant got the SMS, or that it failed and a call is needed.
+    Only the outcomes of this service's own events concern it; the outbox still knows which ticket
+    each event announced (deliveries end within minutes, the outbox keeps rows for days)."""
+    if not outcome["source"].startswith("tickets."):
+        return
+    ticket_id = storage.announced_ticket(ctx.session, outcome["event_id"])
+    if ticket_id is None:
+        return
+    recipient = outcome["recipient"].split(":", 1)[0]
+    channel = outcome["channel"]
+    text = f"已通过{channel}通知{recipient}" if delivered else f"通过{channel}通知{recipient}失败：{outcome['error']}"
+    storage.add_timeline(
+        ctx.session,
+        ticket_id,
+        outcome["sent_at"] if delivered else outcome["failed_at"],
+        "system:notifications",
+        "notified" if delivered else "notification_failed",
+        visible=False,
+        text=text,
+        data={k: outcome[k] for k in ("delivery_id", "channel", "recipient", "source", "attempts")},
+    )

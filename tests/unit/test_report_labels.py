@@ -5,7 +5,7 @@ from alliance_contracts.registry import HONOUR_KINDS
 from alliance_events.domain import TYPES
 from alliance_notifications.preferences import CHANNELS
 from alliance_ops.report import DELIVERY_STATES, LABELS, label
-from alliance_tickets.sla import CATEGORIES
+from alliance_tickets.domain.sla import CATEGORIES
 
 
 def test_demand_categories_and_activity_types_have_the_services_own_chinese_names():

@@ -42,7 +42,7 @@ def test_staff_see_the_routing_and_the_deadlines(tickets):
         ({"handling_mode": "someday"}, "handling_mode"),
         ({"merchant_id": "not-a-uuid"}, "merchant_id"),
         ({"description": "x" * 4001}, "description"),
-        ({"attachments": [f"https://files.example.cn/{n}.jpg" for n in range(100_000)]}, "attachments"),
+        ({"attachments": [f"https://files.example.cn/{n}.jpg" for n in range(10_000)]}, "attachments"),
         ({"attachments": [f"https://files.example.cn/{n}.jpg" for n in range(21)]}, "attachments"),
         ({"attachments": ["https://files.example.cn/" + "x" * 2048]}, "attachments"),
         ({"requester_id": "r" * 101}, "requester_id"),

@@ -26,7 +26,7 @@ from kombu import Connection, Exchange
 from psycopg import sql
 
 from alliance_contracts import build_envelope
-from alliance_notifications.fanout import COPY_DELIVERIES, COPY_TYPES
+from alliance_notifications.storage import COPY_DELIVERIES, COPY_TYPES
 from alliance_platform.config import service_package
 from alliance_platform.migrate import apply
 

@@ -1,14 +1,23 @@
-"""Input schemas of the notifications service's RPC methods. Unknown arguments are refused."""
+"""The notifications service's RPC schemas: what each method takes (unknown arguments are refused)
+and what it returns (the entrypoint dumps its result through the method's result schema: dates and
+times as ISO strings, times of day as HH:MM, mobiles masked in what operators see).
+"""
+
+import copy
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from alliance_platform.paging import PageSchema
+from alliance_platform.logs import mask_text
+from alliance_platform.paging import PageSchema, page_of
 
-from .preferences import CHANNELS, URGENCIES
+from .domain.audiences import REGISTRY_BATCH
+from .domain.deliveries import CHANNELS, STATUSES
+from .domain.preferences import URGENCIES
 
-MAX_RECIPIENTS = 1000  # per send: the registry resolves at most this many ids at once
+MAX_RECIPIENTS = REGISTRY_BATCH  # per send: the registry resolves at most this many ids at once
 RECIPIENT_MAX = 80  # "merchant:<uuid>" or "person:<uuid>"
-STATUSES = ("pending", "failed", "sent", "dead", "batched")
+
+# --- inputs -----------------------------------------------------------------------------------------
 
 
 class Send(Schema):
@@ -104,7 +113,9 @@ class DeliveryRef(Schema):
     delivery_id = fields.Integer(required=True, strict=True)
 
 
-class Period(Schema):
+class StatsPeriod(Schema):
+    """A period of ``stats``: by default the 24 hours before ``until``, which is by default now."""
+
     since = fields.AwareDateTime(load_default=None)
     until = fields.AwareDateTime(load_default=None)
 
@@ -112,3 +123,172 @@ class Period(Schema):
     def _ordered(self, data, **kwargs):
         if data["since"] and data["until"] and data["until"] <= data["since"]:
             raise ValidationError("until must be after since", "until")
+
+
+# --- results ----------------------------------------------------------------------------------------
+
+
+class Masked(fields.String):
+    """Text an operator sees with mobiles, ID-card numbers and tokens masked."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return mask_text(value) if value else None
+
+
+class SendOut(Schema):
+    """Where the deliveries of a ``send`` stand (the same answer for the same idempotency key)."""
+
+    notification_id = fields.Integer(required=True, strict=True)
+    event_id = fields.UUID(required=True)  # what delivery events and ``delivery_status`` name it by
+    status = fields.String(required=True)
+    recipients = fields.Integer(required=True, strict=True)
+    deliveries = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), required=True)  # by channel
+
+
+class InboxMessageOut(Schema):
+    id = fields.Integer(required=True, strict=True)
+    recipient = fields.String(required=True)
+    category = fields.String(required=True)
+    urgency = fields.String(required=True)
+    source = fields.String(required=True)  # "<service>.<event_type>", "send" or "digest"
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    created_at = fields.AwareDateTime(required=True)
+    read_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+InboxPageOut = page_of(InboxMessageOut)
+
+
+class UnreadOut(Schema):
+    unread = fields.Integer(required=True, strict=True)
+
+
+class MarkedOut(UnreadOut):
+    marked = fields.Integer(required=True, strict=True)
+
+
+class QuietHoursOut(Schema):
+    start = fields.Time(required=True, format="%H:%M")
+    end = fields.Time(required=True, format="%H:%M")
+    from_trading_hours = fields.Boolean(required=True)
+
+
+class PreferencesOut(Schema):
+    """A recipient's preferences: their own choices beside the defaults, and what they amount to."""
+
+    recipient = fields.String(required=True)
+    default_channels = fields.List(fields.String(), required=True)  # of the recipient's role
+    channels = fields.Dict(
+        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Boolean()), required=True
+    )  # their choices: category or "*" -> channel -> on/off
+    effective_channels = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    quiet_hours = fields.Nested(QuietHoursOut, required=True)
+    digest = fields.Boolean(required=True)
+    digest_at = fields.Time(required=True, format="%H:%M")
+    email = fields.String(required=True, allow_none=True)
+
+
+class DeliveryOut(Schema):
+    """A delivery as operators see it."""
+
+    id = fields.Integer(required=True, strict=True)
+    notification_id = fields.Integer(required=True, strict=True)
+    event_id = fields.UUID(required=True)
+    source = fields.String(required=True)
+    rule = fields.String(required=True)
+    recipient = fields.String(required=True)
+    channel = fields.String(required=True)
+    address = Masked(required=True, allow_none=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True, strict=True)
+    in_digest = fields.Boolean(required=True)
+    digest_id = fields.Integer(required=True, allow_none=True, strict=True)  # the digest that carries it
+    due_at = fields.AwareDateTime(required=True)
+    sent_at = fields.AwareDateTime(required=True, allow_none=True)
+    provider_answer = Masked(required=True, allow_none=True)
+    last_error = Masked(required=True, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+DeliveryPageOut = page_of(DeliveryOut)
+
+
+class AttemptOut(Schema):
+    attempt = fields.Integer(required=True, strict=True)
+    at = fields.AwareDateTime(required=True)
+    outcome = fields.String(required=True)
+    answer = Masked(required=True, allow_none=True)
+
+
+class DeliveryDetailOut(DeliveryOut):
+    attempts_made = fields.List(fields.Nested(AttemptOut), required=True)
+
+
+class NotificationOut(Schema):
+    """One notification of an event (one per rule that fired) and how far its audience got."""
+
+    id = fields.Integer(required=True, strict=True)
+    source = fields.String(required=True)
+    rule = fields.String(required=True)
+    status = fields.String(required=True)  # resolving, resolved or failed
+    recipients = fields.Integer(required=True, strict=True)
+    unresolved = fields.Integer(required=True, strict=True)  # not in the registry: inbox only
+    attempts = fields.Integer(required=True, strict=True)  # at resolving it with the registry
+    last_error = fields.String(required=True, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    resolved_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+_BY_CHANNEL_AND_STATUS = {"keys": fields.String(), "values": fields.Dict(keys=fields.String(), values=fields.Integer())}
+
+
+class EventDeliveriesOut(Schema):
+    event_id = fields.UUID(required=True)
+    notifications = fields.List(fields.Nested(NotificationOut), required=True)
+    deliveries = fields.Dict(**_BY_CHANNEL_AND_STATUS, required=True)  # channel -> status -> count
+
+
+def _either(*shapes):
+    """The fields of a result that is one of ``shapes``: theirs, none of them always there."""
+    found = {}
+    for shape in shapes:
+        for name, field in shape._declared_fields.items():
+            optional = copy.copy(field)
+            optional.required = False
+            found.setdefault(name, optional)
+    return found
+
+
+class DeliveryStatusOut(Schema.from_dict(_either(DeliveryDetailOut, EventDeliveriesOut))):
+    """Asked by ``delivery_id``: the delivery with every attempt (``DeliveryDetailOut``). Asked by
+    ``event_id`` or ``idempotency_key``: the event's notifications and deliveries
+    (``EventDeliveriesOut``). The answer is all of one of the two, dumped and checked as that one."""
+
+    @staticmethod
+    def _shape(value):
+        return DeliveryDetailOut() if "attempts_made" in value else EventDeliveriesOut()
+
+    def dump(self, obj, *, many=None):
+        return self._shape(obj).dump(obj)
+
+    def validate(self, data, *, many=None, partial=None):
+        return self._shape(data).validate(data)
+
+
+class BacklogOut(Schema):
+    due = fields.Integer(required=True, strict=True)  # due now, not sent yet
+    waiting = fields.Integer(required=True, strict=True)  # due now or later
+    oldest_due_seconds = fields.Float(required=True)  # how long the oldest due one has waited
+
+
+class StatsOut(Schema):
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True)
+    deliveries = fields.Dict(**_BY_CHANNEL_AND_STATUS, required=True)  # created in the period
+    backlog = fields.Dict(keys=fields.String(), values=fields.Nested(BacklogOut), required=True)  # by channel, now
+    dead = fields.Integer(required=True, strict=True)
+    digests_waiting = fields.Integer(required=True, strict=True)
+    notifications_unresolved = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)  # by status
+    inbox_unread = fields.Integer(required=True, strict=True)  # of the period's inbox messages
+    channels_configured = fields.List(fields.String(), required=True)

@@ -4,13 +4,16 @@ from alliance_platform.entrypoints import event_handler, rpc, timer
 from alliance_platform.rpc import ServiceRpc
 from alliance_platform.service import AllianceService, quiet
 
-from . import dispatch, fanout, inbox, operations, schemas
-from .digests import batch_digests
-from .rules import REGISTRY_BATCH
+from . import queries, schemas, timers, use_cases
+from .domain.audiences import REGISTRY_BATCH
+from .domain.deliveries import SENDING
+from .domain.rules import subscriptions
 from .settings import SettingsProvider
 
 OPERATORS = ("operator", "admin")
 SYSTEMS = ("system",)
+# The events it consumes: those its shipped rules name (one handler each, generated below).
+SUBSCRIPTIONS = subscriptions()
 
 
 class NotificationsService(AllianceService):
@@ -19,179 +22,92 @@ class NotificationsService(AllianceService):
     settings = SettingsProvider()
     registry_rpc = ServiceRpc("registry")
 
-    def _fanout(self):
-        return fanout.Fanout(self.db, self.settings, self._resolve_audience, self.clock.now())
-
-    def _resolve_audience(self, query, cursor):
+    def _registry(self, query, cursor):
+        """The registry's ``resolve_audience``, as a fan-out pages through it."""
         return self.registry_rpc.resolve_audience(**query, limit=REGISTRY_BATCH, cursor=cursor)
-
-    def _notify(self, event):
-        return fanout.notify(self._fanout(), event)
-
-    # --- the demand list --------------------------------------------------------------------
-
-    @event_handler("tickets", "ticket_submitted")
-    def handle_tickets_ticket_submitted(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_assigned")
-    def handle_tickets_ticket_assigned(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_status_changed")
-    def handle_tickets_ticket_status_changed(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_resolved")
-    def handle_tickets_ticket_resolved(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_closed")
-    def handle_tickets_ticket_closed(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_reopened")
-    def handle_tickets_ticket_reopened(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "follow_up_call_scheduled")
-    def handle_tickets_follow_up_call_scheduled(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_due_soon")
-    def handle_tickets_ticket_due_soon(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_overdue")
-    def handle_tickets_ticket_overdue(self, event):
-        return self._notify(event)
-
-    @event_handler("tickets", "ticket_escalated")
-    def handle_tickets_ticket_escalated(self, event):
-        return self._notify(event)
-
-    # --- activities -------------------------------------------------------------------------
-
-    @event_handler("events", "activity_published")
-    def handle_events_activity_published(self, event):
-        return self._notify(event)
-
-    @event_handler("events", "activity_cancelled")
-    def handle_events_activity_cancelled(self, event):
-        return self._notify(event)
-
-    @event_handler("events", "activity_updated")
-    def handle_events_activity_updated(self, event):
-        return self._notify(event)
-
-    @event_handler("events", "registration_confirmed")
-    def handle_events_registration_confirmed(self, event):
-        return self._notify(event)
-
-    @event_handler("events", "registration_waitlisted")
-    def handle_events_registration_waitlisted(self, event):
-        return self._notify(event)
-
-    @event_handler("events", "registration_promoted")
-    def handle_events_registration_promoted(self, event):
-        return self._notify(event)
-
-    @event_handler("events", "registration_cancelled")
-    def handle_events_registration_cancelled(self, event):
-        return self._notify(event)
-
-    @event_handler("events", "activity_reminder_due")
-    def handle_events_activity_reminder_due(self, event):
-        return self._notify(event)
-
-    # --- the register -----------------------------------------------------------------------
-
-    @event_handler("registry", "party_member_registered")
-    def handle_registry_party_member_registered(self, event):
-        return self._notify(event)
-
-    @event_handler("registry", "honour_awarded")
-    def handle_registry_honour_awarded(self, event):
-        return self._notify(event)
-
-    @event_handler("registry", "floating_member_transfer_due")
-    def handle_registry_floating_member_transfer_due(self, event):
-        return self._notify(event)
 
     # --- other systems ----------------------------------------------------------------------
 
-    @rpc(schema=schemas.Send, allow=SYSTEMS)
+    @rpc(schema=schemas.Send, result=schemas.SendOut, allow=SYSTEMS)
     def send(self, cmd):
-        return fanout.send(self._fanout(), self.call.identity, cmd)
+        return use_cases.send(self.ctx(), cmd, self._registry)
 
     # --- a person's own inbox and preferences -----------------------------------------------
 
-    @rpc(schema=schemas.ListInbox, read_only=True)
+    @rpc(schema=schemas.ListInbox, result=schemas.InboxPageOut, read_only=True)
     def list_inbox(self, cmd):
-        return inbox.list_inbox(self.db, self.call.identity, cmd)
+        return queries.list_inbox(self.ctx(), cmd)
 
-    @rpc(schema=schemas.RecipientRef, read_only=True)
+    @rpc(schema=schemas.RecipientRef, result=schemas.UnreadOut, read_only=True)
     def count_unread(self, cmd):
-        return inbox.count_unread(self.db, self.call.identity, cmd["recipient"])
+        return queries.count_unread(self.ctx(), cmd)
 
-    @rpc(schema=schemas.MarkRead)
+    @rpc(schema=schemas.MarkRead, result=schemas.MarkedOut)
     def mark_read(self, cmd):
-        return inbox.mark_read(self.db, self.call.identity, cmd, self.clock.now())
+        return use_cases.mark_read(self.ctx(), cmd)
 
-    @rpc(schema=schemas.RecipientRef, read_only=True)
+    @rpc(schema=schemas.RecipientRef, result=schemas.PreferencesOut, read_only=True)
     def get_preferences(self, cmd):
-        return inbox.get_preferences(self.db, self.call.identity, self.settings.policy, cmd["recipient"])
+        return queries.get_preferences(self.ctx(), cmd)
 
-    @rpc(schema=schemas.SetPreferences)
+    @rpc(schema=schemas.SetPreferences, result=schemas.PreferencesOut)
     def set_preferences(self, cmd):
-        return inbox.set_preferences(self.db, self.call.identity, self.settings.policy, cmd, self.clock.now())
+        return use_cases.set_preferences(self.ctx(), cmd)
 
     # --- operators --------------------------------------------------------------------------
 
-    @rpc(schema=schemas.DeliveryStatus, allow=(*OPERATORS, *SYSTEMS), read_only=True)
+    @rpc(schema=schemas.DeliveryStatus, result=schemas.DeliveryStatusOut, allow=(*OPERATORS, *SYSTEMS), read_only=True)
     def delivery_status(self, cmd):
-        return operations.delivery_status(self.db, self.call.identity, cmd)
+        return queries.delivery_status(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListDeliveries, allow=OPERATORS, read_only=True)
+    @rpc(schema=schemas.ListDeliveries, result=schemas.DeliveryPageOut, allow=OPERATORS, read_only=True)
     def list_deliveries(self, cmd):
-        return operations.list_deliveries(self.db, cmd)
+        return queries.list_deliveries(self.ctx(), cmd)
 
-    @rpc(schema=schemas.DeliveryRef, allow=OPERATORS)
+    @rpc(schema=schemas.DeliveryRef, result=schemas.DeliveryOut, allow=OPERATORS)
     def retry_delivery(self, cmd):
-        return operations.retry_delivery(self.db, cmd["delivery_id"], self.clock.now())
+        return use_cases.retry_delivery(self.ctx(), cmd)
 
-    @rpc(schema=schemas.Period, allow=OPERATORS, read_only=True)
+    @rpc(schema=schemas.StatsPeriod, result=schemas.StatsOut, allow=OPERATORS, read_only=True)
     def stats(self, cmd):
-        return operations.stats(self.db, cmd, self.clock.now(), self.settings.providers)
+        return queries.stats(self.ctx(), cmd)
 
-    # --- time passing (ticks log at debug level: they run every half second) ----------------
-
-    @timer(interval="DISPATCH_INTERVAL")
-    @quiet
-    def send_sms(self):
-        return dispatch.dispatch(self.db, self.settings, self.clock, "sms")
-
-    @timer(interval="DISPATCH_INTERVAL")
-    @quiet
-    def send_email(self):
-        return dispatch.dispatch(self.db, self.settings, self.clock, "email")
-
-    @timer(interval="DISPATCH_INTERVAL")
-    @quiet
-    def send_wecom(self):
-        return dispatch.dispatch(self.db, self.settings, self.clock, "wecom")
-
-    @timer(interval="DISPATCH_INTERVAL")
-    @quiet
-    def send_dingtalk(self):
-        return dispatch.dispatch(self.db, self.settings, self.clock, "dingtalk")
+    # --- time passing (ticks log at debug level; one sender per channel is generated below) --
 
     @timer(interval="DIGEST_INTERVAL")
     @quiet
     def make_digests(self):
-        return batch_digests(self.db, self.settings.templates, self.clock.now())
+        return timers.make_digests(self.ctx())
 
     @timer(interval="RESOLVE_INTERVAL")
     @quiet
     def resume_fanouts(self):
-        return fanout.resume(self._fanout())
+        return timers.resume_fanouts(self.ctx(), self._registry)
+
+
+def _notifier(source, event_type):
+    """The handler of ``source.event_type``: the event to every rule that names it."""
+
+    def handle(self, event):
+        return use_cases.notify(self.ctx(), event, self._registry)
+
+    return event_handler(source, event_type)(_named(handle, f"handle_{source}_{event_type}"))
+
+
+def _sender(channel):
+    """The timer that sends ``channel``'s due deliveries, a tick at a time."""
+
+    def tick(self):
+        return timers.send(self.ctx(), channel)
+
+    return timer(interval="DISPATCH_INTERVAL")(quiet(_named(tick, f"send_{channel}")))
+
+
+def _named(function, name):
+    """``function`` as the method ``name`` (which names its queue, its processed_events rows, its logs)."""
+    function.__name__, function.__qualname__ = name, f"{NotificationsService.__name__}.{name}"
+    return function
+
+
+for _entrypoint in [_notifier(*event) for event in SUBSCRIPTIONS] + [_sender(channel) for channel in SENDING]:
+    setattr(NotificationsService, _entrypoint.__name__, _entrypoint)

@@ -10,10 +10,10 @@ import structlog
 from nameko.extensions import DependencyProvider
 
 from .channels import providers
-from .preferences import CHANNELS
-from .rules import Rules
-from .templates import Templates
-from .timing import Backoff, TokenBucket
+from .domain.deliveries import SENDING
+from .domain.rules import Rules
+from .domain.templates import Templates
+from .domain.timing import Backoff, TokenBucket
 
 log = structlog.get_logger("alliance.notifications")
 
@@ -54,7 +54,7 @@ class Settings:
         limits = config.get("RATE_LIMITS") or {}
         buckets = {
             channel: TokenBucket(float(limits[channel]["per_second"]), float(limits[channel]["burst"]))
-            for channel in CHANNELS
+            for channel in SENDING
             if channel in limits
         }
         return cls(
@@ -85,7 +85,7 @@ def handled_events(service_cls):
 class SettingsProvider(DependencyProvider):
     def setup(self):
         self.settings = Settings.from_config(self.container.config, handled_events(self.container.service_cls))
-        for channel in ("sms", "email", "wecom", "dingtalk"):
+        for channel in SENDING:
             if channel not in self.settings.providers:
                 log.warning("channel not configured: its deliveries wait until it is", channel=channel)
 

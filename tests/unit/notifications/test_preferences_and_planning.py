@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alliance_notifications.planning import Contact, Intent, Planner, from_registry, group, unresolved
-from alliance_notifications.preferences import Policy, Preferences, channels_for, check_preferences
-from alliance_notifications.timing import QuietHours
+from alliance_notifications.domain.planning import Contact, Intent, Planner, from_registry, group, unresolved
+from alliance_notifications.domain.preferences import Policy, Preferences, channels_for, check_preferences
+from alliance_notifications.domain.timing import QuietHours
 from alliance_platform.errors import ValidationError
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -7,10 +7,10 @@ import pytest
 import yaml
 
 from alliance_contracts import get_contract
-from alliance_notifications.rules import DEFAULT_RULES, Rules, RulesInvalid
+from alliance_notifications.domain.rules import DEFAULT_RULES, Rules, RulesInvalid, subscriptions
+from alliance_notifications.domain.templates import Templates
 from alliance_notifications.service import NotificationsService
 from alliance_notifications.settings import DEFAULT_TEMPLATES, handled_events
-from alliance_notifications.templates import Templates
 
 SH = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Templates(DEFAULT_TEMPLATES, SH, sms_limit=70, sms_signature="【红星德百】")
@@ -166,3 +166,11 @@ def test_an_operator_file_replaces_the_shipped_one(tmp_path):
     assert str(loaded.policy.quiet_hours.end) == "09:30:00"
     with pytest.raises(RulesInvalid, match="cannot read the rules file"):
         Rules.load(tmp_path / "missing.yaml", TEMPLATES, HANDLED, SH)
+
+
+def test_the_service_handles_exactly_the_events_its_shipped_rules_name_one_handler_each():
+    named = {(rule.source, rule.event_type) for rule in rules().rules}
+    assert set(subscriptions()) == named == HANDLED
+    for source, event_type in named:
+        handler = getattr(NotificationsService, f"handle_{source}_{event_type}")
+        assert handler.handles == (source, event_type) and handler.__name__ == f"handle_{source}_{event_type}"

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alliance_contracts import get_contract
+from alliance_notifications.domain.templates import LANGUAGES, Templates, TemplatesInvalid, fit_sms
 from alliance_notifications.settings import DEFAULT_TEMPLATES
-from alliance_notifications.templates import LANGUAGES, Templates, TemplatesInvalid, fit_sms
 
 SH = ZoneInfo("Asia/Shanghai")
 SIGNATURE = "【红星德百】"

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alliance_notifications.timing import Backoff, QuietHours, TokenBucket, next_digest_at
+from alliance_notifications.domain.timing import Backoff, QuietHours, TokenBucket, next_digest_at
 
 SH = ZoneInfo("Asia/Shanghai")
 NIGHT = QuietHours(time(21, 0), time(8, 0))

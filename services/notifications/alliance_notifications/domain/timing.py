@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from .deliveries import DEAD, FAILED
+
 
 @dataclass(frozen=True)
 class QuietHours:
@@ -66,8 +68,8 @@ class Backoff:
     def after_failure(self, attempts, now, permanent=False):
         """(status, due_at) after ``attempts`` attempts, the last of which failed."""
         if permanent or (self.max_attempts is not None and attempts >= self.max_attempts):
-            return "dead", now
-        return "failed", now + self.delay(attempts)
+            return DEAD, now
+        return FAILED, now + self.delay(attempts)
 
 
 @dataclass(frozen=True)

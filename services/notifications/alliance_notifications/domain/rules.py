@@ -14,16 +14,13 @@ holds the alliance-wide ``defaults`` (time zone, trading hours, digest time, cha
       urgency: normal                     # urgent (ignores quiet hours), normal, low (may wait for the digest)
       channels: [inbox, sms]              # optional: replaces the recipients' default channels
 
-Recipient kinds: ``merchant`` / ``person`` (one id), ``people`` (a list of person ids),
-``audience`` (an activity's audience: kinds and districts), ``role`` (a registry role, with
-``in_district`` naming the payload field of the district to keep), ``team`` (the members of the
-team the field names, as the registry's people carry them: ``resolve_audience(team=...)``),
-``staff_group`` (the group robot of the district or group the field names). Everything is checked
-against the event contracts when the rules load; a wrong rule stops the service from starting,
-never a message.
+Recipient kinds are those of ``audiences.py``. Everything is checked against the event contracts
+when the rules load; a wrong rule stops the service from starting, never a message.
+
+The service subscribes to exactly the events the shipped file names (``subscriptions``): its
+handlers are generated from them, and an operator's file may name only those.
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -33,16 +30,13 @@ from marshmallow import fields as marshmallow_fields
 
 from alliance_contracts import get_contract, versions
 
-from .preferences import CHANNELS, URGENCIES, Policy
+from .audiences import RECIPIENT_KINDS, Recipients
+from .deliveries import CHANNELS
+from .preferences import URGENCIES, Policy
 from .timing import QuietHours
 
-RECIPIENT_KINDS = ("merchant", "person", "people", "audience", "role", "team", "staff_group")
-DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
-# Ids per registry call: the registry's largest ``resolve_audience`` page and id list.
-REGISTRY_BATCH = 1000
-# Districts per registry call (``resolve_audience`` takes at most ten).
-DISTRICTS_PER_CALL = 10
-_AUDIENCE_ROLES = {"party_members": "party_member", "staff": "staff"}
+# The shipped rules file, beside the package's templates; an operator may name another.
+DEFAULT_RULES = Path(__file__).parents[1] / "rules.yaml"
 
 
 class RulesInvalid(Exception):
@@ -66,64 +60,6 @@ class Condition:
         if self.one_of is not None:
             return value in self.one_of
         return value == self.equals
-
-
-@dataclass(frozen=True)
-class Recipients:
-    kind: str
-    field: str | None = None  # the payload field naming them
-    role: str | None = None
-    in_district: str | None = None
-
-    def steps(self, payload, policy):
-        """How to reach them: registry queries, staff groups, or ids the registry cannot resolve."""
-        if self.kind == "role":
-            step = {"registry": {"role": self.role}}
-            district = payload.get(self.in_district) if self.in_district else None
-            return [{**step, "districts": [district]}] if district else [step]
-        value = payload.get(self.field)
-        if value in (None, "", []):
-            return []
-        if self.kind == "staff_group":
-            return [{"group": str(value)}]
-        if self.kind == "team":
-            return [{"registry": {"team": str(value)}}]
-        if self.kind == "audience":
-            return _audience_steps(value, policy)
-        ids = [str(v) for v in (value if self.kind == "people" else [value])]
-        return _id_steps("merchant" if self.kind == "merchant" else "person", ids)
-
-
-def _audience_steps(audience, policy):
-    districts = sorted(set(audience.get("districts") or policy.districts))
-    steps = []
-    for kind in sorted(set(audience.get("kinds") or ["merchants"])):
-        if kind in ("merchants", "children"):  # children are reached through their parents' shops
-            for n in range(0, len(districts), DISTRICTS_PER_CALL):
-                step = {"registry": {"districts": districts[n : n + DISTRICTS_PER_CALL]}}
-                if step not in steps:
-                    steps.append(step)
-        else:
-            steps.append({"registry": {"role": _AUDIENCE_ROLES[kind]}, "districts": districts})
-    return steps
-
-
-def _is_uuid(value):
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _id_steps(kind, ids):
-    known = sorted({i for i in ids if _is_uuid(i)})
-    steps = [{"registry": {f"{kind}_ids": known[n : n + REGISTRY_BATCH]}} for n in range(0, len(known), REGISTRY_BATCH)]
-    # An id the registry cannot hold (not a UUID) is still someone's inbox.
-    others = sorted({i for i in ids if not _is_uuid(i)})
-    if others:
-        steps.append({"unresolved": [f"{kind}:{i}" for i in others]})
-    return steps
 
 
 @dataclass(frozen=True)
@@ -175,6 +111,13 @@ class Rules:
 
     def match(self, source, event_type, payload):
         return [rule for rule in self._by_event.get((source, event_type), []) if rule.matches(payload)]
+
+
+def subscriptions(path=DEFAULT_RULES):
+    """The (source, event_type) pairs the rules file names, in the order it names them first."""
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    named = (str(rule["event"]).partition(".") for rule in document["rules"])
+    return tuple(dict.fromkeys((source, event_type) for source, _, event_type in named))
 
 
 def _time(value, what):

@@ -6,6 +6,8 @@ Plain Python, called once per recipient of a fan-out: it must stay cheap (no I/O
 
 from dataclasses import dataclass
 
+from . import recipients
+from .deliveries import INBOX, PENDING, SENT
 from .preferences import channels_for
 
 
@@ -22,9 +24,9 @@ class Contact:
 
 def from_registry(contact):
     """A contact as ``registry.resolve_audience`` returns it."""
-    merchant = contact["kind"] == "merchant"
+    merchant = contact["kind"] == recipients.MERCHANT
     return Contact(
-        recipient=f"{'merchant' if merchant else 'person'}:{contact['id']}",
+        recipient=recipients.key(recipients.MERCHANT if merchant else recipients.PERSON, contact["id"]),
         role="merchant" if merchant else "staff",
         mobile=contact.get("mobile"),
         language=contact.get("language"),
@@ -37,7 +39,7 @@ def unresolved(recipient):
 
 
 def group(name):
-    return Contact(recipient=f"group:{name}", role="group", district=name)
+    return Contact(recipient=recipients.key(recipients.GROUP, name), role="group", district=name)
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,8 @@ class Planner:
         rows = []
         for channel in self._channels_of(contact.role, prefs):
             mention = None
-            if channel == "inbox":
-                rows.append((channel, None, None, language, urgent, "sent", False, now, now))
+            if channel == INBOX:
+                rows.append((channel, None, None, language, urgent, SENT, False, now, now))
                 continue
             if channel == "sms":
                 address = contact.mobile
@@ -112,5 +114,5 @@ class Planner:
                 due_at, in_digest = self.policy.digest_at_after(now), True
             else:
                 due_at, in_digest = self._due(prefs), False
-            rows.append((channel, address, mention, language, urgent, "pending", in_digest, due_at, None))
+            rows.append((channel, address, mention, language, urgent, PENDING, in_digest, due_at, None))
         return rows

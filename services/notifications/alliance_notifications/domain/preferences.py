@@ -1,5 +1,8 @@
 """Who gets what on which channel: defaults by role, a person's opt-ins and opt-outs per category
-and channel, quiet hours and the daily digest. Plain Python; the use cases store and load them."""
+and channel, quiet hours and the daily digest. Plain Python; the use cases store and load them.
+
+The inbox is everyone's record: it cannot be turned off, and is never left out.
+"""
 
 import re
 from dataclasses import dataclass, field
@@ -7,10 +10,10 @@ from datetime import time
 
 from alliance_platform.errors import ValidationError
 
+from . import recipients
+from .deliveries import CHANNELS, INBOX, ROBOTS
 from .timing import QuietHours, next_digest_at
 
-CHANNELS = ("inbox", "sms", "email", "wecom", "dingtalk")
-ROBOTS = ("wecom", "dingtalk")
 URGENCIES = ("urgent", "normal", "low")
 ALL_CATEGORIES = "*"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -29,7 +32,7 @@ class Policy:
     categories: tuple = ()
 
     def channels_of_role(self, role):
-        return self.default_channels.get(role, ("inbox",))
+        return self.default_channels.get(role, (INBOX,))
 
     def digest_at_after(self, now):
         return next_digest_at(now, self.digest_at, self.timezone)
@@ -70,7 +73,7 @@ def channels_for(policy, role, category, rule_channels=None, prefs=None):
         base = set(rule_channels or ROBOTS) & set(ROBOTS)
         return tuple(c for c in ROBOTS if c in base)
     if role == "unresolved":
-        return ("inbox",)
+        return (INBOX,)
     chosen = set(rule_channels or policy.channels_of_role(role))
     if prefs is not None:
         for channel in CHANNELS:
@@ -79,7 +82,7 @@ def channels_for(policy, role, category, rule_channels=None, prefs=None):
                 chosen.add(channel)
             elif choice is False:
                 chosen.discard(channel)
-    chosen.add("inbox")
+    chosen.add(INBOX)
     return tuple(c for c in CHANNELS if c in chosen)
 
 
@@ -95,7 +98,7 @@ def check_preferences(change, current, categories):
         for channel, on in choices.items():
             if channel not in CHANNELS:
                 errors.setdefault("channels", []).append(f"unknown channel {channel!r}; one of {list(CHANNELS)}")
-            elif channel == "inbox" and on is False:
+            elif channel == INBOX and on is False:
                 errors.setdefault("channels", []).append("the inbox keeps every message: it cannot be turned off")
     email = change.get("email", current.email if current else None)
     if email is not None and not _EMAIL.match(email):
@@ -106,3 +109,23 @@ def check_preferences(change, current, categories):
         errors.setdefault("email", []).append("e-mail is switched on: give the address to send to")
     if errors:
         raise ValidationError("invalid preferences", errors)
+
+
+def view(recipient, prefs, policy):
+    """A recipient's preferences as they see them: their choices beside the defaults they change,
+    the channels each category reaches them on, their quiet hours (or the trading hours')."""
+    role = "merchant" if recipients.kind_of(recipient) == recipients.MERCHANT else "staff"
+    quiet = prefs.quiet_hours if prefs is not None else None
+    hours = quiet or policy.quiet_hours
+    return {
+        "recipient": recipient,
+        "default_channels": list(policy.channels_of_role(role)),
+        "channels": prefs.channels if prefs is not None else {},
+        "effective_channels": {
+            category: list(channels_for(policy, role, category, None, prefs)) for category in policy.categories
+        },
+        "quiet_hours": {"start": hours.start, "end": hours.end, "from_trading_hours": quiet is None},
+        "digest": prefs.digest if prefs is not None else False,
+        "digest_at": policy.digest_at,
+        "email": prefs.email if prefs is not None else None,
+    }

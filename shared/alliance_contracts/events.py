@@ -4,6 +4,17 @@ from marshmallow import Schema, fields, validate
 
 from . import event_contract
 
+# Whom an activity is for.
+AUDIENCES = ("merchants", "party_members", "staff", "children")
+# What a registration is: it holds a seat or a place in the waiting list (HELD), or no longer does.
+HELD = ("confirmed", "waitlisted")
+REGISTRATION_STATUSES = (*HELD, "cancelled", "attended", "no_show")
+# How long before its start an activity's confirmed registrants are reminded (the earlier window first).
+REMINDER_WINDOWS = ("24h", "2h")
+# The honours an evaluation (评选) may be for: the registry awards its winners the honour of that kind.
+STAR_PARTY_MEMBER_MERCHANT = "star_party_member_merchant"  # given with 1–5 stars
+EVALUATION_KINDS = (STAR_PARTY_MEMBER_MERCHANT, "party_member_model_store")
+
 ACTIVITY = "5e1c2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 WHEN = "2026-04-03T01:00:00+00:00"
 
@@ -32,7 +43,7 @@ _BASE = {
 
 
 class Audience(Schema):
-    kinds = fields.List(fields.String(validate=validate.OneOf(["merchants", "party_members", "staff", "children"])))
+    kinds = fields.List(fields.String(validate=validate.OneOf(AUDIENCES)))
     districts = fields.List(fields.String())
 
 
@@ -133,7 +144,7 @@ class RegistrationPromoted(_Registration):
 class RegistrationCancelled(_Registration):
     """A registration was cancelled by its registrant; ``was`` tells whether it held a seat."""
 
-    was = fields.String(required=True, validate=validate.OneOf(["confirmed", "waitlisted"]))
+    was = fields.String(required=True, validate=validate.OneOf(HELD))
 
 
 @event_contract("events", "checked_in", examples=[{**_REGISTRATION, "checked_in_at": WHEN}])
@@ -151,7 +162,7 @@ class CheckedIn(_Registration):
 class ActivityReminderDue(_Activity):
     """The activity starts in 24 or 2 hours: remind everyone confirmed (sent once per window)."""
 
-    window = fields.String(required=True, validate=validate.OneOf(["24h", "2h"]))
+    window = fields.String(required=True, validate=validate.OneOf(REMINDER_WINDOWS))
     person_ids = fields.List(fields.String(), required=True)
 
 
@@ -195,9 +206,7 @@ class EvaluationClosed(Schema):
 
     activity_id = fields.String(required=True)
     title = fields.String(required=True)
-    kind = fields.String(
-        required=True, validate=validate.OneOf(["star_party_member_merchant", "party_member_model_store"])
-    )
+    kind = fields.String(required=True, validate=validate.OneOf(EVALUATION_KINDS))
     year = fields.Integer(required=True)
     stars = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=5))
     winners = fields.List(fields.Nested(Winner), required=True)

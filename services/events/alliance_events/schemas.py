@@ -1,12 +1,24 @@
-"""Input schemas of the events service's RPC methods."""
+"""The events service's RPC schemas: what each method takes (inputs, loaded before the use case
+runs) and what it returns (results, through which its answer is dumped)."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+import io
 
+import segno
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
+
+from alliance_contracts.events import (
+    AUDIENCES,
+    EVALUATION_KINDS,
+    REGISTRATION_STATUSES,
+    STAR_PARTY_MEMBER_MERCHANT,
+    Winner,
+)
 from alliance_platform.identity import ROLES
 from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Moment
-from alliance_platform.paging import PageSchema
+from alliance_platform.paging import PageSchema, page_of
 
-from .domain import AUDIENCES, STATES, TYPES
+from .domain.activity import TYPES
+from .domain.lifecycle import STATES
 
 _title = validate.Length(min=1, max=200)
 _text = validate.Length(min=1, max=4000)
@@ -43,9 +55,7 @@ class Audience(Schema):
 
 
 class EvaluationSettings(Schema):
-    kind = fields.String(
-        required=True, validate=validate.OneOf(["star_party_member_merchant", "party_member_model_store"])
-    )
+    kind = fields.String(required=True, validate=validate.OneOf(EVALUATION_KINDS))
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2020, max=2100))
     winners = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
     stars = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
@@ -61,7 +71,7 @@ class EvaluationSettings(Schema):
     def consistent(self, data, **kwargs):
         if data["voting_closes_at"] <= data["voting_opens_at"]:
             raise ValidationError("must be after voting_opens_at", "voting_closes_at")
-        if (data["kind"] == "star_party_member_merchant") != (data["stars"] is not None):
+        if (data["kind"] == STAR_PARTY_MEMBER_MERCHANT) != (data["stars"] is not None):
             raise ValidationError("stars are given for, and only for, star Party-member merchants", "stars")
 
 
@@ -87,7 +97,7 @@ class ActivityFields(Schema):
 
 class CreateSeries(ActivityFields):
     """The first occurrence's fields, the weekdays (0 = Monday) it recurs on and its last day;
-    at most ``domain.MAX_SERIES_DATES`` dates."""
+    at most ``domain.series.MAX_SERIES_DATES`` dates."""
 
     weekdays = fields.List(
         fields.Integer(strict=True, validate=validate.Range(min=0, max=6)),
@@ -169,3 +179,202 @@ class Nominate(ActivityRef):
 
 class Vote(ActivityRef):
     merchant_id = fields.UUID(required=True)
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+
+class AudienceOut(Schema):
+    kinds = fields.List(fields.String(validate=validate.OneOf(AUDIENCES)), required=True)
+    districts = fields.List(fields.String(), required=True)
+
+
+class EvaluationOut(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(EVALUATION_KINDS))
+    year = fields.Integer(required=True)
+    winners = fields.Integer(required=True)
+    stars = fields.Integer(required=True, allow_none=True)
+    voter_roles = fields.List(fields.String(), required=True)
+    voting_opens_at = fields.AwareDateTime(required=True)
+    voting_closes_at = fields.AwareDateTime(required=True)
+    closed = fields.Boolean(required=True)
+
+
+class ActivityOut(Schema):
+    """An activity; ``evaluation`` only for an evaluation (评选)."""
+
+    activity_id = fields.UUID(required=True, attribute="id")
+    series_id = fields.UUID(required=True, allow_none=True)
+    title = fields.String(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    description = fields.String(required=True)
+    organisers = fields.List(fields.String(), required=True)
+    partners = fields.List(fields.String(), required=True)
+    venue = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    registration_opens_at = fields.AwareDateTime(required=True)
+    registration_closes_at = fields.AwareDateTime(required=True)
+    capacity = fields.Integer(required=True)
+    quotas = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    audience = fields.Nested(AudienceOut, required=True)
+    theme_tags = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    cancel_reason = fields.String(required=True, allow_none=True)
+    clash_override = fields.String(required=True, allow_none=True)
+    evaluation = fields.Nested(EvaluationOut)
+
+    @pre_dump
+    def _evaluation(self, activity, **kwargs):
+        if not activity.get("evaluation_kind"):
+            return activity
+        evaluation = {
+            "kind": activity["evaluation_kind"],
+            "year": activity["evaluation_year"],
+            "winners": activity["evaluation_winners"],
+            "stars": activity["evaluation_stars"],
+            "voter_roles": list(activity["voter_roles"] or []),
+            "voting_opens_at": activity["voting_opens_at"],
+            "voting_closes_at": activity["voting_closes_at"],
+            "closed": activity["evaluation_closed_at"] is not None,
+        }
+        return {**activity, "evaluation": evaluation}
+
+
+class ActivitySeatsOut(ActivityOut):
+    """An activity with its seats taken and the length of its waiting list."""
+
+    confirmed = fields.Integer(required=True, attribute="confirmed_count")
+    waitlisted = fields.Integer(required=True, attribute="waiting_count")
+
+
+class CompletedActivityOut(ActivityOut):
+    """A completed activity, who came, who did not, and the points each who came was given."""
+
+    attended = fields.Integer(required=True)
+    no_shows = fields.Integer(required=True)
+    points_per_person = fields.Integer(required=True)
+
+
+ActivityPageOut = page_of(ActivityOut)
+
+
+class SeriesOut(Schema):
+    series_id = fields.UUID(required=True)
+    activities = fields.List(fields.Nested(ActivityOut), required=True)
+
+
+class _Registration(Schema):
+    """A registration as its registrant and organisers see it. A waiting registration's ``place``
+    (and ``position``, the same) is where it stands now: 1 is the next to get a seat."""
+
+    registration_id = fields.UUID(required=True, attribute="id")
+    activity_id = fields.UUID(required=True)
+    title = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    venue = fields.String(required=True)
+    person_id = fields.String(required=True)
+    merchant_id = fields.UUID(required=True, allow_none=True)
+    district_id = fields.String(required=True)
+    child_name = fields.String(required=True, allow_none=True)
+    child_age = fields.Integer(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(REGISTRATION_STATUSES))
+    position = fields.Integer(required=True, allow_none=True)
+    place = fields.Integer(required=True, allow_none=True)
+    registered_at = fields.AwareDateTime(required=True)
+
+
+class RegisteredOut(_Registration):
+    """A registration just made: its check-in code if it got a seat, else None (it waits)."""
+
+    check_in_code = fields.String(required=True, allow_none=True)
+
+
+class RegistrationOut(_Registration):
+    """A registration; its check-in code and the code as a QR code (SVG, to print on a card or show
+    on a phone) only for its registrant while it holds a seat."""
+
+    check_in_code = fields.String()
+    check_in_qr_svg = fields.String()
+
+    @pre_dump
+    def _qr_code(self, registration, **kwargs):
+        if "check_in_code" not in registration:
+            return registration
+        return {**registration, "check_in_qr_svg": qr_svg(registration["check_in_code"])}
+
+
+def qr_svg(code):
+    buffer = io.BytesIO()
+    segno.make(code, error="m").save(buffer, kind="svg", scale=4, xmldecl=False)
+    return buffer.getvalue().decode()
+
+
+class CancelledRegistrationOut(Schema):
+    """The cancelled registration, and the waiting one its seat went to (or None)."""
+
+    cancelled = fields.Nested(RegistrationOut, required=True)
+    promoted = fields.Nested(RegistrationOut, required=True, allow_none=True)
+
+
+class AttendanceOut(Schema):
+    activity_id = fields.UUID(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    confirmed = fields.Integer(required=True)
+    attended = fields.Integer(required=True)
+    no_shows = fields.Integer(required=True)
+    waitlisted = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+    attendance_rate = fields.Float(required=True, allow_none=True)
+
+
+class NominationOut(Schema):
+    activity_id = fields.UUID(required=True)
+    merchant_id = fields.UUID(required=True)
+
+
+class VoteOut(NominationOut):
+    voted = fields.Boolean(required=True)
+
+
+class TallyOut(Schema):
+    merchant_id = fields.UUID(required=True)
+    votes = fields.Integer(required=True)
+
+
+class EvaluationResultOut(Schema):
+    """The winners (as ``evaluation_closed`` names them) and every nominee's votes, most first."""
+
+    activity_id = fields.UUID(required=True)
+    winners = fields.List(fields.Nested(Winner), required=True)
+    tally = fields.List(fields.Nested(TallyOut), required=True)
+
+
+class ParticipantOut(Schema):
+    person_id = fields.String(required=True)
+    points = fields.Integer(required=True)
+    activities = fields.Integer(required=True)
+
+
+class MerchantPointsOut(Schema):
+    merchant_id = fields.UUID(required=True)
+    points = fields.Integer(required=True)
+
+
+class StatsOut(Schema):
+    """The figures of a period: activities by type and by organising district, registrations by
+    outcome, attendance, points; the top ten participants and merchants by points."""
+
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True)
+    activities_by_type = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    activities_by_district = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    registrations = fields.Integer(required=True)
+    confirmed = fields.Integer(required=True)
+    attended = fields.Integer(required=True)
+    no_shows = fields.Integer(required=True)
+    waitlisted = fields.Integer(required=True)
+    attendance_rate = fields.Float(required=True, allow_none=True)
+    points_awarded = fields.Integer(required=True)
+    top_participants = fields.List(fields.Nested(ParticipantOut), required=True)
+    top_merchants = fields.List(fields.Nested(MerchantPointsOut), required=True)

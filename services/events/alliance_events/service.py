@@ -1,27 +1,12 @@
-from zoneinfo import ZoneInfo
-
-from nameko.extensions import DependencyProvider
-
 from alliance_platform.entrypoints import rpc, timer
 from alliance_platform.errors import NotFound
 from alliance_platform.inputs import Period
 from alliance_platform.rpc import ServiceRpc
 from alliance_platform.service import AllianceService
 
-from . import activities, evaluations, registrations, reports, schemas
-from .activities import Office
-from .schedule import tick
-
-MANAGERS = ("admin", "staff", "branch_secretary", "system")
-
-
-class Settings(DependencyProvider):
-    def setup(self):
-        config = self.container.config
-        self.settings = {"points": dict(config["PARTICIPATION_POINTS"]), "timezone": ZoneInfo(config["TIMEZONE"])}
-
-    def get_dependency(self, worker_ctx):
-        return self.settings
+from . import queries, schemas, timers, use_cases
+from .domain.organisers import MANAGERS
+from .settings import SettingsProvider
 
 
 class EventsService(AllianceService):
@@ -31,82 +16,74 @@ class EventsService(AllianceService):
 
     name = "events"
 
-    settings = Settings()
+    settings = SettingsProvider()
     registry_rpc = ServiceRpc("registry")
-
-    def _office(self):
-        return Office(self.db, self.call.identity, self.clock.now(), self.settings)
 
     # --- activities -------------------------------------------------------------------------
 
-    @rpc(schema=schemas.ActivityFields, allow=MANAGERS)
+    @rpc(schema=schemas.ActivityFields, result=schemas.ActivityOut, allow=MANAGERS)
     def create_activity(self, cmd):
-        return activities.present(activities.create(self._office(), cmd))
+        return use_cases.create_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.UpdateActivity, allow=MANAGERS)
+    @rpc(schema=schemas.UpdateActivity, result=schemas.ActivityOut, allow=MANAGERS)
     def update_activity(self, cmd):
-        activity_id = cmd.pop("activity_id")
-        return activities.present(activities.update(self._office(), activity_id, cmd))
+        return use_cases.update_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.PublishActivity, allow=MANAGERS)
+    @rpc(schema=schemas.PublishActivity, result=schemas.ActivityOut, allow=MANAGERS)
     def publish_activity(self, cmd):
-        return activities.present(activities.publish(self._office(), cmd["activity_id"], cmd["override_reason"]))
+        return use_cases.publish_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CancelActivity, allow=MANAGERS)
+    @rpc(schema=schemas.CancelActivity, result=schemas.ActivityOut, allow=MANAGERS)
     def cancel_activity(self, cmd):
-        return activities.present(activities.cancel(self._office(), cmd["activity_id"], cmd["reason"]))
+        return use_cases.cancel_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, allow=MANAGERS)
+    @rpc(schema=schemas.ActivityRef, result=schemas.ActivityOut, allow=MANAGERS)
     def close_registration(self, cmd):
-        return activities.present(activities.move(self._office(), cmd["activity_id"], "close_registration"))
+        return use_cases.close_registration(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, allow=MANAGERS)
+    @rpc(schema=schemas.ActivityRef, result=schemas.CompletedActivityOut, allow=MANAGERS)
     def complete_activity(self, cmd):
-        done = activities.complete(self._office(), cmd["activity_id"])
-        return {**activities.present(done["activity"]), **{k: v for k, v in done.items() if k != "activity"}}
+        return use_cases.complete_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, read_only=True)
+    @rpc(schema=schemas.ActivityRef, result=schemas.ActivitySeatsOut, read_only=True)
     def get_activity(self, cmd):
-        return activities.get(self._office(), cmd["activity_id"])
+        return queries.get_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListActivities, read_only=True)
+    @rpc(schema=schemas.ListActivities, result=schemas.ActivityPageOut, read_only=True)
     def list_activities(self, cmd):
-        return activities.list_activities(self._office(), cmd)
+        return queries.list_activities(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CreateSeries, allow=MANAGERS)
+    @rpc(schema=schemas.CreateSeries, result=schemas.SeriesOut, allow=MANAGERS)
     def create_series(self, cmd):
-        series_id, created = activities.create_series(self._office(), cmd)
-        return {"series_id": series_id, "activities": [activities.present(a) for a in created]}
+        return use_cases.create_series(self.ctx(), cmd)
 
     # --- registration and attendance ---------------------------------------------------------
 
-    @rpc(schema=schemas.Register)
+    @rpc(schema=schemas.Register, result=schemas.RegisteredOut)
     def register(self, cmd):
-        return registrations.register(self._office(), cmd)
+        return use_cases.register(self.ctx(), cmd)
 
-    @rpc(schema=schemas.RegistrationRef)
+    @rpc(schema=schemas.RegistrationRef, result=schemas.CancelledRegistrationOut)
     def cancel_registration(self, cmd):
-        return registrations.cancel(self._office(), cmd["registration_id"])
+        return use_cases.cancel_registration(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListRegistrations, read_only=True)
+    @rpc(schema=schemas.ListRegistrations, result=schemas.RegistrationOut(many=True), read_only=True)
     def list_registrations(self, cmd):
-        return registrations.list_registrations(self._office(), cmd)
+        return queries.list_registrations(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CheckIn, allow=MANAGERS)
+    @rpc(schema=schemas.CheckIn, result=schemas.RegistrationOut, allow=MANAGERS)
     def check_in(self, cmd):
-        return registrations.check_in(self._office(), cmd["activity_id"], cmd["code"])
+        return use_cases.check_in(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, allow=MANAGERS, read_only=True)
+    @rpc(schema=schemas.ActivityRef, result=schemas.AttendanceOut, allow=MANAGERS, read_only=True)
     def attendance(self, cmd):
-        return registrations.attendance(self._office(), cmd["activity_id"])
+        return queries.attendance(self.ctx(), cmd)
 
     # --- evaluations ------------------------------------------------------------------------
 
-    @rpc(schema=schemas.Nominate, allow=MANAGERS)
+    @rpc(schema=schemas.Nominate, result=schemas.NominationOut, allow=MANAGERS)
     def nominate(self, cmd):
-        return evaluations.nominate(
-            self._office(), cmd["activity_id"], cmd["merchant_id"], cmd["reason"], self._merchant_exists
-        )
+        return use_cases.nominate(self.ctx(), cmd, merchant_exists=self._merchant_exists)
 
     def _merchant_exists(self, merchant_id):
         try:
@@ -115,20 +92,20 @@ class EventsService(AllianceService):
             return False
         return True
 
-    @rpc(schema=schemas.Vote)
+    @rpc(schema=schemas.Vote, result=schemas.VoteOut)
     def vote(self, cmd):
-        return evaluations.vote(self._office(), cmd["activity_id"], cmd["merchant_id"])
+        return use_cases.vote(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, allow=MANAGERS)
+    @rpc(schema=schemas.ActivityRef, result=schemas.EvaluationResultOut, allow=MANAGERS)
     def close_evaluation(self, cmd):
-        return evaluations.close(self._office(), cmd["activity_id"])
+        return use_cases.close_evaluation(self.ctx(), cmd)
 
-    @rpc(schema=Period, allow=MANAGERS, read_only=True)
+    @rpc(schema=Period, result=schemas.StatsOut, allow=MANAGERS, read_only=True)
     def stats(self, cmd):
-        return reports.stats(self._office(), cmd)
+        return queries.stats(self.ctx(), cmd)
 
     # --- time passing -----------------------------------------------------------------------
 
     @timer(interval="ACTIVITY_TIMER_INTERVAL")
     def run_schedule(self):
-        return tick(self.db, self.clock.now())
+        return timers.run_schedule(self.ctx())

@@ -1,71 +1,39 @@
-"""A started events service on a fixed clock, the people who organise and join activities, and a
-registry with merchants for the evaluations that ask it."""
+"""The events service started on a fixed clock through the shared harness, the people who organise
+and join activities, and a registry with merchants for the evaluations that ask it."""
 
+import dataclasses
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from alliance_platform.clock import ControlledTime
 from alliance_platform.config import service_class
-from alliance_registry.identifiers import make_credit_code
-from tests.support.helpers import query
+from alliance_registry.domain.identifiers import make_credit_code
+from tests.support.harness import ServiceHarness
 
 # Monday 1 June 2026, 09:00 in Dezhou.
 START = datetime(2026, 6, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-@dataclass
-class Office:
-    container: object
-    database: str
-    time: ControlledTime
-    tokens: object
-    client: object
+class EventsHarness(ServiceHarness):
+    """The shared harness, with the callers of activities named as the tests speak of them."""
 
     def organiser(self, district="outlets", person_id=None):
-        return self.client(
-            self.tokens.issue(
-                person_id or f"staff-{uuid.uuid4().hex[:8]}", "staff", roles=["staff"], districts=[district]
-            )
-        )
+        return self.staff(district, person_id=person_id)
 
     def member(self, person_id=None, district="outlets", roles=("party_member",)):
-        return self.client(
-            self.tokens.issue(
-                person_id or f"p-{uuid.uuid4().hex[:8]}", "staff", roles=list(roles), districts=[district]
-            )
-        )
+        return self.staff(district, roles=roles, person_id=person_id)
 
     def merchant(self, merchant_id=None, district="outlets", person_id=None):
-        merchant_id = merchant_id or str(uuid.uuid4())
-        token = self.tokens.issue(
-            person_id or f"owner-{merchant_id[:8]}",
-            "merchant",
-            roles=["merchant"],
-            merchant_id=merchant_id,
-            districts=[district],
-        )
-        return self.client(token)
-
-    def admin(self):
-        return self.client()
-
-    def events(self, event_type=None):
-        rows = query(self.database, "SELECT event_type, body::jsonb AS body FROM outbox ORDER BY id")
-        return [r["body"]["payload"] for r in rows if event_type is None or r["event_type"] == event_type]
+        return super().merchant(merchant_id or str(uuid.uuid4()), district, person_id)
 
 
 @pytest.fixture
-def office(container_factory, service_config, tokens, client, tmp_path):
-    offset_file = tmp_path / "clock-offset"
-    ControlledTime(offset_file).set(START)
-    config = service_config("events", CLOCK_OFFSET_FILE=str(offset_file), ACTIVITY_TIMER_INTERVAL=0.05)
-    container = container_factory(service_class("events"), config)
-    container.start()
-    return Office(container, config["DATABASE_URL"], ControlledTime(offset_file), tokens, client)
+def events(service_harness):
+    """The events service, its schedule running every 50 ms, its clock at START."""
+    started = service_harness("events", START, ACTIVITY_TIMER_INTERVAL=0.05)
+    return EventsHarness(**{f.name: getattr(started, f.name) for f in dataclasses.fields(started)})
 
 
 def activity(**overrides):

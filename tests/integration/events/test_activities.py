@@ -8,19 +8,19 @@ from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationEr
 from tests.integration.events.conftest import START, activity
 
 
-def test_publish_and_read_an_activity(office):
-    with office.organiser() as organiser:
+def test_publish_and_read_an_activity(events):
+    with events.organiser() as organiser:
         draft = organiser.events.create_activity(**activity())
         assert draft["status"] == "draft"
-        with office.member() as member:
+        with events.member() as member:
             with pytest.raises(NotFound):
                 member.events.get_activity(activity_id=draft["activity_id"])  # drafts are the organisers' own
         published = organiser.events.publish_activity(activity_id=draft["activity_id"])
-    with office.member() as member:
+    with events.member() as member:
         seen = member.events.get_activity(activity_id=draft["activity_id"])
     assert published["status"] == seen["status"] == "published"
     assert (seen["confirmed"], seen["waitlisted"]) == (0, 0)
-    [announced] = office.events("activity_published")
+    [announced] = events.payloads("activity_published")
     assert announced["audience"] == {"kinds": ["merchants", "party_members"], "districts": []}
     assert announced["theme_tags"] == ["露营", "亲子"]
 
@@ -37,15 +37,15 @@ def test_publish_and_read_an_activity(office):
         ({"audience": {"kinds": []}}, "audience"),
     ],
 )
-def test_inconsistent_activities_are_refused(office, change, field):
-    with office.organiser() as organiser:
+def test_inconsistent_activities_are_refused(events, change, field):
+    with events.organiser() as organiser:
         with pytest.raises(ValidationError) as caught:
             organiser.events.create_activity(**activity(**change))
     assert field in caught.value.fields
 
 
-def test_a_clashing_promotion_of_another_district_is_refused_unless_overridden(office):
-    with office.organiser("wholesale_city") as wholesale, office.organiser("outlets") as outlets:
+def test_a_clashing_promotion_of_another_district_is_refused_unless_overridden(events):
+    with events.organiser("wholesale_city") as wholesale, events.organiser("outlets") as outlets:
         theirs = wholesale.events.create_activity(
             **activity(title="批发城野餐装备节", organisers=["wholesale_city"], theme_tags=["野餐", "露营"])
         )
@@ -61,26 +61,26 @@ def test_a_clashing_promotion_of_another_district_is_refused_unless_overridden(o
     assert overridden["clash_override"] == "联合举办，错位经营"
 
 
-def test_only_organisers_manage_and_changes_are_announced(office):
-    with office.organiser() as organiser:
+def test_only_organisers_manage_and_changes_are_announced(events):
+    with events.organiser() as organiser:
         created = organiser.events.create_activity(**activity())
         organiser.events.publish_activity(activity_id=created["activity_id"])
         moved = organiser.events.update_activity(activity_id=created["activity_id"], venue="奥莱广场北门")
         with pytest.raises(ValidationError):
             organiser.events.update_activity(activity_id=created["activity_id"])
     assert moved["venue"] == "奥莱广场北门"
-    assert office.events("activity_updated")[0]["changed"] == ["venue"]
-    with office.organiser("aodele") as stranger:
+    assert events.payloads("activity_updated")[0]["changed"] == ["venue"]
+    with events.organiser("aodele") as stranger:
         with pytest.raises(Forbidden):
             stranger.events.update_activity(activity_id=created["activity_id"], venue="别处")
         with pytest.raises(Forbidden):
             stranger.events.create_activity(**activity())  # organising for Outlets from Aodele
-    with office.merchant() as shop:
+    with events.merchant() as shop:
         with pytest.raises(Forbidden):
             shop.events.create_activity(**activity())
 
 
-def test_a_weekly_tutoring_series_has_its_own_dates_and_registrations(office):
+def test_a_weekly_tutoring_series_has_its_own_dates_and_registrations(events):
     first = START.replace(day=13, month=7)  # Monday 13 July, summer holiday
     tutoring = activity(
         title="暑期托管辅导",
@@ -96,7 +96,7 @@ def test_a_weekly_tutoring_series_has_its_own_dates_and_registrations(office):
         weekdays=[0, 3],
         until=date(2026, 7, 31).isoformat(),
     )
-    with office.organiser() as organiser:
+    with events.organiser() as organiser:
         series = organiser.events.create_series(**tutoring)
     dates = [datetime.fromisoformat(a["starts_at"]) for a in series["activities"]]
     assert [d.strftime("%m-%d %a") for d in dates] == [
@@ -113,8 +113,8 @@ def test_a_weekly_tutoring_series_has_its_own_dates_and_registrations(office):
     assert datetime.fromisoformat(second["registration_closes_at"]) == dates[1] - timedelta(days=1)
 
 
-def test_lists_filter_and_page(office):
-    with office.organiser("outlets") as outlets, office.organiser("aodele") as aodele:
+def test_lists_filter_and_page(events):
+    with events.organiser("outlets") as outlets, events.organiser("aodele") as aodele:
         for n in range(3):
             created = outlets.events.create_activity(
                 **activity(
@@ -131,7 +131,7 @@ def test_lists_filter_and_page(office):
         )
         aodele.events.publish_activity(activity_id=other["activity_id"])
         aodele.events.create_activity(**activity(title="草稿", organisers=["aodele"]))
-    with office.member() as member:
+    with events.member() as member:
         titles, cursor = [], None
         while True:
             page = member.events.list_activities(district_id="outlets", limit=2, cursor=cursor)
@@ -145,11 +145,11 @@ def test_lists_filter_and_page(office):
         assert member.events.list_activities(status="draft")["items"] == []
 
 
-def test_cancelling_tells_everyone_registered(office):
-    with office.organiser() as organiser:
+def test_cancelling_tells_everyone_registered(events):
+    with events.organiser() as organiser:
         created = organiser.events.create_activity(**activity(capacity=1))
         organiser.events.publish_activity(activity_id=created["activity_id"])
-        with office.member("p-a") as a, office.member("p-b") as b:
+        with events.member("p-a") as a, events.member("p-b") as b:
             a.events.register(activity_id=created["activity_id"])
             b.events.register(activity_id=created["activity_id"])
         with pytest.raises(ValidationError):
@@ -158,5 +158,5 @@ def test_cancelling_tells_everyone_registered(office):
         with pytest.raises(Conflict):
             organiser.events.cancel_activity(activity_id=created["activity_id"], reason="再次")
     assert cancelled["status"] == "cancelled"
-    [event] = office.events("activity_cancelled")
+    [event] = events.payloads("activity_cancelled")
     assert (event["reason"], event["registrant_ids"]) == ("暴雨预警", ["p-a", "p-b"])

@@ -13,8 +13,8 @@ from tests.support.helpers import query
 FIRST_DAY = (START + timedelta(days=7)).date()  # the day the activity() of the fixtures starts
 
 
-def _activities(office):
-    return query(office.database, "SELECT count(*) AS n FROM activities")[0]["n"]
+def _activities(events):
+    return query(events.database, "SELECT count(*) AS n FROM activities")[0]["n"]
 
 
 @pytest.mark.parametrize(
@@ -25,20 +25,20 @@ def _activities(office):
         ([2], date(2031, 1, 1).isoformat()),  # one a week, four years and more
     ],
 )
-def test_a_series_beyond_its_limit_is_refused_before_any_date_is_made(office, weekdays, until):
-    with office.organiser() as organiser:
+def test_a_series_beyond_its_limit_is_refused_before_any_date_is_made(events, weekdays, until):
+    with events.organiser() as organiser:
         with pytest.raises(ValidationError) as refused:
             organiser.events.create_series(**activity(), weekdays=weekdays, until=until)
     assert "until" in refused.value.fields and "200" in str(refused.value.fields["until"])
-    assert _activities(office) == 0
+    assert _activities(events) == 0
 
 
-def test_a_series_at_its_limit_is_made(office):
-    with office.organiser() as organiser:
+def test_a_series_at_its_limit_is_made(events):
+    with events.organiser() as organiser:
         series = organiser.events.create_series(
             **activity(), weekdays=list(range(7)), until=(FIRST_DAY + timedelta(days=199)).isoformat()
         )
-    assert len(series["activities"]) == 200 == _activities(office)
+    assert len(series["activities"]) == 200 == _activities(events)
 
 
 @pytest.mark.parametrize(
@@ -49,13 +49,13 @@ def test_a_series_at_its_limit_is_made(office):
         ({"registration_opens_at": "1900-01-01T08:00:00+08:00"}, "registration_opens_at"),
     ],
 )
-def test_times_outside_the_alliance_s_years_are_refused(office, change, field):
-    with office.organiser() as organiser:
+def test_times_outside_the_alliance_s_years_are_refused(events, change, field):
+    with events.organiser() as organiser:
         for method, extra in (("create_activity", {}), ("create_series", {"weekdays": [0], "until": "2026-07-01"})):
             with pytest.raises(ValidationError) as refused:
                 getattr(organiser.events, method)(**activity(**change), **extra)
             assert field in refused.value.fields, method
-    assert _activities(office) == 0
+    assert _activities(events) == 0
 
 
 @pytest.mark.parametrize(
@@ -74,8 +74,8 @@ def test_times_outside_the_alliance_s_years_are_refused(office, change, field):
         ({"quotas": {"outlets": -1}}, "quotas"),
     ],
 )
-def test_fields_beyond_their_bounds_are_refused(office, change, field):
-    with office.organiser() as organiser:
+def test_fields_beyond_their_bounds_are_refused(events, change, field):
+    with events.organiser() as organiser:
         with pytest.raises(ValidationError) as refused:
             organiser.events.create_activity(**activity(**change))
         assert field in refused.value.fields
@@ -90,7 +90,7 @@ def test_fields_beyond_their_bounds_are_refused(office, change, field):
         }
 
 
-def test_voter_roles_are_roles_the_alliance_has(office):
+def test_voter_roles_are_roles_the_alliance_has(events):
     settings = {
         "kind": "party_member_model_store",
         "year": 2026,
@@ -99,7 +99,7 @@ def test_voter_roles_are_roles_the_alliance_has(office):
         "voting_opens_at": START.isoformat(),
         "voting_closes_at": (START + timedelta(days=2)).isoformat(),
     }
-    with office.organiser() as organiser:
+    with events.organiser() as organiser:
         with pytest.raises(ValidationError) as refused:
             organiser.events.create_activity(**activity(type="evaluation", evaluation=settings))
     assert "voter_roles" in refused.value.fields["evaluation"]
@@ -109,8 +109,8 @@ def test_voter_roles_are_roles_the_alliance_has(office):
     "filters, field",
     [({"district_id": "atlantis"}, "district_id"), ({"status": "dreaming"}, "status"), ({"type": "party"}, "type")],
 )
-def test_list_filters_outside_their_values_are_refused(office, filters, field):
-    with office.member() as member:
+def test_list_filters_outside_their_values_are_refused(events, filters, field):
+    with events.member() as member:
         with pytest.raises(ValidationError) as refused:
             member.events.list_activities(**filters)
     assert field in refused.value.fields

@@ -52,25 +52,25 @@ def test_every_command_of_the_service_has_a_case_here():
 class World:
     """The people of an activity, and activities built afresh in each state on the service clock."""
 
-    def __init__(self, office, merchants, stack):
-        self.office = office
+    def __init__(self, service, merchants, stack):
+        self.service = service
         self.nominee, self.other_merchant, self.own_shop = merchants
         self.clients = {
-            "organiser": stack.enter_context(office.organiser(person_id="organiser")),
-            "registrant": stack.enter_context(office.member(person_id="registrant")),
-            "waiter": stack.enter_context(office.member(person_id="waiter")),
-            "newcomer": stack.enter_context(office.member(person_id="newcomer")),
-            "merchant": stack.enter_context(office.merchant(merchant_id=self.own_shop, person_id="shopkeeper")),
-            "admin": stack.enter_context(office.admin()),
+            "organiser": stack.enter_context(service.organiser(person_id="organiser")),
+            "registrant": stack.enter_context(service.member(person_id="registrant")),
+            "waiter": stack.enter_context(service.member(person_id="waiter")),
+            "newcomer": stack.enter_context(service.member(person_id="newcomer")),
+            "merchant": stack.enter_context(service.merchant(merchant_id=self.own_shop, person_id="shopkeeper")),
+            "admin": stack.enter_context(service.admin()),
         }
-        self.db = stack.enter_context(psycopg.connect(office.database, autocommit=True, row_factory=dict_row))
+        self.db = stack.enter_context(psycopg.connect(service.database, autocommit=True, row_factory=dict_row))
 
     def events(self, kind):
         return self.clients[kind].events
 
     def build(self, state):
         """A new activity in ``state``, with the clock where that state holds; returns its context."""
-        self.office.time.set(START)
+        self.service.time.set(START)
         promotion = not state.startswith("evaluation")
         fields = activity(type="training", theme_tags=[], capacity=1 if state == "full" else 5)
         created = self.events("organiser").create_activity(**(fields if promotion else evaluation()))
@@ -91,16 +91,16 @@ class World:
         elif state == "registration_closed":
             self.events("organiser").close_registration(activity_id=created["activity_id"])
         elif state in ("in_progress", "completed"):
-            self.office.time.advance(days=7, minutes=1)  # the timer starts it
+            self.service.time.advance(days=7, minutes=1)  # the timer starts it
             wait_until(lambda: self._status(created["activity_id"]) == "in_progress", message="the activity started")
             if state == "completed":
                 self.events("organiser").check_in(activity_id=created["activity_id"], code=context["code"])
                 self.events("organiser").complete_activity(activity_id=created["activity_id"])
         elif state == "evaluation_voting":
-            self.office.time.advance(days=1, hours=1)
+            self.service.time.advance(days=1, hours=1)
             self.events("registrant").vote(activity_id=created["activity_id"], merchant_id=self.nominee)
         elif state in ("evaluation_over", "evaluation_closed"):
-            self.office.time.advance(days=3, hours=1)
+            self.service.time.advance(days=3, hours=1)
             if state == "evaluation_closed":
                 self.events("organiser").close_evaluation(activity_id=created["activity_id"])
         expected = {
@@ -164,10 +164,10 @@ STATES = (
 )
 
 
-def test_every_command_on_an_activity_in_every_state_answers_typed_and_a_refusal_changes_nothing(office, merchants):
+def test_every_command_on_an_activity_in_every_state_answers_typed_and_a_refusal_changes_nothing(events, merchants):
     failures, done, refused = [], set(), 0
     with ExitStack() as stack:
-        world = World(office, merchants, stack)
+        world = World(events, merchants, stack)
         for state in STATES:
             context = world.build(state)
             for method, (kinds, variants) in COMMANDS.items():

@@ -5,34 +5,35 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alliance_events import domain
+from alliance_events.domain import calendar, evaluation, lifecycle, registration, reminders, series
+from alliance_events.domain.seats import Seats, first_that_fits
 from alliance_platform.errors import Conflict
 
 SH = ZoneInfo("Asia/Shanghai")
 
 
 def test_an_activity_moves_forward_or_is_cancelled():
-    state = domain.DRAFT
+    state = lifecycle.DRAFT
     for action in ("publish", "close_registration", "start", "complete"):
-        state = domain.next_state(state, action)
-    assert state == domain.COMPLETED
+        state = lifecycle.next_state(state, action)
+    assert state == lifecycle.COMPLETED
     with pytest.raises(Conflict, match="cannot cancel an activity that is completed"):
-        domain.next_state(domain.COMPLETED, "cancel")
-    assert domain.next_state(domain.PUBLISHED, "cancel") == domain.CANCELLED
+        lifecycle.next_state(lifecycle.COMPLETED, "cancel")
+    assert lifecycle.next_state(lifecycle.PUBLISHED, "cancel") == lifecycle.CANCELLED
 
 
 def test_seats_respect_capacity_and_district_quotas():
-    seats = domain.Seats(capacity=3, quotas={"aodele": 1}, confirmed=1, confirmed_by_district={"aodele": 1})
+    seats = Seats(capacity=3, quotas={"aodele": 1}, confirmed=1, confirmed_by_district={"aodele": 1})
     assert not seats.fits("aodele") and seats.fits("outlets")
-    full = domain.Seats(capacity=1, quotas={}, confirmed=1, confirmed_by_district={})
+    full = Seats(capacity=1, quotas={}, confirmed=1, confirmed_by_district={})
     assert not full.fits("outlets")
 
 
 def test_a_freed_seat_goes_to_the_first_waiting_registration_that_fits():
-    seats = domain.Seats(capacity=2, quotas={"aodele": 1}, confirmed=1, confirmed_by_district={"aodele": 1})
+    seats = Seats(capacity=2, quotas={"aodele": 1}, confirmed=1, confirmed_by_district={"aodele": 1})
     waiting = [{"id": 1, "district_id": "aodele"}, {"id": 2, "district_id": "outlets"}]
-    assert domain.first_that_fits(waiting, seats)["id"] == 2
-    assert domain.first_that_fits([{"id": 1, "district_id": "aodele"}], seats) is None
+    assert first_that_fits(waiting, seats)["id"] == 2
+    assert first_that_fits([{"id": 1, "district_id": "aodele"}], seats) is None
 
 
 @given(
@@ -43,7 +44,7 @@ def test_a_freed_seat_goes_to_the_first_waiting_registration_that_fits():
 def test_confirming_one_by_one_never_exceeds_capacity_or_quota(capacity, quota, arrivals):
     confirmed, by_district = 0, {}
     for district in arrivals:
-        seats = domain.Seats(capacity, {"aodele": quota}, confirmed, dict(by_district))
+        seats = Seats(capacity, {"aodele": quota}, confirmed, dict(by_district))
         if seats.fits(district):
             confirmed += 1
             by_district[district] = by_district.get(district, 0) + 1
@@ -73,15 +74,15 @@ def test_a_clash_is_another_districts_overlapping_promotion_with_a_shared_theme(
         _promotion("ours", ["outlets"], ["露营"], 3, 1),  # our own district's
         _promotion("off", ["aodele"], ["露营"], 3, 1, status="cancelled"),
     ]
-    assert domain.clashes(mine, others) == [
+    assert calendar.clashes(mine, others) == [
         {"activity_id": "wholesale", "title": "promotion wholesale", "shared_tags": ["野餐"]}
     ]
-    assert domain.clashes({**mine, "type": "training"}, others) == []
+    assert calendar.clashes({**mine, "type": "training"}, others) == []
 
 
 def test_a_series_lands_on_its_weekdays_at_the_same_local_time():
     first = datetime(2026, 7, 13, 9, 0, tzinfo=SH)  # a Monday
-    dates = domain.series_dates(first, first + timedelta(hours=2), {0, 2}, date(2026, 7, 24), SH)
+    dates = series.series_dates(first, first + timedelta(hours=2), {0, 2}, date(2026, 7, 24), SH)
     assert [d[0].strftime("%a %d %H:%M") for d in dates] == [
         "Mon 13 09:00",
         "Wed 15 09:00",
@@ -97,10 +98,27 @@ def test_winners_by_votes_then_earliest_nomination():
         {"merchant_id": "b", "votes": 5, "nominated_at": 3},
         {"merchant_id": "c", "votes": 3, "nominated_at": 1},
     ]
-    assert [w["merchant_id"] for w in domain.winners(tally, 2)] == ["b", "c"]
+    assert [w["merchant_id"] for w in evaluation.winners(tally, 2)] == ["b", "c"]
 
 
 def test_check_in_codes_are_unambiguous():
-    codes = {domain.check_in_code() for _ in range(200)}
-    assert len(codes) == 200 and all(set(c) <= set(domain.CODE_ALPHABET) and len(c) == 8 for c in codes)
-    assert not set("01IOL") & set(domain.CODE_ALPHABET)
+    codes = {registration.check_in_code() for _ in range(200)}
+    assert len(codes) == 200 and all(set(c) <= set(registration.CODE_ALPHABET) and len(c) == 8 for c in codes)
+    assert not set("01IOL") & set(registration.CODE_ALPHABET)
+
+
+def test_an_evaluation_completes_by_closing_its_voting_and_the_schedule_finds_states_by_action():
+    assert lifecycle.next_state(lifecycle.PUBLISHED, "close_evaluation") == lifecycle.COMPLETED
+    with pytest.raises(Conflict):
+        lifecycle.next_state(lifecycle.DRAFT, "close_evaluation")
+    assert lifecycle.sources("start") == ["published", "registration_closed"]
+    assert lifecycle.sources("close_registration") == ["published"]
+
+
+def test_the_nearest_reminder_window_that_has_come_is_due_once():
+    starts = datetime(2026, 6, 8, 9, tzinfo=SH)
+    assert reminders.due(starts, starts - timedelta(hours=25), sent=[]) is None
+    assert reminders.due(starts, starts - timedelta(hours=23), sent=[]) == "24h"
+    assert reminders.due(starts, starts - timedelta(hours=23), sent=["24h"]) is None
+    assert reminders.due(starts, starts - timedelta(hours=1), sent=[]) == "2h"  # the 24 h window is overtaken
+    assert reminders.due(starts, starts - timedelta(hours=1), sent=["24h", "2h"]) is None

@@ -1,0 +1,76 @@
+"""A registration: who registers and for whom, its states, its check-in code and what is shown.
+
+People register themselves (or their child); a merchant's representative registers for its own
+shop; only internal systems and administrators register someone else or for another district.
+The check-in code — the ticket at the venue — is shown to its registrant while it holds a seat.
+"""
+
+import secrets
+
+from alliance_contracts.events import HELD  # holding a seat or a place in the waiting list
+from alliance_platform.errors import Forbidden, ValidationError
+from alliance_platform.identity import ALL_DISTRICTS
+
+CONFIRMED, WAITLISTED = HELD
+CANCELLED, ATTENDED, NO_SHOW = "cancelled", "attended", "no_show"
+# Given a seat, whatever became of it: the registrations an activity's attendance is counted on.
+SEATED = (CONFIRMED, ATTENDED, NO_SHOW)
+# Holding a seat now: the check-in code is its ticket.
+TICKETED = (CONFIRMED, ATTENDED)
+
+# Check-in codes avoid characters people misread on a printed card (0/O, 1/I/L).
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def check_in_code(length=8):
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def _acts_for_others(caller):
+    return caller.kind == "system" or caller.is_admin
+
+
+def registrant(caller, cmd):
+    """Who registers, for which merchant and district: ``(person_id, merchant_id, district_id)``."""
+    acting_for_others = _acts_for_others(caller)
+    person_id = cmd.get("person_id") or caller.subject
+    if person_id != caller.subject and not acting_for_others:
+        raise Forbidden("a person registers only themselves (or their child)")
+    named = None if cmd.get("merchant_id") is None else str(cmd["merchant_id"])
+    if caller.kind == "merchant" and named not in (None, caller.merchant_id):
+        raise Forbidden("a merchant's representative registers for its own shop only")
+    merchant_id = caller.merchant_id if caller.kind == "merchant" else named
+    district = cmd.get("district_id")
+    own_districts = sorted(d for d in caller.districts if d != ALL_DISTRICTS)
+    if district is None:
+        if len(own_districts) != 1:
+            raise ValidationError("district needed", {"district_id": ["your identity names no single district"]})
+        district = own_districts[0]
+    elif not acting_for_others and district not in own_districts:
+        raise Forbidden(f"you do not belong to {district}")
+    return person_id, merchant_id, district
+
+
+def require_registrant(caller, registration):
+    """Only its registrant cancels a registration (or a system, or an administrator)."""
+    if registration["person_id"] != caller.subject and not _acts_for_others(caller):
+        raise Forbidden("only the registrant may cancel this registration")
+
+
+def shown(registration, activity, ticket):
+    """A registration as it is shown: with its activity's title, start and venue, its ``place`` in
+    the waiting list now (only while it waits: 1 is the next to get a seat; not its number in the
+    queue, which keeps the order but not the count), and its check-in code only if ``ticket`` and
+    it holds a seat."""
+    place = registration.get("place") if registration["status"] == WAITLISTED else None
+    seen = {
+        **registration,
+        "title": activity["title"],
+        "starts_at": activity["starts_at"],
+        "venue": activity["venue"],
+        "place": place,
+        "position": place,  # the same, under its first name
+    }
+    if not (ticket and registration["status"] in TICKETED):
+        del seen["check_in_code"]
+    return seen

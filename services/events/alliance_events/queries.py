@@ -1,0 +1,91 @@
+"""The events service's read side: an activity, lists of activities and registrations, attendance
+and the figures of a period. Each reads, for the verified caller ``ctx.caller``, what that caller
+may see: a draft only its organisers (or administrators and systems), a registration only its
+registrant and the activity's organisers, a check-in code only its registrant."""
+
+from alliance_platform.errors import NotFound
+from alliance_platform.paging import decode_cursor, page
+
+from . import storage
+from .domain import lifecycle, organisers, registration
+from .use_cases import load_activity
+
+
+def get_activity(ctx, cmd):
+    """The activity with its seats taken and its waiting list's length; a draft is its organisers' own."""
+    activity = load_activity(ctx, cmd["activity_id"], lock=False)
+    if activity["status"] == lifecycle.DRAFT and not organisers.may_manage(ctx.caller, activity):
+        raise NotFound(f"no activity {cmd['activity_id']}")
+    return activity
+
+
+def list_activities(ctx, cmd):
+    """Activities by start, a page at a time; drafts only for administrators and systems."""
+    rows = storage.list_activities(
+        ctx.session,
+        limit=cmd["limit"],
+        drafts=ctx.caller.is_admin or ctx.caller.kind == "system",
+        district=cmd.get("district_id"),
+        type=cmd.get("type"),
+        status=cmd.get("status"),
+        starts_after=cmd.get("starts_after"),
+        starts_before=cmd.get("starts_before"),
+        open_at=ctx.now if cmd.get("open_for_registration") else None,
+        after=decode_cursor(cmd.get("cursor"), 2),
+    )
+    return page(rows, cmd["limit"], key=lambda a: (a["starts_at"].isoformat(), str(a["id"])))
+
+
+def list_registrations(ctx, cmd):
+    """An activity's registrations (all of them for its organisers, one's own for anyone else), or
+    without an activity one's own — and a merchant's representative's, those of its shop too."""
+    caller = ctx.caller
+    if cmd.get("activity_id"):
+        activity = load_activity(ctx, cmd["activity_id"], lock=False)
+        mine = None if organisers.may_manage(caller, activity) else caller.subject
+        rows = storage.list_registrations(ctx.session, activity_id=activity["id"], person_id=mine)
+    elif caller.kind == "merchant":
+        rows = storage.list_registrations(ctx.session, person_id=caller.subject, merchant_id=caller.merchant_id)
+    else:
+        rows = storage.list_registrations(ctx.session, person_id=caller.subject)
+    return [registration.shown(row, row, ticket=row["person_id"] == caller.subject) for row in rows]
+
+
+def attendance(ctx, cmd):
+    """How many were confirmed, came, did not come, wait or cancelled, for its organisers."""
+    activity = load_activity(ctx, cmd["activity_id"], lock=False)
+    organisers.require_manager(ctx.caller, activity)
+    counts = storage.count_by_status(ctx.session, activity["id"])
+    confirmed = sum(counts.get(status, 0) for status in registration.SEATED)
+    attended = counts.get(registration.ATTENDED, 0)
+    return {
+        "activity_id": str(activity["id"]),
+        "status": activity["status"],
+        "confirmed": confirmed,
+        "attended": attended,
+        "no_shows": counts.get(registration.NO_SHOW, 0),
+        "waitlisted": counts.get(registration.WAITLISTED, 0),
+        "cancelled": counts.get(registration.CANCELLED, 0),
+        "attendance_rate": _rate(attended, confirmed),
+    }
+
+
+def stats(ctx, cmd):
+    """The figures of a period: activities by type and district, registrations, attendance, points."""
+    figures = storage.period_figures(ctx.session, cmd["since"], cmd["until"])
+    counted = figures["registrations"]
+    return {
+        "since": cmd["since"],
+        "until": cmd["until"],
+        "activities_by_type": figures["by_type"],
+        "activities_by_district": figures["by_district"],
+        **counted,
+        "attendance_rate": _rate(counted["attended"], counted["attended"] + counted["no_shows"]),
+        "points_awarded": figures["points_awarded"],
+        "top_participants": figures["top_participants"],
+        "top_merchants": figures["top_merchants"],
+    }
+
+
+def _rate(part, whole):
+    return round(part / whole, 3) if whole else None

@@ -1,0 +1,27 @@
+"""The events service's settings, built from its config once at start."""
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from nameko.extensions import DependencyProvider
+
+
+@dataclass(frozen=True)
+class Settings:
+    points: dict  # activity type -> participation points per attended activity; "default" for the rest
+    timezone: ZoneInfo  # dates of recurring activities are generated in it
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(points=dict(config["PARTICIPATION_POINTS"]), timezone=ZoneInfo(config["TIMEZONE"]))
+
+    def points_for(self, activity_type):
+        return int(self.points.get(activity_type, self.points["default"]))
+
+
+class SettingsProvider(DependencyProvider):
+    def setup(self):
+        self.settings = Settings.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.settings

@@ -1,0 +1,493 @@
+"""The events service's SQL, all of it: functions taking the session (the worker's transaction).
+
+Registration decides under the activity's row lock (``activity(..., lock=True)``) against seat
+counters kept on that row, so concurrent registrations are decided one at a time against the real
+counts and the waiting list keeps the order of decision; the counters and the registration are
+written in one statement, one round trip under the lock. The schedule claims the rows it moves
+with ``FOR UPDATE SKIP LOCKED``, so two instances never move the same activity.
+
+State names come from the domain modules: written into the SQL (as literals, which the partial
+indexes of the migrations match), never typed here.
+"""
+
+import psycopg.errors
+from psycopg.types.json import Jsonb
+
+from .domain.activity import THEMED_PROMOTION
+from .domain.lifecycle import DRAFT, PUBLISHED
+from .domain.registration import ATTENDED, CANCELLED, CONFIRMED, HELD, NO_SHOW, SEATED, WAITLISTED
+
+
+def _literal(state):
+    return f"'{state}'"
+
+
+def _literals(states):
+    return "(" + ", ".join(map(_literal, states)) + ")"
+
+
+_HELD = _literals(HELD)
+
+# --- activities ----------------------------------------------------------------------------------
+
+
+def activity(session, activity_id, lock=True):
+    """The activity's row (locked for the transaction unless ``lock`` is false), or None."""
+    return session.fetchone(
+        "SELECT * FROM activities WHERE id = %s" + (" FOR UPDATE" if lock else ""), (str(activity_id),)
+    )
+
+
+def insert_activity(session, fields, *, activity_id, series_id, created_by, now):
+    evaluation = fields.get("evaluation") or {}
+    return session.fetchone(
+        "INSERT INTO activities (id, series_id, title, type, description, organisers, partners, venue, starts_at,"
+        " ends_at, registration_opens_at, registration_closes_at, capacity, quotas, audience, theme_tags, status,"
+        " created_by, created_at, evaluation_kind, evaluation_year, evaluation_winners, evaluation_stars,"
+        " voter_roles, voting_opens_at, voting_closes_at)"
+        " VALUES (%(id)s, %(series_id)s, %(title)s, %(type)s, %(description)s, %(organisers)s, %(partners)s,"
+        " %(venue)s, %(starts_at)s, %(ends_at)s, %(registration_opens_at)s, %(registration_closes_at)s,"
+        " %(capacity)s, %(quotas)s, %(audience)s, %(theme_tags)s, %(status)s, %(created_by)s, %(now)s, %(kind)s,"
+        " %(year)s, %(winners)s, %(stars)s, %(voter_roles)s, %(voting_opens_at)s, %(voting_closes_at)s)"
+        " RETURNING *",
+        {
+            **fields,
+            "id": activity_id,
+            "series_id": series_id,
+            "quotas": Jsonb(fields.get("quotas") or {}),
+            "audience": Jsonb(fields["audience"]),
+            "status": DRAFT,
+            "created_by": created_by,
+            "now": now,
+            "kind": evaluation.get("kind"),
+            "year": evaluation.get("year"),
+            "winners": evaluation.get("winners"),
+            "stars": evaluation.get("stars"),
+            "voter_roles": evaluation.get("voter_roles"),
+            "voting_opens_at": evaluation.get("voting_opens_at"),
+            "voting_closes_at": evaluation.get("voting_closes_at"),
+        },
+    )
+
+
+def update_activity(session, activity_id, changes):
+    """Set the given fields (names from the input schema of ``update_activity``, never free text)."""
+    values = {k: (Jsonb(v) if k == "quotas" else v) for k, v in changes.items()}
+    assignments = ", ".join(f"{column} = %({column})s" for column in values)
+    return session.fetchone(
+        f"UPDATE activities SET {assignments} WHERE id = %(id)s RETURNING *", {**values, "id": activity_id}
+    )
+
+
+def insert_series(session, series_id, title, rule, now):
+    session.execute(
+        "INSERT INTO series (id, title, rule, created_at) VALUES (%s, %s, %s, %s)",
+        (series_id, title, Jsonb(rule), now),
+    )
+
+
+def promotions_overlapping(session, activity):
+    """Other themed promotions overlapping ``activity`` in time (the calendar weighs them)."""
+    return session.fetchall(
+        f"SELECT * FROM activities WHERE type = {_literal(THEMED_PROMOTION)} AND id <> %s AND starts_at < %s"
+        " AND ends_at > %s",
+        (activity["id"], activity["ends_at"], activity["starts_at"]),
+    )
+
+
+def set_status(session, activity_id, status):
+    return session.fetchone("UPDATE activities SET status = %s WHERE id = %s RETURNING *", (status, activity_id))
+
+
+def mark_published(session, activity_id, status, now, clash_override):
+    return session.fetchone(
+        "UPDATE activities SET status = %s, published_at = %s, clash_override = %s WHERE id = %s RETURNING *",
+        (status, now, clash_override, activity_id),
+    )
+
+
+def mark_cancelled(session, activity_id, status, reason):
+    """The activity cancelled, its seat counters emptied (its registrations are cancelled with it)."""
+    return session.fetchone(
+        "UPDATE activities SET status = %s, cancel_reason = %s, confirmed_count = 0,"
+        " confirmed_by_district = '{}', waiting_count = 0 WHERE id = %s RETURNING *",
+        (status, reason, activity_id),
+    )
+
+
+def mark_completed(session, activity_id, status, now):
+    return session.fetchone(
+        "UPDATE activities SET status = %s, completed_at = %s WHERE id = %s RETURNING *",
+        (status, now, activity_id),
+    )
+
+
+def mark_evaluation_closed(session, activity_id, status, now):
+    session.execute(
+        "UPDATE activities SET evaluation_closed_at = %s, status = %s, completed_at = %s WHERE id = %s",
+        (now, status, now, activity_id),
+    )
+
+
+def record_reminder(session, activity_id, window):
+    session.execute(
+        "UPDATE activities SET reminders_sent = array_append(reminders_sent, %s) WHERE id = %s", (window, activity_id)
+    )
+
+
+def list_activities(session, *, limit, drafts, district, type, status, starts_after, starts_before, open_at, after):
+    """A page of activities by start (``limit`` + 1 rows, for the paging), after the key ``after``."""
+    filters, params = [], {"limit": limit + 1}
+    if not drafts:
+        filters.append(f"status <> {_literal(DRAFT)}")
+    if district:
+        filters.append("(%(district)s = ANY (organisers) OR audience -> 'districts' ? %(district)s)")
+        params["district"] = district
+    for column, value in (("type", type), ("status", status)):
+        if value:
+            filters.append(f"{column} = %({column})s")
+            params[column] = value
+    if starts_after:
+        filters.append("starts_at >= %(starts_after)s")
+        params["starts_after"] = starts_after
+    if starts_before:
+        filters.append("starts_at < %(starts_before)s")
+        params["starts_before"] = starts_before
+    if open_at:
+        filters.append(
+            f"status = {_literal(PUBLISHED)} AND registration_opens_at <= %(now)s AND registration_closes_at > %(now)s"
+        )
+        params["now"] = open_at
+    if after is not None:
+        filters.append("(starts_at, id) > (%(after_at)s::timestamptz, %(after_id)s::uuid)")
+        params.update(after_at=after[0], after_id=after[1])
+    return session.fetchall(
+        f"SELECT * FROM activities WHERE {' AND '.join(filters) or 'TRUE'} ORDER BY starts_at, id LIMIT %(limit)s",
+        params,
+    )
+
+
+# --- the schedule --------------------------------------------------------------------------------
+
+
+def claim_due_to_close(session, now, states):
+    """Activities in ``states`` whose registration deadline has passed before they start."""
+    return session.fetchall(
+        "SELECT * FROM activities WHERE status = ANY (%(states)s) AND registration_closes_at <= %(now)s"
+        " AND starts_at > %(now)s FOR UPDATE SKIP LOCKED",
+        {"now": now, "states": list(states)},
+    )
+
+
+def claim_due_to_start(session, now, states, except_type):
+    """Activities in ``states`` whose start has come (but those of ``except_type``)."""
+    return session.fetchall(
+        "SELECT * FROM activities WHERE status = ANY (%(states)s) AND starts_at <= %(now)s"
+        " AND type <> %(except_type)s FOR UPDATE SKIP LOCKED",
+        {"now": now, "states": list(states), "except_type": except_type},
+    )
+
+
+def claim_due_for_reminders(session, now, states, within, last_window):
+    """Activities in ``states`` starting ``within`` from now, not yet reminded of ``last_window``."""
+    return session.fetchall(
+        "SELECT * FROM activities WHERE status = ANY (%(states)s)"
+        " AND starts_at > %(now)s AND starts_at <= %(now)s + %(within)s"
+        " AND NOT reminders_sent @> ARRAY[%(last)s] FOR UPDATE SKIP LOCKED",
+        {"now": now, "states": list(states), "within": within, "last": last_window},
+    )
+
+
+# --- registrations -------------------------------------------------------------------------------
+
+# Moves an activity's seat counters; its row is locked by the caller.
+_MOVE_COUNTERS = (
+    "UPDATE activities SET confirmed_count = confirmed_count + %(confirmed)s,"
+    " confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
+    "   to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
+    " waiting_count = waiting_count + %(waiting)s,"
+    " waitlist_last = waitlist_last + %(joined)s"
+    " WHERE id = %(activity_id)s"
+)
+
+
+def move_counters(session, activity, district, confirmed=0, waiting=0, joined_queue=False):
+    """Move the activity's seat counters (its row is locked by the caller); the row after."""
+    return session.fetchone(
+        _MOVE_COUNTERS + " RETURNING *",
+        {
+            "activity_id": activity["id"],
+            "district": district,
+            "confirmed": confirmed,
+            "waiting": waiting,
+            "joined": int(joined_queue),
+        },
+    )
+
+
+def live_registration(session, activity_id, person_id, child_name):
+    """The person's (or child's) registration for the activity that is not cancelled, or None."""
+    return session.fetchone(
+        "SELECT status FROM registrations WHERE activity_id = %s AND person_id = %s"
+        f" AND coalesce(child_name, '') = %s AND status <> {_literal(CANCELLED)}",
+        (str(activity_id), person_id, child_name or ""),
+    )
+
+
+def insert_registration(session, activity, registration, confirmed, now):
+    """The registration, confirmed or at the end of the waiting list, with the activity's counters
+    moved in the same statement. Its row has ``place``: the waiters now (its place if it waits).
+    None if the person (or child) has a live registration already (the unique index said so)."""
+    try:
+        return session.fetchone(
+            f"WITH counted AS ({_MOVE_COUNTERS} RETURNING waitlist_last, waiting_count)"
+            " INSERT INTO registrations (id, activity_id, person_id, merchant_id, district_id, child_name, child_age,"
+            "   status, position, check_in_code, registered_at, confirmed_at)"
+            " SELECT %(id)s, %(activity_id)s, %(person_id)s, %(merchant_id)s, %(district)s, %(child_name)s,"
+            "   %(child_age)s, %(status)s, CASE WHEN %(confirmed)s = 1 THEN NULL ELSE counted.waitlist_last END,"
+            "   %(code)s, %(now)s, %(confirmed_at)s FROM counted"
+            " RETURNING *, (SELECT waiting_count FROM counted) AS place",
+            {
+                **registration,
+                "activity_id": activity["id"],
+                "status": CONFIRMED if confirmed else WAITLISTED,
+                "confirmed": int(confirmed),
+                "waiting": int(not confirmed),
+                "joined": int(not confirmed),
+                "now": now,
+                "confirmed_at": now if confirmed else None,
+            },
+        )
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != "registrations_once":
+            raise
+        return None
+
+
+def registration(session, registration_id):
+    return session.fetchone("SELECT * FROM registrations WHERE id = %s", (str(registration_id),))
+
+
+def mark_registration_cancelled(session, registration_id, now):
+    return session.fetchone(
+        f"UPDATE registrations SET status = {_literal(CANCELLED)}, cancelled_at = %s WHERE id = %s RETURNING *",
+        (now, registration_id),
+    )
+
+
+def cancel_registrations(session, activity_id, now):
+    """Cancel every registration of the activity holding a seat or a place; the person ids."""
+    return [
+        row["person_id"]
+        for row in session.fetchall(
+            f"UPDATE registrations SET status = {_literal(CANCELLED)}, cancelled_at = %s"
+            f" WHERE activity_id = %s AND status IN {_HELD} RETURNING person_id",
+            (now, activity_id),
+        )
+    ]
+
+
+def registrants(session, activity_id):
+    """Everyone holding a seat or a place in the activity's waiting list, by id."""
+    return [
+        row["person_id"]
+        for row in session.fetchall(
+            f"SELECT DISTINCT person_id FROM registrations WHERE activity_id = %s AND status IN {_HELD}"
+            " ORDER BY person_id",
+            (activity_id,),
+        )
+    ]
+
+
+def confirmed_people(session, activity_id):
+    return [
+        row["person_id"]
+        for row in session.fetchall(
+            "SELECT DISTINCT person_id FROM registrations WHERE activity_id = %s"
+            f" AND status = {_literal(CONFIRMED)} ORDER BY person_id",
+            (activity_id,),
+        )
+    ]
+
+
+def waiting_list(session, activity_id):
+    return session.fetchall(
+        f"SELECT * FROM registrations WHERE activity_id = %s AND status = {_literal(WAITLISTED)} ORDER BY position",
+        (activity_id,),
+    )
+
+
+def promote(session, registration_id, now):
+    return session.fetchone(
+        f"UPDATE registrations SET status = {_literal(CONFIRMED)}, position = NULL, confirmed_at = %s"
+        " WHERE id = %s RETURNING *",
+        (now, registration_id),
+    )
+
+
+def registration_by_code(session, activity_id, code):
+    """The activity's registration with that check-in code, locked, or None."""
+    return session.fetchone(
+        "SELECT * FROM registrations WHERE activity_id = %s AND check_in_code = %s FOR UPDATE", (activity_id, code)
+    )
+
+
+def mark_attended(session, registration_id, now):
+    return session.fetchone(
+        f"UPDATE registrations SET status = {_literal(ATTENDED)}, checked_in_at = %s WHERE id = %s RETURNING *",
+        (now, registration_id),
+    )
+
+
+def mark_no_shows(session, activity_id):
+    """Every registration still confirmed when the activity completes came not: how many."""
+    return session.fetchval(
+        f"WITH marked AS (UPDATE registrations SET status = {_literal(NO_SHOW)}"
+        f" WHERE activity_id = %s AND status = {_literal(CONFIRMED)} RETURNING 1) SELECT count(*) FROM marked",
+        (activity_id,),
+    )
+
+
+def award_points(session, activity_id, points, now):
+    """``points`` to each registrant who attended (once per person and activity): how many."""
+    return session.fetchval(
+        "WITH awarded AS (INSERT INTO points (activity_id, person_id, merchant_id, points, awarded_at)"
+        " SELECT activity_id, person_id, merchant_id, %s, %s FROM registrations"
+        f" WHERE activity_id = %s AND status = {_literal(ATTENDED)} ON CONFLICT DO NOTHING RETURNING 1)"
+        " SELECT count(*) FROM awarded",
+        (points, now, activity_id),
+    )
+
+
+def list_registrations(session, *, activity_id=None, person_id=None, merchant_id=None):
+    """Registrations with their activity's title, type, organisers, venue and times: of one
+    activity, and/or of one person (or of a merchant's shop, when ``merchant_id`` is given too).
+    Confirmed and others first, then the waiting list in order; a waiter's ``place`` is counted
+    now (the waiters ahead of it), not its number in the queue, which keeps the order but not the
+    count once those ahead are promoted or cancel."""
+    scope, params = [], {}
+    if activity_id is not None:
+        scope.append("r.activity_id = %(activity)s")
+        params["activity"] = activity_id
+    if merchant_id is not None:
+        scope.append("(r.merchant_id = %(merchant)s OR r.person_id = %(me)s)")
+        params.update(merchant=merchant_id, me=person_id)
+    elif person_id is not None:
+        scope.append("r.person_id = %(me)s")
+        params["me"] = person_id
+    return session.fetchall(
+        "SELECT r.*, a.title, a.type, a.organisers, a.venue, a.starts_at, a.ends_at,"
+        f" CASE WHEN r.status = {_literal(WAITLISTED)} THEN (SELECT count(*) FROM registrations w"
+        f"   WHERE w.activity_id = r.activity_id AND w.status = {_literal(WAITLISTED)} AND w.position <= r.position)"
+        " END AS place FROM registrations r"
+        f" JOIN activities a ON a.id = r.activity_id WHERE {' AND '.join(scope)}"
+        f" ORDER BY r.status = {_literal(WAITLISTED)}, r.position, r.registered_at LIMIT 1000",
+        params,
+    )
+
+
+def count_by_status(session, activity_id):
+    """status -> how many of the activity's registrations are in it."""
+    rows = session.fetchall(
+        "SELECT status, count(*) AS n FROM registrations WHERE activity_id = %s GROUP BY status", (activity_id,)
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+# --- evaluations ---------------------------------------------------------------------------------
+
+
+def insert_nomination(session, activity_id, merchant_id, nominated_by, reason, now):
+    """True if nominated now, False if the merchant was nominated already."""
+    return (
+        session.fetchone(
+            "INSERT INTO nominations (activity_id, merchant_id, nominated_by, reason, nominated_at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING merchant_id",
+            (activity_id, merchant_id, nominated_by, reason, now),
+        )
+        is not None
+    )
+
+
+def is_nominated(session, activity_id, merchant_id):
+    return (
+        session.fetchone(
+            "SELECT 1 FROM nominations WHERE activity_id = %s AND merchant_id = %s", (activity_id, merchant_id)
+        )
+        is not None
+    )
+
+
+def insert_vote(session, activity_id, merchant_id, voter_id, now):
+    """True if the vote was cast now, False if this voter voted for this nominee already."""
+    return (
+        session.fetchone(
+            "INSERT INTO votes (activity_id, merchant_id, voter_id, voted_at) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING voter_id",
+            (activity_id, merchant_id, voter_id, now),
+        )
+        is not None
+    )
+
+
+def tally(session, activity_id):
+    """Each nominee: merchant_id, nominated_at and votes."""
+    return session.fetchall(
+        "SELECT n.merchant_id::text, n.nominated_at, count(v.voter_id) AS votes FROM nominations n"
+        " LEFT JOIN votes v USING (activity_id, merchant_id) WHERE n.activity_id = %s"
+        " GROUP BY n.merchant_id, n.nominated_at",
+        (activity_id,),
+    )
+
+
+# --- the figures of a period ---------------------------------------------------------------------
+
+_IN_PERIOD = f"a.starts_at >= %(since)s AND a.starts_at < %(until)s AND a.status <> {_literal(DRAFT)}"
+
+
+def period_figures(session, since, until):
+    """Activities by type and by organising district, registrations by outcome, the top ten
+    participants and merchants by points, and the points awarded, for activities starting in
+    [since, until) (drafts aside)."""
+    params = {"since": since, "until": until}
+    by_type = session.fetchall(
+        f"SELECT type AS key, count(*) AS activities FROM activities a WHERE {_IN_PERIOD} GROUP BY 1 ORDER BY 1",
+        params,
+    )
+    by_district = session.fetchall(
+        f"SELECT unnest(organisers) AS key, count(*) AS activities FROM activities a WHERE {_IN_PERIOD}"
+        " GROUP BY 1 ORDER BY 1",
+        params,
+    )
+    registrations = session.fetchone(
+        "SELECT count(*) AS registrations,"
+        f" count(*) FILTER (WHERE r.status IN {_literals(SEATED)}) AS confirmed,"
+        f" count(*) FILTER (WHERE r.status = {_literal(ATTENDED)}) AS attended,"
+        f" count(*) FILTER (WHERE r.status = {_literal(NO_SHOW)}) AS no_shows,"
+        f" count(*) FILTER (WHERE r.status = {_literal(WAITLISTED)}) AS waitlisted"
+        f" FROM registrations r JOIN activities a ON a.id = r.activity_id WHERE {_IN_PERIOD}",
+        params,
+    )
+    top = session.fetchall(
+        "SELECT p.person_id, sum(p.points) AS points, count(*) AS activities FROM points p"
+        f" JOIN activities a ON a.id = p.activity_id WHERE {_IN_PERIOD} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+        params,
+    )
+    points_awarded = session.fetchval(
+        f"SELECT coalesce(sum(p.points), 0) FROM points p JOIN activities a ON a.id = p.activity_id WHERE {_IN_PERIOD}",
+        params,
+    )
+    merchants = session.fetchall(
+        "SELECT p.merchant_id::text, sum(p.points) AS points FROM points p"
+        f" JOIN activities a ON a.id = p.activity_id WHERE {_IN_PERIOD} AND p.merchant_id IS NOT NULL"
+        " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+        params,
+    )
+    return {
+        "by_type": {r["key"]: r["activities"] for r in by_type},
+        "by_district": {r["key"]: r["activities"] for r in by_district},
+        "registrations": registrations,
+        "top_participants": top,
+        "top_merchants": merchants,
+        "points_awarded": int(points_awarded),
+    }

@@ -1,0 +1,27 @@
+"""What time does by itself: registration closes at its deadline, activities start at their start,
+and confirmed registrants are reminded 24 h and 2 h before — once per window.
+
+Each job moves activities through the same transition and use case as the commands
+(``use_cases.advance``, ``use_cases.remind``). Safe with two instances side by side: the rows are
+claimed with ``FOR UPDATE SKIP LOCKED``, and each reminder window is recorded on the activity in
+the transaction that announces it.
+"""
+
+from . import storage, use_cases
+from .domain import lifecycle, reminders
+from .domain.activity import EVALUATION
+
+
+def run_schedule(ctx):
+    """One pass of the schedule; what it did, counted."""
+    session, now = ctx.session, ctx.now
+    closing = storage.claim_due_to_close(session, now, lifecycle.sources("close_registration"))
+    for activity in closing:
+        use_cases.advance(ctx, activity, "close_registration")
+    # Evaluations do not start: they are announced until their voting is closed.
+    starting = storage.claim_due_to_start(session, now, lifecycle.sources("start"), except_type=EVALUATION)
+    for activity in starting:
+        use_cases.advance(ctx, activity, "start")
+    due = storage.claim_due_for_reminders(session, now, lifecycle.UPCOMING, reminders.EARLIEST, reminders.LAST)
+    reminded = sum(use_cases.remind(ctx, activity) for activity in due)
+    return {"registration_closed": len(closing), "started": len(starting), "reminders": reminded}

@@ -1,0 +1,363 @@
+"""The events service's commands: one function per command, ``command(ctx, cmd)``.
+
+Each runs in the calling worker's one transaction (``ctx.session``), for the verified caller
+``ctx.caller`` at the instant ``ctx.now``, and records the events it announces in that transaction
+(the outbox): the change and its events commit together. A refused command raises a typed error
+and, its transaction rolled back, changes nothing. An activity's status moves only through
+``lifecycle.next_state`` — here, for the commands and the schedule alike (``advance``).
+"""
+
+import uuid
+
+from alliance_platform.errors import Conflict, NotFound, ValidationError
+
+from . import storage
+from .domain import activity as activities
+from .domain import audience, calendar, evaluation, lifecycle, organisers, registration, reminders, series
+from .domain.seats import Seats, first_that_fits
+
+# --- activities ----------------------------------------------------------------------------------
+
+
+def create_activity(ctx, cmd):
+    return _create(ctx, cmd, series_id=None)
+
+
+def _create(ctx, cmd, series_id):
+    organisers.require_organiser(ctx.caller, cmd["organisers"])
+    activities.check_consistent(cmd)
+    activities.check_evaluation_settings(cmd)
+    return storage.insert_activity(
+        ctx.session,
+        cmd,
+        activity_id=str(uuid.uuid4()),
+        series_id=series_id,
+        created_by=organisers.actor(ctx.caller),
+        now=ctx.now,
+    )
+
+
+def create_series(ctx, cmd):
+    """A recurring activity: one activity per date of the rule, each with its own registrations.
+    A rule with no date or too many is refused before any date is made."""
+    occurrences = series.occurrences(cmd, ctx.settings.timezone)
+    series_id = str(uuid.uuid4())
+    rule = {"weekdays": sorted(cmd["weekdays"]), "until": cmd["until"].isoformat()}
+    storage.insert_series(ctx.session, series_id, cmd["title"], rule, ctx.now)
+    return {"series_id": series_id, "activities": [_create(ctx, o, series_id=series_id) for o in occurrences]}
+
+
+def update_activity(ctx, cmd):
+    """Change an activity's details; once it is announced, what really changed is announced to
+    everyone registered or waiting, and a promotion is weighed against the calendar again."""
+    changes = {field: value for field, value in cmd.items() if field != "activity_id"}
+    current = _managed(ctx, cmd["activity_id"])
+    merged = {**current, **changes}
+    activities.check_changeable(current, merged)
+    announced = current["status"] != lifecycle.DRAFT
+    if announced and current["type"] == activities.THEMED_PROMOTION:
+        _weigh_calendar(ctx, merged, override=current["clash_override"])
+    updated = storage.update_activity(ctx.session, current["id"], changes)
+    changed = activities.changed(current, updated, changes)
+    if announced and changed:
+        registrant_ids = storage.registrants(ctx.session, current["id"])
+        _announce(ctx, updated, "activity_updated", changed=changed, registrant_ids=registrant_ids)
+    return updated
+
+
+def publish_activity(ctx, cmd):
+    """Publish a draft: its audience may see it and register. A themed promotion clashing with
+    another district's is refused unless ``override_reason`` says why it goes ahead."""
+    current = _managed(ctx, cmd["activity_id"])
+    status = lifecycle.next_state(current["status"], "publish")
+    override = cmd["override_reason"]
+    clashes = _weigh_calendar(ctx, current, override)
+    published = storage.mark_published(ctx.session, current["id"], status, ctx.now, override if clashes else None)
+    _announce(
+        ctx,
+        published,
+        "activity_published",
+        audience=published["audience"],
+        theme_tags=list(published["theme_tags"]),
+        capacity=published["capacity"],
+        registration_closes_at=published["registration_closes_at"],
+        series_id=None if published["series_id"] is None else str(published["series_id"]),
+    )
+    return published
+
+
+def close_registration(ctx, cmd):
+    """Close registration by hand (the schedule closes it at its deadline)."""
+    return advance(ctx, _managed(ctx, cmd["activity_id"]), "close_registration")
+
+
+def advance(ctx, activity, action):
+    """Move ``activity`` by ``action`` (``close_registration``, ``start``): what a command does by
+    hand and the schedule does on time."""
+    return storage.set_status(ctx.session, activity["id"], lifecycle.next_state(activity["status"], action))
+
+
+def cancel_activity(ctx, cmd):
+    """Cancel an activity with a reason; every registration holding a seat or a place is
+    cancelled with it, and everyone concerned is named in ``activity_cancelled``."""
+    current = _managed(ctx, cmd["activity_id"])
+    status = lifecycle.next_state(current["status"], "cancel")
+    registrant_ids = storage.cancel_registrations(ctx.session, current["id"], ctx.now)
+    cancelled = storage.mark_cancelled(ctx.session, current["id"], status, cmd["reason"])
+    _announce(
+        ctx,
+        cancelled,
+        "activity_cancelled",
+        reason=cmd["reason"],
+        registrant_ids=sorted(set(registrant_ids)),
+        cancelled_at=ctx.now,
+    )
+    return cancelled
+
+
+def complete_activity(ctx, cmd):
+    """Close the books: who came, who did not, and participation points for those who came."""
+    current = _managed(ctx, cmd["activity_id"])
+    status = lifecycle.next_state(current["status"], "complete")
+    no_shows = storage.mark_no_shows(ctx.session, current["id"])
+    per_person = ctx.settings.points_for(current["type"])
+    attended = storage.award_points(ctx.session, current["id"], per_person, ctx.now)
+    completed = storage.mark_completed(ctx.session, current["id"], status, ctx.now)
+    _announce(
+        ctx,
+        completed,
+        "activity_completed",
+        attended=attended,
+        no_shows=no_shows,
+        points_awarded=attended * per_person,
+        completed_at=ctx.now,
+    )
+    return {**completed, "attended": attended, "no_shows": no_shows, "points_per_person": per_person}
+
+
+def _managed(ctx, activity_id):
+    """The activity, locked, if the caller may manage it."""
+    found = load_activity(ctx, activity_id)
+    organisers.require_manager(ctx.caller, found)
+    return found
+
+
+def load_activity(ctx, activity_id, lock=True):
+    found = storage.activity(ctx.session, activity_id, lock=lock)
+    if found is None:
+        raise NotFound(f"no activity {activity_id}")
+    return found
+
+
+def _weigh_calendar(ctx, activity, override):
+    return calendar.check(activity, storage.promotions_overlapping(ctx.session, activity), override)
+
+
+def _announce(ctx, activity, event_type, **payload):
+    ctx.session.publish(event_type, {**activities.summary(activity), **payload}, aggregate_id=str(activity["id"]))
+
+
+# --- registration and attendance -----------------------------------------------------------------
+
+
+def register(ctx, cmd):
+    """Register the caller (or their child, or — for systems and administrators — someone else):
+    confirmed while a seat fits, else at the end of the waiting list. The activity's row lock
+    decides registrations one at a time, so it is never overbooked."""
+    person_id, merchant_id, district = registration.registrant(ctx.caller, cmd)
+    # Asked before the activity's lock, so that registrations wait for each other as briefly as
+    # possible; a twin racing past this is stopped by the unique index (registrations_once).
+    already = storage.live_registration(ctx.session, cmd["activity_id"], person_id, cmd.get("child_name"))
+    activity = load_activity(ctx, cmd["activity_id"])  # the lock that serialises registrations
+    if activity["status"] != lifecycle.PUBLISHED:
+        raise Conflict(f"{activity['title']} is {activity['status']}: registration is not open")
+    if not activity["registration_opens_at"] <= ctx.now < activity["registration_closes_at"]:
+        raise Conflict(
+            f"registration for {activity['title']} is open from {activity['registration_opens_at'].isoformat()}"
+            f" to {activity['registration_closes_at'].isoformat()}"
+        )
+    audience.check(ctx.caller, activity, district, cmd)
+    if already:
+        raise Conflict(f"already registered for {activity['title']} ({already['status']})")
+    confirmed = Seats.of(activity).fits(district)
+    made = storage.insert_registration(
+        ctx.session,
+        activity,
+        {
+            "id": str(uuid.uuid4()),
+            "person_id": person_id,
+            "merchant_id": merchant_id,
+            "district": district,
+            "child_name": cmd.get("child_name"),
+            "child_age": cmd.get("child_age"),
+            "code": registration.check_in_code(),
+        },
+        confirmed,
+        ctx.now,
+    )
+    if made is None:
+        raise Conflict(f"already registered for {activity['title']}")
+    if confirmed:
+        _announce_registration(ctx, activity, made, "registration_confirmed", check_in_code=made["check_in_code"])
+    else:
+        _announce_registration(ctx, activity, made, "registration_waitlisted", position=made["place"])
+    # Its code (if it has a seat), not its QR code: drawing that would hold the activity's lock
+    # longer; list_registrations has it.
+    return {
+        **registration.shown(made, activity, ticket=False),
+        "check_in_code": made["check_in_code"] if confirmed else None,
+    }
+
+
+def cancel_registration(ctx, cmd):
+    """Its registrant cancels a registration; a freed seat goes, in the same transaction, to the
+    first waiting registration that fits."""
+    mine = _registration(ctx, cmd["registration_id"])
+    activity = load_activity(ctx, mine["activity_id"])
+    registration.require_registrant(ctx.caller, mine)
+    mine = _registration(ctx, cmd["registration_id"])  # read again under the activity's lock
+    if mine["status"] not in registration.HELD:
+        raise Conflict(f"the registration is {mine['status']}: nothing to cancel")
+    if activity["status"] not in lifecycle.UPCOMING:
+        raise Conflict(f"{activity['title']} is {activity['status']}: registrations can no longer change")
+    was = mine["status"]
+    cancelled = storage.mark_registration_cancelled(ctx.session, mine["id"], ctx.now)
+    _announce_registration(ctx, activity, cancelled, "registration_cancelled", was=was)
+    if was == registration.WAITLISTED:
+        activity = storage.move_counters(ctx.session, activity, cancelled["district_id"], waiting=-1)
+        return {"cancelled": registration.shown(cancelled, activity, ticket=True), "promoted": None}
+    activity = storage.move_counters(ctx.session, activity, cancelled["district_id"], confirmed=-1)
+    chosen = first_that_fits(storage.waiting_list(ctx.session, activity["id"]), Seats.of(activity))
+    promoted = None
+    if chosen is not None:
+        promoted = storage.promote(ctx.session, chosen["id"], ctx.now)
+        storage.move_counters(ctx.session, activity, promoted["district_id"], confirmed=1, waiting=-1)
+        _announce_registration(
+            ctx, activity, promoted, "registration_promoted", check_in_code=promoted["check_in_code"]
+        )
+    return {
+        "cancelled": registration.shown(cancelled, activity, ticket=True),
+        "promoted": None if promoted is None else registration.shown(promoted, activity, ticket=True),
+    }
+
+
+def check_in(ctx, cmd):
+    """An organiser checks a confirmed registrant in by the code on their card or phone."""
+    activity = load_activity(ctx, cmd["activity_id"], lock=False)
+    organisers.require_manager(ctx.caller, activity)
+    if activity["status"] not in lifecycle.ANNOUNCED:
+        raise Conflict(f"{activity['title']} is {activity['status']}: no check-in")
+    code = cmd["code"]
+    found = storage.registration_by_code(ctx.session, activity["id"], code.strip().upper())
+    if found is None:
+        raise NotFound(f"no registration with code {code} for {activity['title']}")
+    if found["status"] == registration.ATTENDED:
+        raise Conflict(f"already checked in at {found['checked_in_at'].isoformat()}")
+    if found["status"] != registration.CONFIRMED:
+        raise Conflict(f"the registration is {found['status']}: only confirmed registrants check in")
+    attended = storage.mark_attended(ctx.session, found["id"], ctx.now)
+    _announce_registration(ctx, activity, attended, "checked_in", checked_in_at=ctx.now)
+    return registration.shown(attended, activity, ticket=True)
+
+
+def _registration(ctx, registration_id):
+    found = storage.registration(ctx.session, registration_id)
+    if found is None:
+        raise NotFound(f"no registration {registration_id}")
+    return found
+
+
+def _announce_registration(ctx, activity, made, event_type, **extra):
+    _announce(
+        ctx,
+        activity,
+        event_type,
+        registration_id=str(made["id"]),
+        person_id=made["person_id"],
+        merchant_id=None if made["merchant_id"] is None else str(made["merchant_id"]),
+        district_id=made["district_id"],
+        child_name=made["child_name"],
+        **extra,
+    )
+
+
+# --- evaluations ---------------------------------------------------------------------------------
+
+
+def nominate(ctx, cmd, *, merchant_exists):
+    """An organiser nominates a merchant of the register (``merchant_exists(merchant_id)`` asks it)
+    until voting closes; once per merchant."""
+    activity = _evaluation(ctx, cmd["activity_id"])
+    organisers.require_manager(ctx.caller, activity)
+    evaluation.check_nominating(activity, ctx.now)
+    merchant_id = str(cmd["merchant_id"])
+    if not merchant_exists(merchant_id):
+        raise ValidationError("unknown merchant", {"merchant_id": [f"no merchant {merchant_id} in the register"]})
+    nominated_by = organisers.actor(ctx.caller)
+    if not storage.insert_nomination(ctx.session, activity["id"], merchant_id, nominated_by, cmd["reason"], ctx.now):
+        raise Conflict(f"merchant {merchant_id} is already nominated for {activity['title']}")
+    return {"activity_id": str(activity["id"]), "merchant_id": merchant_id}
+
+
+def vote(ctx, cmd):
+    """One vote per voter per nominee, within the voting window, by the roles the evaluation names."""
+    activity = _evaluation(ctx, cmd["activity_id"])
+    evaluation.check_voter(ctx.caller, activity, ctx.now)
+    merchant_id = str(cmd["merchant_id"])
+    if not storage.is_nominated(ctx.session, activity["id"], merchant_id):
+        raise ValidationError("not a nominee", {"merchant_id": [f"merchant {merchant_id} is not nominated"]})
+    if not storage.insert_vote(ctx.session, activity["id"], merchant_id, ctx.caller.subject, ctx.now):
+        raise Conflict("you have already voted for this nominee")
+    return {"activity_id": str(activity["id"]), "merchant_id": merchant_id, "voted": True}
+
+
+def close_evaluation(ctx, cmd):
+    """Once voting is over: the winners, named in ``evaluation_closed`` for the registry to honour."""
+    activity = _evaluation(ctx, cmd["activity_id"], lock=True)
+    organisers.require_manager(ctx.caller, activity)
+    evaluation.check_closing(activity, ctx.now)
+    status = lifecycle.next_state(activity["status"], "close_evaluation")
+    tally = storage.tally(ctx.session, activity["id"])
+    winners = evaluation.ranking(tally, activity["evaluation_winners"])
+    storage.mark_evaluation_closed(ctx.session, activity["id"], status, ctx.now)
+    ctx.session.publish(
+        "evaluation_closed",
+        {
+            "activity_id": str(activity["id"]),
+            "title": activity["title"],
+            "kind": activity["evaluation_kind"],
+            "year": activity["evaluation_year"],
+            "stars": activity["evaluation_stars"],
+            "winners": winners,
+            "closed_at": ctx.now,
+        },
+        aggregate_id=str(activity["id"]),
+    )
+    return {
+        "activity_id": str(activity["id"]),
+        "winners": winners,
+        "tally": sorted(
+            ({"merchant_id": t["merchant_id"], "votes": t["votes"]} for t in tally), key=lambda t: -t["votes"]
+        ),
+    }
+
+
+def _evaluation(ctx, activity_id, lock=False):
+    activity = load_activity(ctx, activity_id, lock=lock)
+    evaluation.check_open(activity)
+    return activity
+
+
+# --- what time does ------------------------------------------------------------------------------
+
+
+def remind(ctx, activity):
+    """Remind the activity's confirmed registrants of its start if a window is due (once per
+    window, recorded on the activity in this transaction); whether one was."""
+    window = reminders.due(activity["starts_at"], ctx.now, activity["reminders_sent"])
+    if window is None:
+        return False
+    person_ids = storage.confirmed_people(ctx.session, activity["id"])
+    _announce(ctx, activity, "activity_reminder_due", window=window, person_ids=person_ids)
+    storage.record_reminder(ctx.session, activity["id"], window)
+    return True

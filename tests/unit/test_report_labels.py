@@ -2,7 +2,7 @@
 service itself gives the code where it has one."""
 
 from alliance_contracts.registry import HONOUR_KINDS
-from alliance_events.domain import TYPES
+from alliance_events.domain.activity import TYPES
 from alliance_notifications.domain.deliveries import CHANNELS
 from alliance_ops.report import DELIVERY_STATES, LABELS, label
 from alliance_tickets.domain.sla import CATEGORIES

@@ -61,7 +61,7 @@ def test_times_outside_the_alliance_s_years_are_refused(events, change, field):
 @pytest.mark.parametrize(
     "change, field",
     [
-        ({"theme_tags": [f"标签{n}" for n in range(100_000)]}, "theme_tags"),
+        ({"theme_tags": [f"标签{n}" for n in range(10_000)]}, "theme_tags"),  # under RPC_MAX_REQUEST_BYTES
         ({"theme_tags": [f"标签{n}" for n in range(11)]}, "theme_tags"),
         ({"partners": [f"合作单位{n}" for n in range(21)]}, "partners"),
         ({"organisers": ["outlets"] * 11}, "organisers"),

@@ -109,25 +109,23 @@ def use_case(fresh_database):
     case around a real transaction on a fresh database of that service (committed when the block
     ends, rolled back if it raises), without nameko or the broker. ``use_case.database(name)`` is
     the URL, to look at what a use case left."""
-    databases, pools = {}, []
-
-    @contextmanager
-    def run(name, caller=None, now=None, settings=None):
-        if name not in databases:
-            databases[name] = fresh_database(name)
-        pool = make_pool(databases[name], max_size=2, name=f"use-case-{name}")
-        pool.open()
-        pools.append(pool)
-        with transaction(pool, name) as session:
-            yield UseCaseContext(session, caller, now, settings)
+    databases, pools = {}, {}
 
     def database(name):
         if name not in databases:
             databases[name] = fresh_database(name)
         return databases[name]
 
+    @contextmanager
+    def run(name, caller=None, now=None, settings=None):
+        if name not in pools:  # one pool per database for the whole test: a block costs no connect
+            pools[name] = make_pool(database(name), max_size=2, name=f"use-case-{name}")
+            pools[name].open()
+        with transaction(pools[name], name) as session:
+            yield UseCaseContext(session, caller, now, settings)
+
     run.database = database
     yield run
-    for pool in pools:
+    for pool in pools.values():
         pool.close()
 

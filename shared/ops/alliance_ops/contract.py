@@ -71,7 +71,8 @@ def _converter(title):
 def _json_schema(converter, schema):
     if schema is None:
         return {"type": "object", "additionalProperties": False, "maxProperties": 0}
-    return _refs_to_defs(converter.schema2jsonschema(schema))
+    described = _refs_to_defs(converter.schema2jsonschema(schema))
+    return {"type": "array", "items": described} if getattr(schema, "many", False) else described
 
 
 def rpc_document(service):

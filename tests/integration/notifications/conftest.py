@@ -1,10 +1,11 @@
-"""The notifications service under test, the registry beside it (real, with its own database), a
-movable clock shared by both, and real local stand-ins for what lies outside the system: an HTTP
-sink for the SMS gateway and the group robots, an SMTP server for e-mail."""
+"""The notifications service under test (the shared ``service_harness``: its clock, its callers, what
+it published), the registry beside it (real, with its own database, on the same clock), and real
+local stand-ins for what lies outside the system: an HTTP sink for the SMS gateway and the group
+robots, an SMTP server for e-mail."""
 
 import itertools
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,12 +14,14 @@ from kombu import Connection, Exchange
 from nameko.testing.services import entrypoint_waiter
 
 from alliance_contracts import get_contract
-from alliance_platform.clock import Clock, ControlledTime
+from alliance_contracts.notifications import CHANNELS
+from alliance_platform.clock import Clock
 from alliance_platform.config import service_class
-from tests.integration.registry.conftest import credit_code, mobile
+from tests.support.harness import ServiceHarness
 from tests.support.helpers import query, wait_until
 from tests.support.http_sink import HttpSink
 from tests.support.smtp_sink import SmtpSink
+from tests.use_cases.registry.samples import credit_code, mobile
 
 SH = ZoneInfo("Asia/Shanghai")
 # Tuesday 2 June 2026, 10:00 in Dezhou: within trading hours, whatever day the tests run.
@@ -43,28 +46,28 @@ def http():
 
 
 @dataclass
-class Post:
-    """The notifications service, the registry it asks, and the people who use them."""
+class Post(ServiceHarness):
+    """The shared harness of the notifications service, and what only its tests need: the registry
+    it asks (seeded here), the stand-ins, events published as their services would."""
 
-    container: object
-    registry: object
-    database: str
-    time: ControlledTime
-    tokens: object
-    client: object
-    http: HttpSink
-    smtp: SmtpSink
+    registry: object = None
+    http: HttpSink = None
+    smtp: SmtpSink = None
+
+    @classmethod
+    def of(cls, harness, **extra):
+        return cls(**{f.name: getattr(harness, f.name) for f in fields(ServiceHarness)}, **extra)
 
     # --- the register ---------------------------------------------------------------------------
 
-    def person(self, roles=(), district="wholesale_city", language="zh-CN", phone=None, name="王建国"):
-        with self.client() as alliance:
+    def register_person(self, roles=(), district="wholesale_city", language="zh-CN", phone=None, name="王建国"):
+        with self.admin() as alliance:
             return alliance.registry.register_person(
                 name=name, mobile=phone or mobile(), roles=list(roles), district_id=district, language=language
             )
 
-    def merchant(self, district="wholesale_city", phone="auto", owner_id=None, name="鑫盛五金批发部"):
-        with self.client() as alliance:
+    def register_merchant(self, district="wholesale_city", phone="auto", owner_id=None, name="鑫盛五金批发部"):
+        with self.admin() as alliance:
             return alliance.registry.register_merchant(
                 shop_name=name,
                 district_id=district,
@@ -74,20 +77,8 @@ class Post:
                 owner_id=owner_id,
             )
 
-    # --- callers --------------------------------------------------------------------------------
-
-    def as_person(self, person_id, roles=("staff",), district="wholesale_city"):
-        return self.client(self.tokens.issue(person_id, "staff", roles=list(roles), districts=[district]))
-
-    def as_merchant(self, merchant_id, person_id=None):
-        subject = person_id or f"owner-{merchant_id[:8]}"
-        return self.client(self.tokens.issue(subject, "merchant", roles=["merchant"], merchant_id=merchant_id))
-
-    def as_operator(self):
-        return self.client(self.tokens.issue("ops-1", "staff", roles=["operator"], districts=["*"]))
-
-    def as_system(self, name="crm"):
-        return self.client(self.tokens.issue(name, "system", roles=["system"], districts=["*"]))
+    def operator(self):
+        return self.staff(district="*", roles=["operator"], person_id="ops-1")
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -119,8 +110,12 @@ class Post:
     def now(self):
         return Clock(self.time.path).now()
 
-    def advance(self, **delta):
-        self.time.advance(**delta)
+    def ticks(self, entrypoint, count=2):
+        """Wait until the timer ``entrypoint`` has run ``count`` more times (the first may have
+        begun before this call; the later ones began after)."""
+        for _ in range(count):
+            with entrypoint_waiter(self.container, entrypoint, timeout=15):
+                pass
 
     # --- what happened --------------------------------------------------------------------------
 
@@ -132,12 +127,6 @@ class Post:
             params,
         )
 
-    def outbox(self, event_type):
-        rows = query(
-            self.database, "SELECT body::jsonb AS body FROM outbox WHERE event_type = %s ORDER BY id", (event_type,)
-        )
-        return [row["body"]["payload"] for row in rows]
-
     def wait_for(self, where, params=None, count=1, message=None):
         """The deliveries matching ``where``, once there are ``count`` of them."""
         return wait_until(
@@ -146,59 +135,48 @@ class Post:
         )
 
 
-def config_for(service_config, http, smtp, clock_file, **overrides):
-    unlimited = {channel: {"per_second": 1000, "burst": 1000} for channel in ("sms", "email", "wecom", "dingtalk")}
+def stand_ins(http, smtp, **overrides):
+    """Config of the notifications service under test: fast timers, every channel on a stand-in,
+    rate limits out of the way unless a test sets one."""
+    unlimited = {channel: {"per_second": 1000, "burst": 1000} for channel in CHANNELS}
     overrides["RATE_LIMITS"] = {**unlimited, **overrides.get("RATE_LIMITS", {})}
-    return service_config(
-        "notifications",
-        CLOCK_OFFSET_FILE=str(clock_file),
-        DISPATCH_INTERVAL=0.05,
-        DIGEST_INTERVAL=0.05,
-        RESOLVE_INTERVAL=0.05,
-        SEND_TIMEOUT=1,
-        SMS_GATEWAY_URL=http.url("/sms"),
-        SMS_GATEWAY_API_KEY=SMS_KEY,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=smtp.port,
-        WECOM_ROBOTS={"wholesale_city": http.url("/wecom/wholesale_city"), "default": http.url("/wecom/default")},
-        DINGTALK_ROBOTS={
+    return {
+        "DISPATCH_INTERVAL": 0.05,
+        "DIGEST_INTERVAL": 0.05,
+        "RESOLVE_INTERVAL": 0.05,
+        "SEND_TIMEOUT": 1,
+        "SMS_GATEWAY_URL": http.url("/sms"),
+        "SMS_GATEWAY_API_KEY": SMS_KEY,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp.port,
+        "WECOM_ROBOTS": {"wholesale_city": http.url("/wecom/wholesale_city"), "default": http.url("/wecom/default")},
+        "DINGTALK_ROBOTS": {
             "alliance": {"url": http.url("/dingtalk/alliance?access_token=t0"), "secret": DINGTALK_SECRET}
         },
         **overrides,
-    )
+    }
 
 
 @pytest.fixture
-def clock_file(tmp_path):
-    path = tmp_path / "clock-offset"
-    ControlledTime(path).set(START)
-    return path
+def beside(container_factory, service_config):
+    """``beside(post, "tickets", **config)``: another service started on ``post``'s clock."""
+
+    def start(post, name, **overrides):
+        config = service_config(name, CLOCK_OFFSET_FILE=str(post.time.path), **overrides)
+        container = container_factory(service_class(name), config)
+        container.start()
+        return container
+
+    return start
 
 
 @pytest.fixture
-def registry(container_factory, service_config, clock_file):
-    container = container_factory(
-        service_class("registry"), service_config("registry", CLOCK_OFFSET_FILE=str(clock_file))
-    )
-    container.start()
-    return container
-
-
-@pytest.fixture
-def post_config(service_config, http, smtp, clock_file):
-    """``post_config(**overrides)``: the config the ``post`` fixture starts the service with."""
-    return lambda **overrides: config_for(service_config, http, smtp, clock_file, **overrides)
-
-
-@pytest.fixture
-def start_post(container_factory, registry, tokens, client, http, smtp, clock_file, post_config):
-    """``start_post(**config overrides)`` -> a started ``Post``."""
+def start_post(service_harness, beside, http, smtp):
+    """``start_post(**config overrides)`` -> a started ``Post``, the registry beside it."""
 
     def start(**overrides):
-        config = post_config(**overrides)
-        container = container_factory(service_class("notifications"), config)
-        container.start()
-        return Post(container, registry, config["DATABASE_URL"], ControlledTime(clock_file), tokens, client, http, smtp)
+        harness = service_harness("notifications", START, **stand_ins(http, smtp, **overrides))
+        return Post.of(harness, registry=beside(harness, "registry"), http=http, smtp=smtp)
 
     return start
 

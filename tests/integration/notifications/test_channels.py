@@ -12,7 +12,7 @@ from tests.support.helpers import wait_until
 
 
 def test_an_sms_goes_to_the_gateway_signed_within_one_message_and_is_announced(post):
-    shop = post.merchant(phone="13900000101")
+    shop = post.register_merchant(phone="13900000101")
     event = post.publish("tickets", "ticket_submitted", merchant_id=shop["merchant_id"])
     [sms] = post.wait_for("d.channel = 'sms' AND d.status = 'sent'")
     [request] = post.http.received("/sms")
@@ -24,15 +24,15 @@ def test_an_sms_goes_to_the_gateway_signed_within_one_message_and_is_announced(p
     assert sms["provider_answer"].startswith("200") and sms["attempts"] == 1
     [inbox] = post.deliveries("d.channel = 'inbox'")
     assert inbox["recipient"] == f"merchant:{shop['merchant_id']}" and inbox["status"] == "sent"
-    delivered = wait_until(lambda: [e for e in post.outbox("notification_delivered") if e["channel"] == "sms"])
+    delivered = wait_until(lambda: [e for e in post.payloads("notification_delivered") if e["channel"] == "sms"])
     assert delivered[0]["event_id"] == str(uuid.UUID(event["event_id"])) and delivered[0]["rule"] == "ticket_received"
     assert "13900000101" not in str(delivered), "events name recipients, never their phone numbers"
 
 
 def test_wecom_robots_post_to_the_districts_group_and_mention_the_staff_member(post):
-    handler = post.person(roles=["staff"], district="wholesale_city", phone="13800000201")
+    handler = post.register_person(roles=["staff"], district="wholesale_city", phone="13800000201")
     post.publish("tickets", "ticket_assigned", assignee_id=handler["person_id"])
-    post.publish("tickets", "ticket_submitted", merchant_id=post.merchant()["merchant_id"])
+    post.publish("tickets", "ticket_submitted", merchant_id=post.register_merchant()["merchant_id"])
     post.wait_for("d.channel = 'wecom' AND d.status = 'sent'", count=2)
     to_person, to_group = sorted(
         post.http.received("/wecom/wholesale_city"), key=lambda r: "mentioned" not in str(r.body)
@@ -54,9 +54,9 @@ def test_dingtalk_robots_sign_every_request_with_the_groups_secret(post):
 
 
 def test_email_goes_through_smtp_to_whoever_switched_it_on(post, smtp):
-    secretary = post.person(roles=["branch_secretary"], district="wholesale_city", language="en")
+    secretary = post.register_person(roles=["branch_secretary"], district="wholesale_city", language="en")
     address = f"secretary-{uuid.uuid4().hex[:8]}@example.com"
-    with post.as_person(secretary["person_id"]) as me:
+    with post.staff(person_id=secretary["person_id"]) as me:
         me.notifications.set_preferences(channels={"demands": {"email": True}}, email=address)
     post.publish("tickets", "ticket_escalated", escalated_to_id=secretary["person_id"])
     [mail] = post.wait_for("d.channel = 'email' AND d.status = 'sent'")
@@ -72,8 +72,8 @@ def test_an_address_the_mail_server_refuses_is_dead_at_once_and_a_busy_one_is_re
     smtp.refuse(refused, "550 5.1.1 no such mailbox")
     smtp.refuse(busy, "451 4.3.0 try again later")
     for address in (refused, busy):
-        person = post.person(roles=["branch_secretary"])
-        with post.as_person(person["person_id"]) as me:
+        person = post.register_person(roles=["branch_secretary"])
+        with post.staff(person_id=person["person_id"]) as me:
             me.notifications.set_preferences(channels={"*": {"email": True}}, email=address)
         post.publish("tickets", "ticket_escalated", escalated_to_id=person["person_id"])
     dead = post.wait_for("d.channel = 'email' AND d.address = %s AND d.status = 'dead'", (refused,))[0]
@@ -83,8 +83,8 @@ def test_an_address_the_mail_server_refuses_is_dead_at_once_and_a_busy_one_is_re
 
 
 def test_long_texts_are_cut_to_one_sms(post):
-    person = post.person()
-    with post.as_system() as crm:
+    person = post.register_person()
+    with post.system("crm") as crm:
         crm.notifications.send(
             idempotency_key="long-1", person_ids=[person["person_id"]], title="通知", body="长" * 300, channels=["sms"]
         )

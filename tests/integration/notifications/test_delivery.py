@@ -2,17 +2,16 @@
 backoff; dead deliveries an operator sees and sends again; a provider that fails or hangs never
 holds up the others; the per-channel rate limit; a registry outage delays, never loses."""
 
-import time
 from datetime import timedelta
 
 from nameko.testing.services import entrypoint_waiter
 
 from alliance_platform.config import service_class
-from tests.support.helpers import query, wait_until
+from tests.support.helpers import query
 
 
 def test_a_redelivered_event_notifies_once(post):
-    shop = post.merchant()
+    shop = post.register_merchant()
     event = post.publish("tickets", "ticket_resolved", merchant_id=shop["merchant_id"])
     for _ in range(2):
         post.publish("tickets", "ticket_resolved", event_id=event["event_id"], merchant_id=shop["merchant_id"])
@@ -23,7 +22,7 @@ def test_a_redelivered_event_notifies_once(post):
 
 
 def test_two_rules_naming_the_same_person_give_one_delivery_per_channel(post):
-    handler = post.person(roles=["staff"])
+    handler = post.register_person(roles=["staff"])
     # Proposed to them (accepted: false) and reassigned with a reason: both rules fire.
     post.publish("tickets", "ticket_assigned", example=2, accepted=False, assignee_id=handler["person_id"])
     rules = {row["rule"] for row in query(post.database, "SELECT rule FROM notifications")}
@@ -36,13 +35,13 @@ def test_two_rules_naming_the_same_person_give_one_delivery_per_channel(post):
 
 def test_failures_are_retried_with_exponential_backoff(post):
     post.http.fail("/sms", status=503, times=2)
-    post.publish("tickets", "ticket_resolved", merchant_id=post.merchant()["merchant_id"])
+    post.publish("tickets", "ticket_resolved", merchant_id=post.register_merchant()["merchant_id"])
     first = post.wait_for("d.channel = 'sms' AND d.status = 'failed'")[0]
     assert first["attempts"] == 1 and first["last_error"].startswith("503")
     assert first["due_at"] - first["created_at"] >= timedelta(seconds=30)
-    post.advance(seconds=31)
+    post.time.advance(seconds=31)
     post.wait_for("d.channel = 'sms' AND d.attempts = 2")
-    post.advance(seconds=61)
+    post.time.advance(seconds=61)
     sent = post.wait_for("d.channel = 'sms' AND d.status = 'sent'")[0]
     trail = query(
         post.database,
@@ -57,25 +56,25 @@ def test_failures_are_retried_with_exponential_backoff(post):
 def test_after_the_last_attempt_a_delivery_is_dead_visible_and_can_be_sent_again(start_post):
     post = start_post(DELIVERY_MAX_ATTEMPTS=2, DELIVERY_BACKOFF_FIRST=1)
     post.http.fail("/sms", status=500, times=None)
-    post.publish("tickets", "ticket_resolved", merchant_id=post.merchant()["merchant_id"])
+    post.publish("tickets", "ticket_resolved", merchant_id=post.register_merchant()["merchant_id"])
     post.wait_for("d.channel = 'sms' AND d.status = 'failed'")
-    post.advance(seconds=2)
+    post.time.advance(seconds=2)
     dead = post.wait_for("d.channel = 'sms' AND d.status = 'dead'")[0]
-    failed = wait_until(lambda: post.outbox("notification_failed"))
+    failed = post.wait_published("notification_failed")
     assert failed[0]["delivery_id"] == str(dead["id"]) and failed[0]["attempts"] == 2
-    with post.as_operator() as operator:
+    with post.operator() as operator:
         listed = operator.notifications.list_deliveries(status="dead")["items"]
         assert [d["id"] for d in listed] == [dead["id"]] and listed[0]["address"].startswith("139****")
         post.http.clear("/sms")
         again = operator.notifications.retry_delivery(delivery_id=dead["id"])
         assert again["status"] == "pending" and again["attempts"] == 0
     post.wait_for("d.channel = 'sms' AND d.status = 'sent'")
-    assert wait_until(lambda: post.outbox("notification_delivered"))[0]["delivery_id"] == str(dead["id"])
+    assert post.wait_published("notification_delivered")[0]["delivery_id"] == str(dead["id"])
 
 
 def test_a_refusal_is_dead_at_once(post):
     post.http.answer("/sms", {"error": "invalid number"}, status=400)
-    post.publish("tickets", "ticket_resolved", merchant_id=post.merchant()["merchant_id"])
+    post.publish("tickets", "ticket_resolved", merchant_id=post.register_merchant()["merchant_id"])
     dead = post.wait_for("d.channel = 'sms' AND d.status = 'dead'")[0]
     assert dead["attempts"] == 1 and "invalid number" in dead["last_error"]
 
@@ -83,7 +82,7 @@ def test_a_refusal_is_dead_at_once(post):
 def test_a_provider_that_hangs_holds_up_neither_other_messages_nor_other_channels(post):
     hanging = ("13900000301", "13900000303")
     for phone in (*hanging, "13900000302"):
-        post.merchant(phone=phone)
+        post.register_merchant(phone=phone)
     for phone in hanging:
         post.http.stall("/sms", seconds=3, match=phone)
     post.publish("events", "activity_published", audience={"kinds": ["merchants"], "districts": ["wholesale_city"]})
@@ -102,19 +101,19 @@ def test_a_provider_that_hangs_holds_up_neither_other_messages_nor_other_channel
 def test_the_rate_limit_of_a_channel_holds(start_post):
     post = start_post(RATE_LIMITS={"sms": {"per_second": 0.001, "burst": 3}})
     for _ in range(5):
-        post.merchant(district="aodele")
+        post.register_merchant(district="aodele")
     post.publish("events", "activity_published", audience={"kinds": ["merchants"], "districts": ["aodele"]})
     post.wait_for("d.channel = 'sms' AND d.status = 'sent'", count=3)
-    time.sleep(0.5)  # several sender ticks: nothing more may go
+    post.ticks("send_sms")  # the sender looked again: nothing more may go
     assert len(post.deliveries("d.channel = 'sms' AND d.status = 'sent'")) == 3
-    post.advance(seconds=1000)  # one more token
+    post.time.advance(seconds=1000)  # one more token
     post.wait_for("d.channel = 'sms' AND d.status = 'sent'", count=4)
-    time.sleep(0.3)
+    post.ticks("send_sms")
     assert len(post.http.received("/sms")) == 4
 
 
 def test_a_registry_outage_delays_the_fan_out_and_it_resumes_where_it_stopped(post, container_factory):
-    shops = [post.merchant(district="outlets") for _ in range(3)]
+    shops = [post.register_merchant(district="outlets") for _ in range(3)]
     registry_config = post.registry.config
     post.registry.stop()
     post.publish("events", "activity_published", audience={"kinds": ["merchants"], "districts": ["outlets"]})
@@ -124,7 +123,7 @@ def test_a_registry_outage_delays_the_fan_out_and_it_resumes_where_it_stopped(po
     registry = container_factory(service_class("registry"), registry_config)
     registry.start()
     with entrypoint_waiter(post.container, "resume_fanouts", timeout=15):
-        post.advance(seconds=6)  # the first backoff is 5 s
+        post.time.advance(seconds=6)  # the first backoff is 5 s
     post.wait_for("d.channel = 'inbox'", count=3)
     [done] = query(post.database, "SELECT * FROM notifications")
     assert done["status"] == "resolved" and done["recipients"] == 3 and done["attempts"] == 1

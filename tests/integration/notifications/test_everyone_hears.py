@@ -12,7 +12,6 @@ import pytest
 from alliance_contracts import get_contract
 from alliance_notifications.service import NotificationsService
 from alliance_notifications.settings import handled_events
-from alliance_platform.config import service_class
 from tests.integration.notifications.conftest import SH, START
 from tests.support.helpers import query, wait_until
 
@@ -26,7 +25,7 @@ class Alliance:
         self.post, self.tickets, self.events = post, tickets, events
 
     def staff(self, roles=("staff",), district="wholesale_city", language="zh-CN", teams=()):
-        with self.post.client() as admin:
+        with self.post.admin() as admin:
             person = admin.registry.register_person(
                 name="张红", mobile=_mobile(), roles=list(roles), district_id=district, language=language,
                 teams=list(teams),
@@ -35,8 +34,8 @@ class Alliance:
         return person
 
     def shop(self):
-        owner = self.post.person()
-        shop = self.post.merchant(owner_id=owner["person_id"])
+        owner = self.post.register_person()
+        shop = self.post.register_merchant(owner_id=owner["person_id"])
         self.known_to_tickets("merchant_directory", "merchant_id", shop["merchant_id"])
         return shop, owner
 
@@ -47,7 +46,7 @@ class Alliance:
         )
 
     def submit(self, shop, owner, category="other"):
-        with self.post.as_merchant(shop["merchant_id"], owner["person_id"]) as me:
+        with self.post.merchant(shop["merchant_id"], person_id=owner["person_id"]) as me:
             return me.tickets.submit_ticket(
                 merchant_id=shop["merchant_id"],
                 category=category,
@@ -59,7 +58,7 @@ class Alliance:
     def resolved(self, shop, owner, handler):
         """A demand of ``shop`` taken, handled and resolved by ``handler``."""
         ticket = self.submit(shop, owner)
-        with self.post.as_person(handler["person_id"]) as me:
+        with self.post.staff(person_id=handler["person_id"]) as me:
             me.tickets.accept_ticket(ticket_id=ticket["ticket_id"])
             me.tickets.start_ticket(ticket_id=ticket["ticket_id"])
             me.tickets.resolve_ticket(ticket_id=ticket["ticket_id"], resolution="已告知所需材料并协助提交")
@@ -103,21 +102,13 @@ def _mobile():
 
 
 @pytest.fixture
-def alliance(post, container_factory, service_config, clock_file):
+def alliance(post, beside):
     """``alliance(sweep=3600)``: tickets (its SLA sweep every ``sweep`` seconds) and events started
     beside ``post``, their queues declared before the registry announces anyone."""
 
     def start(sweep=3600):
-        tickets = container_factory(
-            service_class("tickets"),
-            service_config("tickets", CLOCK_OFFSET_FILE=str(clock_file), SLA_SWEEP_INTERVAL=sweep),
-        )
-        events = container_factory(
-            service_class("events"),
-            service_config("events", CLOCK_OFFSET_FILE=str(clock_file), ACTIVITY_TIMER_INTERVAL=3600),
-        )
-        tickets.start()
-        events.start()
+        tickets = beside(post, "tickets", SLA_SWEEP_INTERVAL=sweep)
+        events = beside(post, "events", ACTIVITY_TIMER_INTERVAL=3600)
         return Alliance(post, tickets, events)
 
     return start
@@ -132,14 +123,14 @@ def test_a_reopened_ticket_reaches_its_owner_once_in_the_owners_language(allianc
     colleague = world.staff()
     shop, shop_owner = world.shop()
     ticket = world.resolved(shop, shop_owner, owner)
-    with world.post.as_merchant(shop["merchant_id"], shop_owner["person_id"]) as me:
+    with world.post.merchant(shop["merchant_id"], person_id=shop_owner["person_id"]) as me:
         me.tickets.reopen_ticket(ticket_id=ticket["ticket_id"], reason="招牌审批材料还缺一份")
     world.settled()
-    [message] = world.inbox(world.post.as_person(owner["person_id"]), "tickets.ticket_reopened")
+    [message] = world.inbox(world.post.staff(person_id=owner["person_id"]), "tickets.ticket_reopened")
     assert message["title"] == f"Request {ticket['reference']} reopened"
     assert "招牌审批材料还缺一份" in message["body"]
-    assert world.inbox(world.post.as_person(colleague["person_id"]), "tickets.ticket_reopened") == []
-    assert world.inbox(world.post.as_merchant(shop["merchant_id"]), "tickets.ticket_reopened") == []
+    assert world.inbox(world.post.staff(person_id=colleague["person_id"]), "tickets.ticket_reopened") == []
+    assert world.inbox(world.post.merchant(shop["merchant_id"]), "tickets.ticket_reopened") == []
 
 
 def test_a_poor_rating_asks_the_districts_secretary_for_a_follow_up_call_on_the_timeline(alliance):
@@ -149,11 +140,11 @@ def test_a_poor_rating_asks_the_districts_secretary_for_a_follow_up_call_on_the_
     elsewhere = world.staff(roles=["branch_secretary"], district="aodele")
     shop, shop_owner = world.shop()
     ticket = world.resolved(shop, shop_owner, handler)
-    merchant = world.post.as_merchant(shop["merchant_id"], shop_owner["person_id"])
+    merchant = world.post.merchant(shop["merchant_id"], person_id=shop_owner["person_id"])
     with merchant as me:
         me.tickets.close_ticket(ticket_id=ticket["ticket_id"], rating=1, comment="跑了三趟还没办好")
         merchant_timeline = me.tickets.timeline(ticket_id=ticket["ticket_id"])
-    with world.post.as_person(handler["person_id"]) as me:
+    with world.post.staff(person_id=handler["person_id"]) as me:
         [task] = [e for e in me.tickets.timeline(ticket_id=ticket["ticket_id"]) if e["kind"] == "follow_up_call"]
     world.settled()
 
@@ -170,24 +161,24 @@ def test_a_poor_rating_asks_the_districts_secretary_for_a_follow_up_call_on_the_
     assert task["actor"] == "system:tickets"
     assert task["text"] == f"满意度评分1分：请于{local.month}月{local.day}日 {local:%H:%M}前回访商户"
     assert all(e["kind"] != "follow_up_call" for e in merchant_timeline), "the task is the staff's, not the shop's"
-    [message] = world.inbox(world.post.as_person(secretary["person_id"]), "tickets.follow_up_call_scheduled")
+    [message] = world.inbox(world.post.staff(person_id=secretary["person_id"]), "tickets.follow_up_call_scheduled")
     assert message["title"] == f"请回访：诉求 {ticket['reference']} 评分1分"
     assert f"请于{local.month}月{local.day}日 {local:%H:%M}前电话回访商户" in message["body"]
-    assert world.inbox(world.post.as_person(elsewhere["person_id"]), "tickets.follow_up_call_scheduled") == []
+    assert world.inbox(world.post.staff(person_id=elsewhere["person_id"]), "tickets.follow_up_call_scheduled") == []
     # The case is back with its owner, who hears of that once as well.
-    assert len(world.inbox(world.post.as_person(handler["person_id"]), "tickets.ticket_reopened")) == 1
+    assert len(world.inbox(world.post.staff(person_id=handler["person_id"]), "tickets.ticket_reopened")) == 1
 
 
-def test_a_good_rating_or_seven_quiet_days_close_the_ticket_and_the_merchant_hears_it_once(alliance, clock_file):
+def test_a_good_rating_or_seven_quiet_days_close_the_ticket_and_the_merchant_hears_it_once(alliance):
     world = alliance(sweep=0.1)
     handler = world.staff()
     shop, shop_owner = world.shop()
     rated = world.resolved(shop, shop_owner, handler)
     quiet = world.resolved(shop, shop_owner, handler)
-    merchant = world.post.as_merchant(shop["merchant_id"], shop_owner["person_id"])
+    merchant = world.post.merchant(shop["merchant_id"], person_id=shop_owner["person_id"])
     with merchant as me:
         me.tickets.close_ticket(ticket_id=rated["ticket_id"], rating=5, comment="很满意")
-    world.post.advance(days=8)
+    world.post.time.advance(days=8)
     wait_until(
         lambda: query(
             world.tickets.config["DATABASE_URL"], "SELECT 1 FROM tickets WHERE id = %s AND status = 'closed'",
@@ -203,7 +194,7 @@ def test_a_good_rating_or_seven_quiet_days_close_the_ticket_and_the_merchant_hea
     by_ticket = {m["title"].split()[1]: m["body"] for m in messages}
     assert "感谢您的评价（5分）" in by_ticket[rated["reference"]]
     assert "已自动归档" in by_ticket[quiet["reference"]]
-    assert world.inbox(world.post.as_person(handler["person_id"]), "tickets.ticket_closed") == []
+    assert world.inbox(world.post.staff(person_id=handler["person_id"]), "tickets.ticket_closed") == []
 
 
 def test_a_ticket_routed_to_a_team_reaches_every_member_of_the_team(alliance):
@@ -218,9 +209,9 @@ def test_a_ticket_routed_to_a_team_reaches_every_member_of_the_team(alliance):
     ticket = world.submit(shop, shop_owner, category="government_affairs")
     world.settled()
     for member in members:
-        [message] = world.inbox(world.post.as_person(member["person_id"]), "tickets.ticket_assigned")
+        [message] = world.inbox(world.post.staff(person_id=member["person_id"]), "tickets.ticket_assigned")
         assert message["title"] == f"新诉求 {ticket['reference']} 交职能部门联络员办理"
-    assert world.inbox(world.post.as_person(outsider["person_id"]), "tickets.ticket_assigned") == []
+    assert world.inbox(world.post.staff(person_id=outsider["person_id"]), "tickets.ticket_assigned") == []
     # The district's staff group is still told too.
     assert {d["recipient"] for d in world.post.deliveries("n.rule = 'ticket_new_for_district_staff'")} == {
         "group:wholesale_city"
@@ -251,8 +242,8 @@ def _activity(admin, capacity):
 
 def test_a_new_time_or_venue_reaches_everyone_confirmed_or_waiting_once_and_other_edits_nobody(alliance):
     world = alliance()
-    seated, waiting, gone = world.post.person(), world.post.person(), world.post.person()
-    with world.post.client() as admin:
+    seated, waiting, gone = world.post.register_person(), world.post.register_person(), world.post.register_person()
+    with world.post.admin() as admin:
         training = _activity(admin, capacity=1)
         activity_id = training["activity_id"]
         for person in (seated, waiting, gone):
@@ -265,10 +256,10 @@ def test_a_new_time_or_venue_reaches_everyone_confirmed_or_waiting_once_and_othe
         admin.events.update_activity(activity_id=activity_id, theme_tags=["直播"], description="更新了课程介绍。")
     world.settled()
     for person in (seated, waiting):
-        [message] = world.inbox(world.post.as_person(person["person_id"]), "events.activity_updated")
+        [message] = world.inbox(world.post.staff(person_id=person["person_id"]), "events.activity_updated")
         assert message["title"] == "活动变更：新零售直播带货培训"
         assert "德百物流批发城A区多功能厅" in message["body"]
-    assert world.inbox(world.post.as_person(gone["person_id"]), "events.activity_updated") == []
+    assert world.inbox(world.post.staff(person_id=gone["person_id"]), "events.activity_updated") == []
     published = [
         row["body"]["payload"]
         for row in query(
@@ -283,9 +274,9 @@ def test_a_new_time_or_venue_reaches_everyone_confirmed_or_waiting_once_and_othe
 
 def test_a_cancelled_registration_is_confirmed_to_the_registrant_person_or_shop(alliance):
     world = alliance()
-    person = world.post.person()
+    person = world.post.register_person()
     shop, shop_owner = world.shop()
-    with world.post.client() as admin:
+    with world.post.admin() as admin:
         training = _activity(admin, capacity=10)
         mine = admin.events.register(
             activity_id=training["activity_id"], person_id=person["person_id"], district_id="wholesale_city"
@@ -299,8 +290,8 @@ def test_a_cancelled_registration_is_confirmed_to_the_registrant_person_or_shop(
         admin.events.cancel_registration(registration_id=mine["registration_id"])
         admin.events.cancel_registration(registration_id=for_shop["registration_id"])
     world.settled()
-    [message] = world.inbox(world.post.as_person(person["person_id"]), "events.registration_cancelled")
+    [message] = world.inbox(world.post.staff(person_id=person["person_id"]), "events.registration_cancelled")
     assert message["title"] == "已取消报名：新零售直播带货培训" and "座位已让给其他报名者" in message["body"]
-    [message] = world.inbox(world.post.as_merchant(shop["merchant_id"]), "events.registration_cancelled")
+    [message] = world.inbox(world.post.merchant(shop["merchant_id"]), "events.registration_cancelled")
     assert message["recipient"] == f"merchant:{shop['merchant_id']}"
-    assert world.inbox(world.post.as_person(shop_owner["person_id"]), "events.registration_cancelled") == []
+    assert world.inbox(world.post.staff(person_id=shop_owner["person_id"]), "events.registration_cancelled") == []

@@ -7,15 +7,15 @@ import pytest
 
 from alliance_platform.errors import Forbidden, NotFound, ValidationError
 from tests.integration.notifications.conftest import SH
-from tests.support.helpers import query, wait_until
+from tests.support.helpers import query
 
 
 def test_the_inbox_lists_counts_and_marks_read_a_merchants_messages(post):
-    owner = post.person(roles=[], language="en")
-    shop = post.merchant(owner_id=owner["person_id"])
+    owner = post.register_person(roles=[], language="en")
+    shop = post.register_merchant(owner_id=owner["person_id"])
     post.publish("tickets", "ticket_submitted", merchant_id=shop["merchant_id"])
     post.publish("tickets", "ticket_resolved", merchant_id=shop["merchant_id"])
-    with post.as_merchant(shop["merchant_id"], person_id=owner["person_id"]) as me:
+    with post.merchant(shop["merchant_id"], person_id=owner["person_id"]) as me:
         assert me.notifications.count_unread() == {"unread": 2}
         first = me.notifications.list_inbox(limit=1)
         second = me.notifications.list_inbox(limit=1, cursor=first["next_cursor"])
@@ -30,10 +30,10 @@ def test_the_inbox_lists_counts_and_marks_read_a_merchants_messages(post):
 
 
 def test_nobody_reads_or_marks_anyone_elses_inbox(post):
-    mine, theirs = post.merchant(), post.merchant()
+    mine, theirs = post.register_merchant(), post.register_merchant()
     post.publish("tickets", "ticket_resolved", merchant_id=theirs["merchant_id"])
     [their_message] = post.deliveries("d.channel = 'inbox'")
-    with post.as_merchant(mine["merchant_id"]) as me:
+    with post.merchant(mine["merchant_id"]) as me:
         assert me.notifications.list_inbox()["items"] == []
         with pytest.raises(Forbidden):
             me.notifications.list_inbox(recipient=f"merchant:{theirs['merchant_id']}")
@@ -41,14 +41,14 @@ def test_nobody_reads_or_marks_anyone_elses_inbox(post):
             me.notifications.mark_read(ids=[their_message["id"]])
         with pytest.raises(Forbidden):
             me.notifications.get_preferences(recipient=f"merchant:{theirs['merchant_id']}")
-    with post.as_system() as crm, pytest.raises(Forbidden, match="no inbox"):
+    with post.system("crm") as crm, pytest.raises(Forbidden, match="no inbox"):
         crm.notifications.count_unread()
     assert post.deliveries("d.read_at IS NOT NULL") == []
 
 
 def test_preferences_show_the_defaults_and_opting_out_of_a_category_on_a_channel_holds(post):
-    shop = post.merchant(district="aodele")
-    with post.as_merchant(shop["merchant_id"]) as me:
+    shop = post.register_merchant(district="aodele")
+    with post.merchant(shop["merchant_id"]) as me:
         defaults = me.notifications.get_preferences()
         assert defaults["default_channels"] == ["inbox", "sms"] and defaults["digest"] is False
         assert defaults["quiet_hours"] == {"start": "21:00", "end": "08:00", "from_trading_hours": True}
@@ -76,8 +76,8 @@ def test_preferences_show_the_defaults_and_opting_out_of_a_category_on_a_channel
     ],
 )
 def test_invalid_preferences_are_refused_and_nothing_is_written(post, change, field):
-    person = post.person()
-    with post.as_person(person["person_id"]) as me, pytest.raises(ValidationError) as caught:
+    person = post.register_person()
+    with post.staff(person_id=person["person_id"]) as me, pytest.raises(ValidationError) as caught:
         me.notifications.set_preferences(**change)
     assert field in caught.value.fields
     assert query(post.database, "SELECT count(*) AS n FROM preferences")[0]["n"] == 0
@@ -85,8 +85,8 @@ def test_invalid_preferences_are_refused_and_nothing_is_written(post, change, fi
 
 def test_at_night_messages_wait_for_trading_hours_but_urgent_ones_go_at_once(post):
     post.time.set(datetime(2026, 6, 2, 22, 30, tzinfo=SH))
-    shop = post.merchant()
-    secretary = post.person(roles=["branch_secretary"])
+    shop = post.register_merchant()
+    secretary = post.register_person(roles=["branch_secretary"])
     post.publish("tickets", "ticket_resolved", merchant_id=shop["merchant_id"])
     post.publish("tickets", "ticket_escalated", escalated_to_id=secretary["person_id"])
     urgent = post.wait_for("d.channel = 'sms' AND d.status = 'sent'")
@@ -100,8 +100,8 @@ def test_at_night_messages_wait_for_trading_hours_but_urgent_ones_go_at_once(pos
 
 def test_a_person_may_set_quiet_hours_of_their_own(post):
     post.time.set(datetime(2026, 6, 2, 21, 30, tzinfo=SH))
-    shop = post.merchant()
-    with post.as_merchant(shop["merchant_id"]) as me:
+    shop = post.register_merchant()
+    with post.merchant(shop["merchant_id"]) as me:
         hours = me.notifications.set_preferences(quiet_hours={"start": "23:00", "end": "07:00"})["quiet_hours"]
         assert hours == {"start": "23:00", "end": "07:00", "from_trading_hours": False}
     post.publish("tickets", "ticket_resolved", merchant_id=shop["merchant_id"])
@@ -109,8 +109,8 @@ def test_a_person_may_set_quiet_hours_of_their_own(post):
 
 
 def test_low_urgency_messages_wait_for_one_daily_digest_for_those_who_chose_it(post):
-    shop = post.merchant()
-    with post.as_merchant(shop["merchant_id"]) as me:
+    shop = post.register_merchant()
+    with post.merchant(shop["merchant_id"]) as me:
         me.notifications.set_preferences(digest=True)
     post.publish("registry", "honour_awarded", merchant_id=shop["merchant_id"])
     post.publish("events", "registration_waitlisted", merchant_id=shop["merchant_id"])
@@ -129,7 +129,5 @@ def test_low_urgency_messages_wait_for_one_daily_digest_for_those_who_chose_it(p
     assert [d["status"] for d in covered] == ["sent", "sent"] and {d["id"] for d in covered} == {
         d["id"] for d in waiting
     }
-    announced = wait_until(
-        lambda: len(post.outbox("notification_delivered")) == 3 and post.outbox("notification_delivered")
-    )
+    announced = post.wait_published("notification_delivered", count=3)
     assert sorted(e["via_digest"] or "" for e in announced) == ["", str(digest["id"]), str(digest["id"])]

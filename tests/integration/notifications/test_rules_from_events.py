@@ -4,7 +4,6 @@ services over the broker."""
 
 from datetime import timedelta
 
-from alliance_platform.config import service_class
 from tests.integration.notifications.conftest import START
 from tests.support.helpers import query, wait_until
 
@@ -17,9 +16,9 @@ def _by_rule(post):
 
 
 def test_demand_events_reach_the_merchant_the_handlers_and_the_groups(post):
-    shop = post.merchant()
-    handler = post.person(roles=["staff"])
-    secretary = post.person(roles=["branch_secretary"])
+    shop = post.register_merchant()
+    handler = post.register_person(roles=["staff"])
+    secretary = post.register_person(roles=["branch_secretary"])
     merchant, person = f"merchant:{shop['merchant_id']}", f"person:{handler['person_id']}"
     post.publish("tickets", "ticket_submitted", merchant_id=shop["merchant_id"])
     post.publish("tickets", "ticket_assigned", assignee_id=handler["person_id"])
@@ -46,9 +45,9 @@ def test_demand_events_reach_the_merchant_the_handlers_and_the_groups(post):
 
 
 def test_activity_events_reach_the_audience_the_registrants_and_the_confirmed(post):
-    shops = [post.merchant(district=d) for d in ("outlets", "outlets", "aodele", "wholesale_city")]
-    members = [post.person(roles=[], district=d) for d in ("outlets", "aodele")]
-    with post.client() as admin:
+    shops = [post.register_merchant(district=d) for d in ("outlets", "outlets", "aodele", "wholesale_city")]
+    members = [post.register_person(roles=[], district=d) for d in ("outlets", "aodele")]
+    with post.admin() as admin:
         for member in members:
             admin.registry.register_party_member(
                 person_id=member["person_id"], branch_id="branch_outlets", joined_on="2010-07-01"
@@ -81,9 +80,9 @@ def test_activity_events_reach_the_audience_the_registrants_and_the_confirmed(po
 
 
 def test_register_events_reach_the_honoured_shop_the_floating_member_and_the_branch_secretary(post):
-    shop = post.merchant()
-    member = post.person(roles=[], district="aodele")
-    secretaries = [post.person(roles=["branch_secretary"], district=d) for d in ("aodele", "outlets")]
+    shop = post.register_merchant()
+    member = post.register_person(roles=[], district="aodele")
+    secretaries = [post.register_person(roles=["branch_secretary"], district=d) for d in ("aodele", "outlets")]
     post.publish("registry", "honour_awarded", merchant_id=shop["merchant_id"])
     post.publish("registry", "floating_member_transfer_due", person_id=member["person_id"], district_id="aodele")
     found = _by_rule(post)
@@ -92,17 +91,11 @@ def test_register_events_reach_the_honoured_shop_the_floating_member_and_the_bra
     assert {r for r, _ in found["floating_transfer_due_secretary"]} == {f"person:{secretaries[0]['person_id']}"}
 
 
-def test_an_activity_published_by_the_events_service_reaches_the_registrys_merchants(
-    post, container_factory, service_config, clock_file
-):
-    events = container_factory(
-        service_class("events"),
-        service_config("events", CLOCK_OFFSET_FILE=str(clock_file), ACTIVITY_TIMER_INTERVAL=3600),
-    )
-    events.start()
-    shops = [post.merchant(district="outlets") for _ in range(3)]
+def test_an_activity_published_by_the_events_service_reaches_the_registrys_merchants(post, beside):
+    beside(post, "events", ACTIVITY_TIMER_INTERVAL=3600)
+    shops = [post.register_merchant(district="outlets") for _ in range(3)]
     starts = START + timedelta(days=7)
-    with post.client() as admin:
+    with post.admin() as admin:
         created = admin.events.create_activity(
             title="端午亲子露营节",
             type="themed_promotion",
@@ -123,19 +116,15 @@ def test_an_activity_published_by_the_events_service_reaches_the_registrys_merch
     assert "端午亲子露营节" in post.http.received("/sms")[0].body["text"]
 
 
-def test_a_demand_submitted_to_the_tickets_service_reaches_its_merchant(
-    post, container_factory, service_config, clock_file
-):
-    tickets = container_factory(
-        service_class("tickets"), service_config("tickets", CLOCK_OFFSET_FILE=str(clock_file), SLA_SWEEP_INTERVAL=3600)
-    )
-    tickets.start()  # its queues exist before the registry announces the merchant
-    shop = post.merchant()
+def test_a_demand_submitted_to_the_tickets_service_reaches_its_merchant(post, beside):
+    # Its queues exist before the registry announces the merchant.
+    tickets = beside(post, "tickets", SLA_SWEEP_INTERVAL=3600)
+    shop = post.register_merchant()
     wait_until(
         lambda: query(tickets.config["DATABASE_URL"], "SELECT 1 FROM merchant_directory"),
         message="tickets to learn of the shop",
     )
-    with post.as_merchant(shop["merchant_id"]) as me:
+    with post.merchant(shop["merchant_id"]) as me:
         ticket = me.tickets.submit_ticket(
             merchant_id=shop["merchant_id"],
             category="bank_financing",
@@ -146,5 +135,5 @@ def test_a_demand_submitted_to_the_tickets_service_reaches_its_merchant(
     post.wait_for("d.channel = 'sms' AND d.status = 'sent'")
     [sms] = post.http.received("/sms")
     assert sms.body["to"] == shop["contact_phone"] and ticket["reference"] in sms.body["text"]
-    with post.as_merchant(shop["merchant_id"]) as me:
+    with post.merchant(shop["merchant_id"]) as me:
         assert me.notifications.list_inbox()["items"][0]["title"] == f"诉求已受理：{ticket['reference']}"

@@ -14,7 +14,7 @@ def _count(post, table):
 
 
 def test_a_system_sends_to_people_and_merchants_once_per_idempotency_key(post):
-    person, shop = post.person(roles=["staff"]), post.merchant()
+    person, shop = post.register_person(roles=["staff"]), post.register_merchant()
     message = {
         "idempotency_key": "outage-2026-06-05",
         "person_ids": [person["person_id"]],
@@ -23,7 +23,7 @@ def test_a_system_sends_to_people_and_merchants_once_per_idempotency_key(post):
         "variables": {"heading": "停电通知", "text": "6月5日 22:00-24:00 B区检修停电。"},
         "urgency": "urgent",
     }
-    with post.as_system() as crm:
+    with post.system("crm") as crm:
         first = crm.notifications.send(**message)
         again = crm.notifications.send(**message)
         with pytest.raises(Conflict, match="already used for another message"):
@@ -38,8 +38,8 @@ def test_a_system_sends_to_people_and_merchants_once_per_idempotency_key(post):
 
 
 def test_a_plain_message_needs_a_title_and_a_body_and_may_name_its_channels(post):
-    shop = post.merchant()
-    with post.as_system() as crm:
+    shop = post.register_merchant()
+    with post.system("crm") as crm:
         sent = crm.notifications.send(
             idempotency_key="k-1",
             merchant_ids=[shop["merchant_id"]],
@@ -48,7 +48,7 @@ def test_a_plain_message_needs_a_title_and_a_body_and_may_name_its_channels(post
             channels=["inbox"],
         )
     assert sent["deliveries"] == {"inbox": 1}
-    with post.as_merchant(shop["merchant_id"]) as me:
+    with post.merchant(shop["merchant_id"]) as me:
         assert me.notifications.list_inbox()["items"][0]["body"] == "请更新营业执照"
 
 
@@ -67,27 +67,27 @@ def test_a_plain_message_needs_a_title_and_a_body_and_may_name_its_channels(post
     ],
 )
 def test_bad_sends_are_refused_and_nothing_is_written(post, change, field):
-    person = post.person()
+    person = post.register_person()
     message = {"idempotency_key": "k", "person_ids": [person["person_id"]], "title": "标题", "body": "内容"}
-    with post.as_system() as crm, pytest.raises(ValidationError) as caught:
+    with post.system("crm") as crm, pytest.raises(ValidationError) as caught:
         crm.notifications.send(**{**message, **change})
     assert field in caught.value.fields
     assert _count(post, "notifications") == 0 and _count(post, "deliveries") == 0
 
 
 def test_only_internal_systems_send(post):
-    person = post.person()
-    for caller in (post.as_person(person["person_id"]), post.as_operator()):
+    person = post.register_person()
+    for caller in (post.staff(person_id=person["person_id"]), post.operator()):
         with caller as someone, pytest.raises(Forbidden):
             someone.notifications.send(idempotency_key="k", person_ids=[person["person_id"]], title="t", body="b")
 
 
 def test_operators_list_and_filter_deliveries_and_see_every_attempt(post):
-    shop, other = post.merchant(), post.merchant()
+    shop, other = post.register_merchant(), post.register_merchant()
     event = post.publish("tickets", "ticket_resolved", merchant_id=shop["merchant_id"])
     post.publish("tickets", "ticket_resolved", merchant_id=other["merchant_id"])
     post.wait_for("d.channel = 'sms' AND d.status = 'sent'", count=2)
-    with post.as_operator() as operator:
+    with post.operator() as operator:
         everything = operator.notifications.list_deliveries(limit=3)
         rest = operator.notifications.list_deliveries(limit=3, cursor=everything["next_cursor"])
         assert len(everything["items"]) == 3 and len(rest["items"]) == 1 and rest["next_cursor"] is None
@@ -108,8 +108,8 @@ def test_operators_list_and_filter_deliveries_and_see_every_attempt(post):
 
 
 def test_people_and_merchants_do_not_see_delivery_status(post):
-    shop = post.merchant()
-    with post.as_merchant(shop["merchant_id"]) as me:
+    shop = post.register_merchant()
+    with post.merchant(shop["merchant_id"]) as me:
         for call in (me.notifications.list_deliveries, me.notifications.stats):
             with pytest.raises(Forbidden):
                 call()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from alliance_platform.clock import ControlledTime
+from alliance_platform.clock import Clock, ControlledTime
 from alliance_platform.config import service_class
 from alliance_platform.identity import ALL_DISTRICTS, Identity
 from alliance_platform.store import make_pool, transaction
@@ -34,6 +34,10 @@ class ServiceHarness:
     @property
     def database(self):
         return self.container.config["DATABASE_URL"]
+
+    def now(self):
+        """What the service's clock reads now."""
+        return Clock(self.time.path).now()
 
     # --- who calls ---------------------------------------------------------------------------
 

@@ -27,3 +27,4 @@ def test_a_result_its_schema_refuses_is_an_error_in_tests(probe, client):
         alliance.retries = 0
         alliance.probe.get_item_badly(item_id="r-2")
 
+

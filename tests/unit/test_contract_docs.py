@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from alliance_contracts import CATALOG, example_envelopes
 from alliance_ops import contract
+from alliance_platform.config import installed_services
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +39,8 @@ def test_every_event_example_satisfies_its_message_schema():
     events = yaml.safe_load((ROOT / "docs" / "contract" / "asyncapi.yaml").read_text(encoding="utf-8"))
     components = events["components"]
     checked = 0
-    for source, event_type, version in sorted(CATALOG):
+    published = sorted(key for key in CATALOG if key[0] in installed_services())
+    for source, event_type, version in published:
         message = components["messages"][f"{source}.{event_type}.v{version}"]
         schema = {**message["payload"], "components": components}
         validator = Draft202012Validator(schema)
@@ -47,4 +49,4 @@ def test_every_event_example_satisfies_its_message_schema():
                 errors = sorted(e.message for e in validator.iter_errors(envelope))
                 assert errors == [], f"{source}.{event_type} v{version}: {errors}"
                 checked += 1
-    assert checked >= len(CATALOG)
+    assert checked >= len(published)

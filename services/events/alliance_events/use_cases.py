@@ -237,7 +237,9 @@ def cancel_registration(ctx, cmd):
         )
     return {
         "cancelled": registration.shown(cancelled, activity, ticket=True),
-        "promoted": None if promoted is None else registration.shown(promoted, activity, ticket=True),
+        # The seat went to someone else: the canceller learns that, never the newcomer's check-in
+        # code (their ticket at the venue; it reaches them with registration_promoted).
+        "promoted": None if promoted is None else registration.shown(promoted, activity, ticket=False),
     }
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from alliance_events import queries, timers, use_cases
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
+from tests.support.harness import identity
 from tests.use_cases.events.conftest import ADMIN, START, SYSTEM, activity, member, organiser, shop
 
 OWN_SHOP = "6f1d2c3b-4a5e-4b8e-9a57-1d2c3b4a5e6f"
@@ -69,6 +70,7 @@ def test_a_cancelled_seat_goes_to_the_first_waiter_who_fits(events):
     )
     assert outcome["cancelled"]["status"] == "cancelled"
     assert (outcome["promoted"]["person_id"], outcome["promoted"]["status"]) == ("o2", "confirmed")
+    assert "check_in_code" not in outcome["promoted"], "the canceller must not see the newcomer's ticket"
     [promoted] = events.payloads("registration_promoted")
     assert (promoted["person_id"], promoted["check_in_code"]) == ("o2", _code(events, "o2"))
     assert [(e["person_id"], e["was"]) for e in events.payloads("registration_cancelled")] == [("o1", "confirmed")]
@@ -287,3 +289,14 @@ def test_attendance_counts_for_the_organisers(events):
         "cancelled": 1,
         "attendance_rate": 0.5,
     }
+
+
+def test_staff_of_every_district_register_naming_the_district_their_seat_counts_against(events):
+    activity_id = _published(events, capacity=2, audience={"kinds": ["staff"]})
+    alliance_staff = identity(subject="staff-all", roles=["staff"], districts=["*"])
+    refused = events.refused(ValidationError, use_cases.register, alliance_staff, activity_id=activity_id)
+    assert "district_id" in refused.fields  # which quota? the identity names none
+    made = events.call(use_cases.register, alliance_staff, activity_id=activity_id, district_id="aodele")
+    assert (made["status"], made["district_id"]) == ("confirmed", "aodele")
+    outsider = identity(subject="staff-outlets", roles=["staff"], districts=["outlets"])
+    events.refused(Forbidden, use_cases.register, outsider, activity_id=activity_id, district_id="aodele")

@@ -46,7 +46,9 @@ def registrant(caller, cmd):
         if len(own_districts) != 1:
             raise ValidationError("district needed", {"district_id": ["your identity names no single district"]})
         district = own_districts[0]
-    elif not acting_for_others and district not in own_districts:
+    elif not acting_for_others and not caller.covers_district(district):
+        # Someone whose identity covers every district (the alliance's own staff) names the one
+        # whose quota their seat counts against; anyone else only one of their own.
         raise Forbidden(f"you do not belong to {district}")
     return person_id, merchant_id, district
 

@@ -161,13 +161,18 @@ class Session:
 
 
 def _quietly(action, *args):
-    """Undo work on a connection that may have broken (the server restarted): nothing was committed,
-    and the error the caller sees is the one that broke it, not this one. Never raises, because
-    nameko kills the whole service for an exception in a worker's teardown."""
+    """Undo work on a connection that may have broken (the server restarted, or the worker was
+    killed in the middle of a pipeline as its service stopped): nothing was committed, and the error
+    the caller sees is the one that broke it, not this one. A connection that cannot be rolled back
+    is closed, so the pool replaces it instead of handing it to the next worker. Never raises,
+    because nameko kills the whole service for an exception in a worker's teardown."""
     try:
         action(*args)
     except psycopg.Error as exc:
-        log.warning("could not roll back on a broken connection", error=str(exc))
+        connection = getattr(action, "__self__", None)
+        if connection is not None:
+            connection.close()
+        log.info("a connection that could not be rolled back was closed", error=str(exc))
 
 
 @contextmanager

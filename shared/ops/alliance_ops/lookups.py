@@ -14,6 +14,7 @@ import uuid
 
 import click
 import requests
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -64,9 +65,17 @@ def _belongs(queue, service):
 def status():
     """Each service's health, queue depths, outbox backlog and dead letters (exit 1 if one is not ready)."""
     console = Console()
+    # Short headers, full service names: the table fits 80 columns (the caption says what they mean).
     table = Table(
-        "service", "ready", "database", "broker", "outbox backlog", "failing", "dead letters", "queued", "consumers"
+        caption="outbox: events not yet published (failing: refused by the broker) · dead: dead letters",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        padding=(0, 1),
     )
+    table.add_column("service", no_wrap=True, min_width=13)
+    for header in ("ready", "db", "broker", "outbox", "failing", "dead", "queued", "consumers"):
+        table.add_column(header, no_wrap=True)
     queues = _queues(load_config(installed_services()[0]))
     all_ready = True
     for name in installed_services():

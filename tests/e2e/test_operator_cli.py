@@ -24,8 +24,9 @@ def alliance(*args, columns=250):
 
 def test_status_tickets_and_activities_from_the_command_line(system, client):
     _, databases, _ = system
-    code, out = alliance("status")
+    code, out = alliance("status", columns=80)
     assert code == 0, out
+    assert "…" not in out, f"cut at 80 columns:\n{out}"
     for service in ("registry", "tickets", "events", "notifications"):
         assert service in out
 

@@ -157,8 +157,8 @@ class ChildTask(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATES))
 
 
-class MerchantTicketView(Schema):
-    """A ticket as its merchant sees it: the demand, its progress and the promise made."""
+class _TicketHead(Schema):
+    """What names a ticket wherever it is shown: a list, the merchant's view, the handlers' view."""
 
     ticket_id = _id()
     reference = fields.String(required=True)
@@ -167,9 +167,14 @@ class MerchantTicketView(Schema):
     category = fields.String(required=True)
     handling_mode = fields.String(required=True)
     title = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+
+
+class MerchantTicketView(_TicketHead):
+    """A ticket as its merchant sees it: the demand, its progress and the promise made."""
+
     description = fields.String(required=True)
     attachments = fields.List(fields.String(), required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATES))
     responsible = fields.Nested(Person, required=True, allow_none=True)
     promised_by = _moment(attribute="resolution_due_at")
     paused_because = _text_or_none()  # the question the ticket waits on, while it waits
@@ -219,17 +224,8 @@ class TimelineEntry(Schema):
     data = fields.Dict(required=True)
 
 
-class ListedTicket(Schema):
+class ListedTicket(_TicketHead):
     """A ticket in a list: enough to sort, filter and open it."""
-
-    ticket_id = _id()
-    reference = fields.String(required=True)
-    merchant_id = fields.String(required=True)
-    district_id = fields.String(required=True)
-    category = fields.String(required=True)
-    handling_mode = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATES))
     style = fields.String(required=True)
     team = _text_or_none()
     proposed_id = _text_or_none()

@@ -56,7 +56,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c constraints.txt \
-  -e shared -e services/registry -e services/tickets -e services/events -e services/notifications -e shared/ops \
+  -e shared -e services/registry -e services/tickets -e services/events -e services/notifications -e services/gateway -e shared/ops \
   -r requirements-dev.txt
 echo "bootstrap: .venv ready"
 

@@ -50,6 +50,7 @@ from .bounds import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, apply_defaults
 from .context import CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY
 from .errors import AllianceError, Conflict, ValidationError
 from .messaging import FailureRouter, declare_failure_topology, retry_binding, retry_delays
+from .routes import parse_routes
 from .store import Database, translate_db_error
 
 log = structlog.get_logger("alliance.entrypoints")
@@ -382,6 +383,7 @@ def rpc(
     authenticated=True,
     read_only=False,
     max_request_bytes=None,
+    route=None,
     **kwargs,
 ):
     """Expose a method over RPC.
@@ -392,7 +394,9 @@ def rpc(
     (``bounds.py``). ``max_request_bytes``: the largest request message it takes (default
     ``RPC_MAX_REQUEST_BYTES``). ``result``: the schema of what it returns — the caller gets what
     that schema dumps, and with ``RPC_VALIDATE_RESULTS`` (on in the tests) a result that does not
-    load back through it is an error, so the contract cannot drift from the code.
+    load back through it is an error, so the contract cannot drift from the code. ``route``: where
+    the HTTP gateway serves it, ``"VERB /path/{field}"`` under ``/v1`` (a tuple for several), each
+    ``{field}`` a field of ``schema`` (``routes.py``).
     """
     schema = schema() if isinstance(schema, type) else schema
     if schema is not None:
@@ -437,6 +441,7 @@ def rpc(
         wrapper.rpc_allow = tuple(allow or ())
         wrapper.rpc_read_only = read_only
         wrapper.rpc_max_request_bytes = max_request_bytes
+        wrapper.rpc_routes = parse_routes(route, schema, method.__name__)
         return Rpc.decorator(**kwargs)(wrapper)
 
     return decorate(fn) if fn is not None else decorate

@@ -89,8 +89,18 @@ def apply(url, packages):
 
 
 def migrate_service(name, config=None):
+    """The migrations applied now to service ``name``'s database; None for a service without a
+    database of its own (the gateway)."""
     config = config or load_config(name)
+    if not config.get("DATABASE_URL"):
+        return None
     return apply(config["DATABASE_URL"], ["alliance_platform", service_package(name)])
+
+
+def describe(applied):
+    if applied is None:
+        return "no database of its own"
+    return f"{len(applied)} migration(s) applied" + (f": {', '.join(applied)}" if applied else "")
 
 
 def main(argv=None):
@@ -112,8 +122,7 @@ def main(argv=None):
     logs.configure("console", "INFO", stream=sys.stderr)
     try:
         for name in args.services or installed_services():
-            applied = migrate_service(name)
-            print(f"{name}: {len(applied)} migration(s) applied" + (f": {', '.join(applied)}" if applied else ""))
+            print(f"{name}: {describe(migrate_service(name))}")
     except MigrationError as exc:
         print(f"alliance-migrate: {exc}", file=sys.stderr)
         return 1

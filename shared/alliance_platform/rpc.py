@@ -238,3 +238,58 @@ class AllianceClient:
                     raise
                 log.info("retrying a call with the same request id", target=target, attempt=attempt + 1, error=str(exc))
                 time.sleep(self.retry_wait * 2**attempt)
+
+
+class _CallerMethodProxy(_MethodProxy):
+    """A call made on behalf of the caller of this worker: its token, its request id."""
+
+    def __init__(self, *args, request_id=None, **kwargs):
+        self._request_id = request_id
+        super().__init__(*args, **kwargs)
+
+    def get_message_headers(self, worker_ctx):
+        headers = super().get_message_headers(worker_ctx)
+        if self._token() is None:  # no identity at all: the service says so (Unauthenticated)
+            headers.pop(f"{self.header_prefix}.{AUTHORIZATION_KEY}", None)
+        if self._request_id is not None:
+            headers[f"{self.header_prefix}.{IDEMPOTENCY_KEY}"] = self._request_id
+        return headers
+
+
+class _CallerCalls:
+    def __init__(self, worker_ctx, reply_listener, timeout):
+        self._worker_ctx, self._reply_listener, self._timeout = worker_ctx, reply_listener, timeout
+
+    def __call__(self, service, method, kwargs, *, token, request_id=None):
+        """``service.method(**kwargs)`` as the holder of ``token`` (None: no identity, the service
+        refuses with ``Unauthenticated``), keyed by ``request_id`` when the caller chose one."""
+        proxy = _CallerMethodProxy(
+            self._worker_ctx,
+            service,
+            method,
+            self._reply_listener,
+            token=lambda: token,
+            timeout=self._timeout,
+            request_id=request_id,
+        )
+        return proxy(**kwargs)
+
+
+class CallerRpc(RpcProxy):
+    """``calls = CallerRpc()``; ``self.calls("tickets", "get_ticket", {...}, token=...)``: calls any
+    service *as the caller*, with the caller's own token — for a front door (the HTTP gateway) that
+    holds no power to act of its own. The correlation id of the current call travels along."""
+
+    rpc_reply_listener = _ReplyListener()
+
+    def __init__(self, timeout_key="RPC_TIMEOUT"):
+        super().__init__("*")
+        self.timeout_key = timeout_key
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.timeout = float(config.get(self.timeout_key) or config.get("RPC_TIMEOUT", 10))
+
+    def get_dependency(self, worker_ctx):
+        return _CallerCalls(worker_ctx, self.rpc_reply_listener, self.timeout)

@@ -29,9 +29,11 @@ def quiet(method):
     return method
 
 
-class AllianceService:
+class PlatformService:
+    """What every process of the platform has, with or without a database of its own: the call
+    context, the clock, health and metrics (the HTTP gateway is one of these)."""
+
     call = CallContext()
-    db = Database()
     clock = ClockProvider()
 
     @http("GET", "/health/live")
@@ -56,6 +58,17 @@ class AllianceService:
         ok, report = self._health().ready()
         return 200, {"Content-Type": CONTENT_TYPE}, self.call.metrics.exposition(ok, report)
 
+    def _health(self):
+        container = self.call.worker_ctx.container
+        db = getattr(self, "db", None)
+        return HealthCheck(container.config, self.name, db, relay_of(container) if db is not None else None)
+
+
+class AllianceService(PlatformService):
+    """A service that owns a database: one transaction per worker, with the outbox and its relay."""
+
+    db = Database()
+
     @timer(interval="HOUSEKEEPING_INTERVAL")
     @quiet
     def platform_housekeeping(self):
@@ -68,7 +81,3 @@ class AllianceService:
         except Unauthenticated:
             caller = None  # a timer or an event handler: nobody called
         return UseCaseContext(self.db, caller, self.clock.now(), getattr(self, "settings", None))
-
-    def _health(self):
-        container = self.call.worker_ctx.container
-        return HealthCheck(container.config, self.name, self.db, relay_of(container))

@@ -21,67 +21,122 @@ class EventsService(AllianceService):
 
     # --- activities -------------------------------------------------------------------------
 
-    @rpc(schema=schemas.ActivityFields, result=schemas.ActivityOut, allow=MANAGERS)
+    @rpc(schema=schemas.ActivityFields, result=schemas.ActivityOut, allow=MANAGERS, route="POST /activities")
     def create_activity(self, cmd):
         return use_cases.create_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.UpdateActivity, result=schemas.ActivityOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.UpdateActivity,
+        result=schemas.ActivityOut,
+        allow=MANAGERS,
+        route="PATCH /activities/{activity_id}",
+    )
     def update_activity(self, cmd):
         return use_cases.update_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.PublishActivity, result=schemas.ActivityOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.PublishActivity,
+        result=schemas.ActivityOut,
+        allow=MANAGERS,
+        route="POST /activities/{activity_id}/publish",
+    )
     def publish_activity(self, cmd):
         return use_cases.publish_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CancelActivity, result=schemas.ActivityOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.CancelActivity,
+        result=schemas.ActivityOut,
+        allow=MANAGERS,
+        route="POST /activities/{activity_id}/cancel",
+    )
     def cancel_activity(self, cmd):
         return use_cases.cancel_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, result=schemas.ActivityOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.ActivityRef,
+        result=schemas.ActivityOut,
+        allow=MANAGERS,
+        route="POST /activities/{activity_id}/close-registration",
+    )
     def close_registration(self, cmd):
         return use_cases.close_registration(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, result=schemas.CompletedActivityOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.ActivityRef,
+        result=schemas.CompletedActivityOut,
+        allow=MANAGERS,
+        route="POST /activities/{activity_id}/complete",
+    )
     def complete_activity(self, cmd):
         return use_cases.complete_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, result=schemas.ActivitySeatsOut, read_only=True)
+    @rpc(
+        schema=schemas.ActivityRef,
+        result=schemas.ActivitySeatsOut,
+        read_only=True,
+        route="GET /activities/{activity_id}",
+    )
     def get_activity(self, cmd):
         return queries.get_activity(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListActivities, result=schemas.ActivityPageOut, read_only=True)
+    @rpc(schema=schemas.ListActivities, result=schemas.ActivityPageOut, read_only=True, route="GET /activities")
     def list_activities(self, cmd):
         return queries.list_activities(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CreateSeries, result=schemas.SeriesOut, allow=MANAGERS)
+    @rpc(schema=schemas.CreateSeries, result=schemas.SeriesOut, allow=MANAGERS, route="POST /activity-series")
     def create_series(self, cmd):
         return use_cases.create_series(self.ctx(), cmd)
 
     # --- registration and attendance ---------------------------------------------------------
 
-    @rpc(schema=schemas.Register, result=schemas.RegisteredOut)
+    @rpc(schema=schemas.Register, result=schemas.RegisteredOut, route="POST /activities/{activity_id}/registrations")
     def register(self, cmd):
         return use_cases.register(self.ctx(), cmd)
 
-    @rpc(schema=schemas.RegistrationRef, result=schemas.CancelledRegistrationOut)
+    @rpc(
+        schema=schemas.RegistrationRef,
+        result=schemas.CancelledRegistrationOut,
+        route="POST /registrations/{registration_id}/cancel",
+    )
     def cancel_registration(self, cmd):
         return use_cases.cancel_registration(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListRegistrations, result=schemas.RegistrationOut(many=True), read_only=True)
+    @rpc(
+        schema=schemas.ListRegistrations,
+        result=schemas.RegistrationOut(many=True),
+        read_only=True,
+        route="GET /registrations",
+    )
     def list_registrations(self, cmd):
         return queries.list_registrations(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CheckIn, result=schemas.RegistrationOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.CheckIn,
+        result=schemas.RegistrationOut,
+        allow=MANAGERS,
+        route="POST /activities/{activity_id}/check-ins",
+    )
     def check_in(self, cmd):
         return use_cases.check_in(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, result=schemas.AttendanceOut, allow=MANAGERS, read_only=True)
+    @rpc(
+        schema=schemas.ActivityRef,
+        result=schemas.AttendanceOut,
+        allow=MANAGERS,
+        read_only=True,
+        route="GET /activities/{activity_id}/attendance",
+    )
     def attendance(self, cmd):
         return queries.attendance(self.ctx(), cmd)
 
     # --- evaluations ------------------------------------------------------------------------
 
-    @rpc(schema=schemas.Nominate, result=schemas.NominationOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.Nominate,
+        result=schemas.NominationOut,
+        allow=MANAGERS,
+        route="POST /activities/{activity_id}/nominations",
+    )
     def nominate(self, cmd):
         return use_cases.nominate(self.ctx(), cmd, merchant_exists=self._merchant_exists)
 
@@ -92,15 +147,20 @@ class EventsService(AllianceService):
             return False
         return True
 
-    @rpc(schema=schemas.Vote, result=schemas.VoteOut)
+    @rpc(schema=schemas.Vote, result=schemas.VoteOut, route="POST /activities/{activity_id}/votes")
     def vote(self, cmd):
         return use_cases.vote(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ActivityRef, result=schemas.EvaluationResultOut, allow=MANAGERS)
+    @rpc(
+        schema=schemas.ActivityRef,
+        result=schemas.EvaluationResultOut,
+        allow=MANAGERS,
+        route="POST /activities/{activity_id}/close-evaluation",
+    )
     def close_evaluation(self, cmd):
         return use_cases.close_evaluation(self.ctx(), cmd)
 
-    @rpc(schema=Period, result=schemas.StatsOut, allow=MANAGERS, read_only=True)
+    @rpc(schema=Period, result=schemas.StatsOut, allow=MANAGERS, read_only=True, route="GET /stats/events")
     def stats(self, cmd):
         return queries.stats(self.ctx(), cmd)
 

@@ -28,47 +28,70 @@ class NotificationsService(AllianceService):
 
     # --- other systems ----------------------------------------------------------------------
 
-    @rpc(schema=schemas.Send, result=schemas.SendOut, allow=SYSTEMS)
+    @rpc(schema=schemas.Send, result=schemas.SendOut, allow=SYSTEMS, route="POST /notifications")
     def send(self, cmd):
         return use_cases.send(self.ctx(), cmd, self._registry)
 
     # --- a person's own inbox and preferences -----------------------------------------------
 
-    @rpc(schema=schemas.ListInbox, result=schemas.InboxPageOut, read_only=True)
+    @rpc(schema=schemas.ListInbox, result=schemas.InboxPageOut, read_only=True, route="GET /inbox")
     def list_inbox(self, cmd):
         return queries.list_inbox(self.ctx(), cmd)
 
-    @rpc(schema=schemas.RecipientRef, result=schemas.UnreadOut, read_only=True)
+    @rpc(schema=schemas.RecipientRef, result=schemas.UnreadOut, read_only=True, route="GET /inbox/unread-count")
     def count_unread(self, cmd):
         return queries.count_unread(self.ctx(), cmd)
 
-    @rpc(schema=schemas.MarkRead, result=schemas.MarkedOut)
+    @rpc(schema=schemas.MarkRead, result=schemas.MarkedOut, route="POST /inbox/read")
     def mark_read(self, cmd):
         return use_cases.mark_read(self.ctx(), cmd)
 
-    @rpc(schema=schemas.RecipientRef, result=schemas.PreferencesOut, read_only=True)
+    @rpc(schema=schemas.RecipientRef, result=schemas.PreferencesOut, read_only=True, route="GET /preferences")
     def get_preferences(self, cmd):
         return queries.get_preferences(self.ctx(), cmd)
 
-    @rpc(schema=schemas.SetPreferences, result=schemas.PreferencesOut)
+    @rpc(schema=schemas.SetPreferences, result=schemas.PreferencesOut, route="PUT /preferences")
     def set_preferences(self, cmd):
         return use_cases.set_preferences(self.ctx(), cmd)
 
     # --- operators --------------------------------------------------------------------------
 
-    @rpc(schema=schemas.DeliveryStatus, result=schemas.DeliveryStatusOut, allow=(*OPERATORS, *SYSTEMS), read_only=True)
+    @rpc(
+        schema=schemas.DeliveryStatus,
+        result=schemas.DeliveryStatusOut,
+        allow=(*OPERATORS, *SYSTEMS),
+        read_only=True,
+        route="GET /delivery-status",
+    )
     def delivery_status(self, cmd):
         return queries.delivery_status(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListDeliveries, result=schemas.DeliveryPageOut, allow=OPERATORS, read_only=True)
+    @rpc(
+        schema=schemas.ListDeliveries,
+        result=schemas.DeliveryPageOut,
+        allow=OPERATORS,
+        read_only=True,
+        route="GET /deliveries",
+    )
     def list_deliveries(self, cmd):
         return queries.list_deliveries(self.ctx(), cmd)
 
-    @rpc(schema=schemas.DeliveryRef, result=schemas.DeliveryOut, allow=OPERATORS)
+    @rpc(
+        schema=schemas.DeliveryRef,
+        result=schemas.DeliveryOut,
+        allow=OPERATORS,
+        route="POST /deliveries/{delivery_id}/retry",
+    )
     def retry_delivery(self, cmd):
         return use_cases.retry_delivery(self.ctx(), cmd)
 
-    @rpc(schema=schemas.StatsPeriod, result=schemas.StatsOut, allow=OPERATORS, read_only=True)
+    @rpc(
+        schema=schemas.StatsPeriod,
+        result=schemas.StatsOut,
+        allow=OPERATORS,
+        read_only=True,
+        route="GET /stats/notifications",
+    )
     def stats(self, cmd):
         return queries.stats(self.ctx(), cmd)
 

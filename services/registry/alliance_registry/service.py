@@ -17,33 +17,33 @@ class RegistryService(AllianceService):
 
     settings = RegistrySettings()
 
-    @rpc(read_only=True, result=s.District(many=True))
+    @rpc(read_only=True, result=s.District(many=True), route="GET /districts")
     def list_districts(self):
         return queries.list_districts(self.ctx())
 
-    @rpc(schema=s.ListOrganisations, result=s.Organisation(many=True), read_only=True)
+    @rpc(schema=s.ListOrganisations, result=s.Organisation(many=True), read_only=True, route="GET /organisations")
     def list_organisations(self, cmd):
         return queries.list_organisations(self.ctx(), cmd)
 
     # Merchants ----------------------------------------------------------------------------------
 
-    @rpc(schema=s.RegisterMerchant, result=s.Merchant, allow=STAFF)
+    @rpc(schema=s.RegisterMerchant, result=s.Merchant, allow=STAFF, route="POST /merchants")
     def register_merchant(self, cmd):
         return use_cases.register_merchant(self.ctx(), cmd)
 
-    @rpc(schema=s.UpdateMerchant, result=s.Merchant, allow=SELF_SERVICE)
+    @rpc(schema=s.UpdateMerchant, result=s.Merchant, allow=SELF_SERVICE, route="PATCH /merchants/{merchant_id}")
     def update_merchant(self, cmd):
         return use_cases.update_merchant(self.ctx(), cmd)
 
-    @rpc(schema=s.SetMerchantStatus, result=s.Merchant, allow=STAFF)
+    @rpc(schema=s.SetMerchantStatus, result=s.Merchant, allow=STAFF, route="POST /merchants/{merchant_id}/status")
     def set_merchant_status(self, cmd):
         return use_cases.set_merchant_status(self.ctx(), cmd)
 
-    @rpc(schema=s.MerchantRef, result=s.Merchant, read_only=True)
+    @rpc(schema=s.MerchantRef, result=s.Merchant, read_only=True, route="GET /merchants/{merchant_id}")
     def get_merchant(self, cmd):
         return queries.get_merchant(self.ctx(), cmd)
 
-    @rpc(schema=s.SearchMerchants, result=s.MerchantPage, allow=READERS, read_only=True)
+    @rpc(schema=s.SearchMerchants, result=s.MerchantPage, allow=READERS, read_only=True, route="GET /merchants")
     def search_merchants(self, cmd):
         return queries.search_merchants(self.ctx(), cmd)
 
@@ -53,33 +53,44 @@ class RegistryService(AllianceService):
         result=s.ImportReport,
         allow=STAFF,
         max_request_bytes=s.MAX_ROSTER_BYTES * 4 // 3 + 64 * 1024,
+        route="POST /merchant-imports",
     )
     def import_merchants(self, cmd):
         return use_cases.import_merchants(self.ctx(), cmd)
 
     # People and Party members -------------------------------------------------------------------
 
-    @rpc(schema=s.RegisterPerson, result=s.Person, allow=STAFF)
+    @rpc(schema=s.RegisterPerson, result=s.Person, allow=STAFF, route="POST /people")
     def register_person(self, cmd):
         return use_cases.register_person(self.ctx(), cmd)
 
-    @rpc(schema=s.UpdatePerson, result=s.Person, allow=SELF_SERVICE)
+    @rpc(schema=s.UpdatePerson, result=s.Person, allow=SELF_SERVICE, route="PATCH /people/{person_id}")
     def update_person(self, cmd):
         return use_cases.update_person(self.ctx(), cmd)
 
-    @rpc(schema=s.PersonRef, result=s.Person, read_only=True)
+    @rpc(schema=s.PersonRef, result=s.Person, read_only=True, route="GET /people/{person_id}")
     def get_person(self, cmd):
         return queries.get_person(self.ctx(), cmd)
 
-    @rpc(schema=s.SearchPeople, result=s.PersonPage, allow=READERS, read_only=True)
+    @rpc(schema=s.SearchPeople, result=s.PersonPage, allow=READERS, read_only=True, route="GET /people")
     def search_people(self, cmd):
         return queries.search_people(self.ctx(), cmd)
 
-    @rpc(schema=s.RegisterPartyMember, result=s.PartyMember, allow=MEMBER_KEEPERS)
+    @rpc(
+        schema=s.RegisterPartyMember,
+        result=s.PartyMember,
+        allow=MEMBER_KEEPERS,
+        route="POST /people/{person_id}/party-membership",
+    )
     def register_party_member(self, cmd):
         return use_cases.register_party_member(self.ctx(), cmd)
 
-    @rpc(schema=s.RecordTransferIn, result=s.TransferIn, allow=MEMBER_KEEPERS)
+    @rpc(
+        schema=s.RecordTransferIn,
+        result=s.TransferIn,
+        allow=MEMBER_KEEPERS,
+        route="POST /people/{person_id}/transfer-in",
+    )
     def record_transfer_in(self, cmd):
         return use_cases.record_transfer_in(self.ctx(), cmd)
 
@@ -89,33 +100,33 @@ class RegistryService(AllianceService):
 
     # Honours and pairings -----------------------------------------------------------------------
 
-    @rpc(schema=s.AwardHonour, result=s.Honour, allow=STAFF)
+    @rpc(schema=s.AwardHonour, result=s.Honour, allow=STAFF, route="POST /merchants/{merchant_id}/honours")
     def award_honour(self, cmd):
         return use_cases.award_honour(self.ctx(), cmd)
 
-    @rpc(schema=s.RevokeHonour, result=s.Honour, allow=STAFF)
+    @rpc(schema=s.RevokeHonour, result=s.Honour, allow=STAFF, route="POST /honours/{honour_id}/revoke")
     def revoke_honour(self, cmd):
         return use_cases.revoke_honour(self.ctx(), cmd)
 
-    @rpc(schema=s.ListHonours, result=s.HonourPage, read_only=True)
+    @rpc(schema=s.ListHonours, result=s.HonourPage, read_only=True, route="GET /honours")
     def list_honours(self, cmd):
         return queries.list_honours(self.ctx(), cmd)
 
-    @rpc(schema=s.StartPairing, result=s.Pairing, allow=MEMBER_KEEPERS)
+    @rpc(schema=s.StartPairing, result=s.Pairing, allow=MEMBER_KEEPERS, route="POST /pairings")
     def start_pairing(self, cmd):
         return use_cases.start_pairing(self.ctx(), cmd)
 
-    @rpc(schema=s.EndPairing, result=s.Pairing, allow=MEMBER_KEEPERS)
+    @rpc(schema=s.EndPairing, result=s.Pairing, allow=MEMBER_KEEPERS, route="POST /pairings/{pairing_id}/end")
     def end_pairing(self, cmd):
         return use_cases.end_pairing(self.ctx(), cmd)
 
     # Audiences and statistics -------------------------------------------------------------------
 
-    @rpc(schema=s.ResolveAudience, result=s.Audience, allow=READERS, read_only=True)
+    @rpc(schema=s.ResolveAudience, result=s.Audience, allow=READERS, read_only=True, route="GET /audience")
     def resolve_audience(self, cmd):
         return queries.resolve_audience(self.ctx(), cmd)
 
-    @rpc(allow=READERS, result=s.Stats, read_only=True)
+    @rpc(allow=READERS, result=s.Stats, read_only=True, route="GET /stats/registry")
     def stats(self):
         return queries.stats(self.ctx())
 

@@ -226,6 +226,7 @@ class TimelineEntry(Schema):
 
 class ListedTicket(_TicketHead):
     """A ticket in a list: enough to sort, filter and open it."""
+
     style = fields.String(required=True)
     team = _text_or_none()
     proposed_id = _text_or_none()

@@ -57,89 +57,164 @@ class TicketsService(AllianceService):
 
     # --- a demand's life --------------------------------------------------------------------
 
-    @rpc(schema=schemas.SubmitTicket, result=schemas.TicketState)
+    @rpc(schema=schemas.SubmitTicket, result=schemas.TicketState, route="POST /tickets")
     def submit_ticket(self, cmd):
         return use_cases.submit_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TicketRef, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.TicketRef,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/accept",
+    )
     def accept_ticket(self, cmd):
         return use_cases.accept_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.AssignTicket, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.AssignTicket,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/assign",
+    )
     def assign_ticket(self, cmd):
         return use_cases.assign_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TicketRef, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.TicketRef,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/start",
+    )
     def start_ticket(self, cmd):
         return use_cases.start_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithText, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.WithText,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/request-info",
+    )
     def request_info(self, cmd):
         return use_cases.request_info(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithText, result=schemas.TicketState)
+    @rpc(schema=schemas.WithText, result=schemas.TicketState, route="POST /tickets/{ticket_id}/provide-info")
     def provide_info(self, cmd):
         return use_cases.provide_info(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ReferTicket, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.ReferTicket,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/refer",
+    )
     def refer_ticket(self, cmd):
         return use_cases.refer_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithText, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.WithText,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/partner-reply",
+    )
     def record_partner_reply(self, cmd):
         return use_cases.record_partner_reply(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ResolveTicket, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.ResolveTicket,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/resolve",
+    )
     def resolve_ticket(self, cmd):
         return use_cases.resolve_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.CloseTicket, result=schemas.TicketState, allow=("merchant",))
+    @rpc(
+        schema=schemas.CloseTicket,
+        result=schemas.TicketState,
+        allow=("merchant",),
+        route="POST /tickets/{ticket_id}/close",
+    )
     def close_ticket(self, cmd):
         return use_cases.close_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithReason, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.WithReason,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/reject",
+    )
     def reject_ticket(self, cmd):
         return use_cases.reject_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.OptionalReason, result=schemas.TicketState, allow=("merchant",))
+    @rpc(
+        schema=schemas.OptionalReason,
+        result=schemas.TicketState,
+        allow=("merchant",),
+        route="POST /tickets/{ticket_id}/cancel",
+    )
     def cancel_ticket(self, cmd):
         return use_cases.cancel_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithReason, result=schemas.TicketState)
+    @rpc(schema=schemas.WithReason, result=schemas.TicketState, route="POST /tickets/{ticket_id}/reopen")
     def reopen_ticket(self, cmd):
         return use_cases.reopen_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.AddNote, result=schemas.TicketState)
+    @rpc(schema=schemas.AddNote, result=schemas.TicketState, route="POST /tickets/{ticket_id}/notes")
     def add_note(self, cmd):
         return use_cases.add_note(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TickChecklistItem, result=schemas.TicketChecklist, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.TickChecklistItem,
+        result=schemas.TicketChecklist,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/checklist/{item_id}",
+    )
     def tick_checklist_item(self, cmd):
         return use_cases.tick_checklist_item(self.ctx(), cmd)
 
-    @rpc(schema=schemas.AddChildTask, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.AddChildTask,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{parent_id}/tasks",
+    )
     def add_child_task(self, cmd):
         return use_cases.add_child_task(self.ctx(), cmd)
 
-    @rpc(schema=schemas.WithReason, result=schemas.TicketState, allow=HANDLER_ROLES)
+    @rpc(
+        schema=schemas.WithReason,
+        result=schemas.TicketState,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/refuse",
+    )
     def refuse_task(self, cmd):
         return use_cases.refuse_task(self.ctx(), cmd)
 
     # --- reading ----------------------------------------------------------------------------
 
-    @rpc(schema=schemas.FindTicket, result=schemas.TicketView, read_only=True)
+    @rpc(
+        schema=schemas.FindTicket,
+        result=schemas.TicketView,
+        read_only=True,
+        route=("GET /tickets/{ticket_id}", "GET /ticket-references/{reference}"),
+    )
     def get_ticket(self, cmd):
         return queries.get_ticket(self.ctx(), cmd)
 
-    @rpc(schema=schemas.ListTickets, result=schemas.TicketPage, read_only=True)
+    @rpc(schema=schemas.ListTickets, result=schemas.TicketPage, read_only=True, route="GET /tickets")
     def list_tickets(self, cmd):
         return queries.list_tickets(self.ctx(), cmd)
 
-    @rpc(schema=schemas.TicketRef, result=schemas.TimelineEntry(many=True), read_only=True)
+    @rpc(
+        schema=schemas.TicketRef,
+        result=schemas.TimelineEntry(many=True),
+        read_only=True,
+        route="GET /tickets/{ticket_id}/timeline",
+    )
     def timeline(self, cmd):
         return queries.timeline(self.ctx(), cmd)
 
-    @rpc(schema=Period, result=schemas.Stats, allow=HANDLER_ROLES, read_only=True)
+    @rpc(schema=Period, result=schemas.Stats, allow=HANDLER_ROLES, read_only=True, route="GET /stats/tickets")
     def stats(self, cmd):
         return queries.stats(self.ctx(), cmd)
 

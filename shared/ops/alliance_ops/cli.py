@@ -18,14 +18,14 @@ from .common import _local, _operator_client, _services, _token_service, _uuid, 
 @click.option("--all", "all_", is_flag=True, help="Every installed service (the default).")
 def migrate(services, all_):
     """Create each service's database if needed and apply its pending migrations."""
-    from alliance_platform.migrate import MigrationError, migrate_service
+    from alliance_platform.migrate import MigrationError, describe, migrate_service
 
     for name in _services(services, all_):
         try:
             applied = migrate_service(name)
         except MigrationError as exc:
             raise click.ClickException(f"{name}: {exc}") from exc
-        click.echo(f"{name}: {len(applied)} migration(s) applied" + (f": {', '.join(applied)}" if applied else ""))
+        click.echo(f"{name}: {describe(applied)}")
 
 
 @main.command()

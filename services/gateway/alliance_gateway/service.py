@@ -1,0 +1,204 @@
+"""The gateway's nameko class: one HTTP entrypoint per operation (``operations.py``), each calling
+its RPC method as the caller; ``/openapi.json`` and the reference page ``/docs``; health and metrics
+like every service. It has no database and mints no token: it holds no power to act of its own."""
+
+import json
+from functools import partial
+from importlib import resources
+
+import jwt
+from eventlet.event import Event
+from nameko.web.handlers import HttpRequestHandler, http
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response
+
+from alliance_platform.context import AUTHORIZATION_KEY, CORRELATION_KEY, Call, CallContext, new_id
+from alliance_platform.errors import AllianceError, Unauthenticated
+from alliance_platform.identity import Identity
+from alliance_platform.metrics import metrics_of
+from alliance_platform.rpc import CallerRpc
+from alliance_platform.service import PlatformService, quiet
+
+from . import http as http_io
+from . import openapi, problems
+from .operations import operations
+
+REQUEST_ID_HEADER = "Idempotency-Key"
+CORRELATION_HEADER = "X-Correlation-Id"
+MAX_CORRELATION_ID = 128
+
+
+class _ClaimedCall(Call):
+    """The gateway's view of its caller: what the token *claims*, for log lines only. The gateway
+    holds no signing secret; the service it calls verifies the token and decides."""
+
+    @property
+    def identity(self):
+        token = self.worker_ctx.data.get(AUTHORIZATION_KEY)
+        if not token:
+            raise Unauthenticated("no identity token")
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"unreadable identity token: {exc}") from exc
+        return Identity(subject=str(claims.get("sub")), kind=str(claims.get("kind")))
+
+
+class ClaimedCallContext(CallContext):
+    """The platform's call context without a token service: the gateway verifies nothing."""
+
+    def setup(self):
+        self.tokens = None
+        self.metrics = metrics_of(self.container)
+        self.calls = {}
+
+    def get_dependency(self, worker_ctx):
+        call = _ClaimedCall(worker_ctx, None, self.metrics)
+        self.calls[worker_ctx] = call
+        return call
+
+
+def _correlation_id(request):
+    given = request.headers.get(CORRELATION_HEADER)
+    if given and len(given) <= MAX_CORRELATION_ID and given.isascii() and given.isprintable():
+        return given
+    return new_id()
+
+
+class OperationEndpoint(HttpRequestHandler):
+    """The HTTP entrypoint of one operation; every outcome is JSON or a problem document."""
+
+    def __init__(self, operation, **kwargs):
+        self.operation = operation
+        super().__init__(operation.verb, operation.path.replace("{", "<").replace("}", ">"), **kwargs)
+
+    def handle_request(self, request):
+        request.shallow = False
+        correlation_id = _correlation_id(request)
+        request.alliance_correlation_id = correlation_id
+        try:
+            token = http_io.bearer_token(request)
+        except AllianceError as exc:
+            return problems.from_exception(exc, instance=request.path, correlation_id=correlation_id)
+        context = {CORRELATION_KEY: correlation_id}
+        if token:
+            context[AUTHORIZATION_KEY] = token
+        event = Event()
+        try:
+            self.container.spawn_worker(
+                self,
+                (request,),
+                request.path_values,
+                context_data=context,
+                handle_result=partial(self.handle_result, event),
+            )
+            result = event.wait()
+        except Exception as exc:
+            return self.response_from_exception(exc, request)
+        return self.response_from_result(result, request)
+
+    def response_from_result(self, result, request=None):
+        headers = {"Content-Type": "application/json", CORRELATION_HEADER: request.alliance_correlation_id}
+        return Response(json.dumps(result, ensure_ascii=False), status=200, headers=headers)
+
+    def response_from_exception(self, exc, request=None):
+        return problems.from_exception(
+            exc,
+            instance=request.path if request else None,
+            correlation_id=getattr(request, "alliance_correlation_id", None),
+        )
+
+
+class _Fallback(HttpRequestHandler):
+    """Any other path or method: 404, or 405 with ``Allow``, as problem details — never werkzeug's
+    HTML page."""
+
+    def __init__(self, **kwargs):
+        super().__init__("*", "/<path:path>", **kwargs)
+
+    def get_url_rule(self):
+        return Rule("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])
+
+    def handle_request(self, request):
+        if getattr(self, "_routes", None) is None:
+            self._routes = Map([p.get_url_rule() for p in self.server._providers if p is not self])
+        try:
+            allowed = self._routes.bind_to_environ(request.environ).allowed_methods()
+        except Exception:
+            allowed = []
+        if allowed:
+            return problems.problem(
+                "method_not_allowed",
+                f"{request.method} is not an operation of {request.path}",
+                instance=request.path,
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
+        return problems.problem("not_found", f"no operation at {request.path}", instance=request.path)
+
+
+def _make_handler(op):
+    def handler(self, request, **path_values):
+        limit = int(self.call.worker_ctx.config.get("GATEWAY_MAX_BODY_BYTES", 1024 * 1024))
+        kwargs = http_io.arguments(op, request, path_values, limit)
+        request_id = request.headers.get(REQUEST_ID_HEADER) if op.command else None
+        return self.calls(
+            op.service, op.method, kwargs, token=self.call.worker_ctx.data.get(AUTHORIZATION_KEY), request_id=request_id
+        )
+
+    handler.__name__ = handler.__qualname__ = op.operation_id.replace(".", "__")
+    handler.__doc__ = f"{op.verb} {op.path} -> {op.service}.{op.method}"
+    return OperationEndpoint.decorator(op, expected_exceptions=(AllianceError, problems.HttpProblem))(handler)
+
+
+def served(cls):
+    """One entrypoint per operation of the installed services."""
+    for op in operations():
+        handler = _make_handler(op)
+        setattr(cls, handler.__name__, handler)
+    return cls
+
+
+def _static(name):
+    return resources.files("alliance_gateway").joinpath("static", name)
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><redoc spec-url="/openapi.json"></redoc><script src="/docs/redoc.standalone.js"></script></body></html>
+"""
+
+
+@served
+class GatewayService(PlatformService):
+    """The HTTP front door: every RPC method under /v1, OpenAPI at /openapi.json, Open311 at /open311/v2."""
+
+    name = "gateway"
+    call = ClaimedCallContext()
+    calls = CallerRpc(timeout_key="GATEWAY_RPC_TIMEOUT")
+
+    @http("GET", "/openapi.json")
+    @quiet
+    def openapi_document(self, request):
+        url = self.call.worker_ctx.config.get("GATEWAY_PUBLIC_URL") or "/"
+        return 200, {"Content-Type": "application/json"}, json.dumps(openapi.document(url), ensure_ascii=False)
+
+    @http("GET", "/docs")
+    @quiet
+    def reference_page(self, request):
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, DOCS_PAGE.format(title=openapi.TITLE)
+
+    @http("GET", "/docs/redoc.standalone.js")
+    @quiet
+    def reference_script(self, request):
+        headers = {"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "public, max-age=86400"}
+        return Response(_static("redoc.standalone.js").read_bytes(), status=200, headers=headers)
+
+    @http("GET", "/")
+    @quiet
+    def home(self, request):
+        return 302, {"Location": "/docs"}, ""
+
+    @_Fallback.decorator
+    def not_an_operation(self, request, path):
+        """Never called: the fallback answers without a worker."""

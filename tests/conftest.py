@@ -28,7 +28,11 @@ from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI,
 RUN_PREFIX = f"alliance_t{os.getpid()}"
 
 # Services whose databases tests can ask for, with the migration packages of each.
-DATABASE_PACKAGES = {name: ["alliance_platform", service_package(name)] for name in installed_services()}
+DATABASE_PACKAGES = {
+    name: ["alliance_platform", service_package(name)]
+    for name in installed_services()
+    if load_config(name).get("DATABASE_URL")  # not the gateway: it has no database of its own
+}
 DATABASE_PACKAGES["probe"] = ["alliance_platform", "tests.support"]
 
 
@@ -139,7 +143,7 @@ def service_config(rabbit_config, fresh_database):
                 "SERVICE_NAME": name,
                 "AMQP_URI": rabbit_config["AMQP_URI"],
                 "RABBIT_MANAGEMENT_URI": RABBIT_MANAGEMENT_URI,
-                "DATABASE_URL": database or fresh_database(kind or name),
+                **({"DATABASE_URL": database or fresh_database(kind or name)} if base.get("DATABASE_URL", True) else {}),
                 "WEB_SERVER_ADDRESS": "127.0.0.1:0",
                 "EVENT_RETRY_DELAYS_MS": [50, 100],
                 "OUTBOX_POLL_INTERVAL": 0.05,

@@ -1,8 +1,8 @@
 from alliance_platform.config import installed_services, load_config
 
 
-def test_the_four_services_are_installed():
-    assert installed_services() == ["events", "notifications", "registry", "tickets"]
+def test_the_five_services_are_installed():
+    assert installed_services() == ["events", "gateway", "notifications", "registry", "tickets"]
 
 
 def test_every_value_can_come_from_the_environment(monkeypatch):

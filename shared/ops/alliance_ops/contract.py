@@ -25,7 +25,7 @@ from alliance_contracts import CATALOG, CONTRACT_VERSION, EnvelopeSchema
 from alliance_platform.config import installed_services, service_class
 
 from . import contract_docs
-from .contract_docs import CONSISTENCY
+from .contract_docs import CONSISTENCY, rpc_services
 
 JSON_SCHEMA = "https://json-schema.org/draft/2020-12/schema"
 ERRORS = (
@@ -89,6 +89,7 @@ def rpc_document(service):
             "routing_key": f"{service}.{name}",
             "roles": list(method.rpc_allow) or ["any verified caller"],
             "command": not method.rpc_read_only,
+            "http": [f"{r.verb} {r.full_path}" for r in method.rpc_routes],
             "arguments": {"$ref": f"#/$defs/{name}.arguments"},
             "result": {"$ref": f"#/$defs/{name}.result"} if result is not None else None,
             "errors": list(ERRORS),
@@ -182,12 +183,15 @@ def asyncapi_document():
 
 def files():
     """{path relative to the repository: content} of every generated contract document."""
+    from alliance_gateway.openapi import document as openapi_document
+
     out = {}
-    for service in installed_services():
+    for service in rpc_services():
         document = rpc_document(service)
         out[f"docs/contract/rpc/{service}.json"] = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     events = asyncapi_document()
     out["docs/contract/asyncapi.yaml"] = yaml.safe_dump(events, allow_unicode=True, sort_keys=False, width=100)
+    out["docs/contract/openapi.json"] = json.dumps(openapi_document(), ensure_ascii=False, indent=2) + "\n"
     out["docs/CONTRACT.md"] = contract_docs.render()
     return out
 
@@ -317,7 +321,7 @@ def release(root):
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json"):
         old.unlink()
-    for service in installed_services():
+    for service in rpc_services():
         text = json.dumps(rpc_document(service), ensure_ascii=False, indent=2) + "\n"
         (folder / f"{service}.json").write_text(text, encoding="utf-8")
     return CONTRACT_VERSION

@@ -89,6 +89,11 @@ def _methods(cls):
             yield attr, method
 
 
+def rpc_services():
+    """The installed services that have RPC methods (not the gateway, which serves theirs)."""
+    return [name for name in installed_services() if any(True for _ in _methods(service_class(name)))]
+
+
 def render():
     lines = [
         "# The services' contract",
@@ -110,14 +115,14 @@ def render():
         *CALLS_SECTION,
         *EVENTS_SECTION,
     ]
-    for name in installed_services():
+    for name in rpc_services():
         cls = service_class(name)
         lines += [f"## {name}", "", (cls.__doc__ or "").strip(), ""] if cls.__doc__ else [f"## {name}", ""]
         methods = list(_methods(cls))
         if CONSISTENCY.get(name):
             lines += [f"*Consistency*: {CONSISTENCY[name]}", ""]
         if methods:
-            lines += ["| method | roles | arguments | result |", "|---|---|---|---|"]
+            lines += ["| method | HTTP | roles | arguments | result |", "|---|---|---|---|---|"]
             for attr, method in methods:
                 roles = ", ".join(method.rpc_allow) or "any verified caller"
                 if not method.rpc_read_only:
@@ -125,7 +130,8 @@ def render():
                 schema, result = method.rpc_schema, getattr(method, "rpc_result", None)
                 arguments = "; ".join(_field(n, f) for n, f in schema.fields.items()) if schema else "—"
                 answer = "; ".join(_field(n, f, result=True) for n, f in result.fields.items()) if result else "—"
-                lines.append(f"| `{attr}` | {roles} | {arguments} | {answer} |")
+                http = "<br>".join(f"`{r.verb} {r.full_path}`" for r in method.rpc_routes) or "—"
+                lines.append(f"| `{attr}` | {http} | {roles} | {arguments} | {answer} |")
             lines.append("")
         events = sorted((t, v) for (s, t, v) in CATALOG if s == name)
         if events:

@@ -143,7 +143,6 @@ def service_config(rabbit_config, fresh_database):
                 "SERVICE_NAME": name,
                 "AMQP_URI": rabbit_config["AMQP_URI"],
                 "RABBIT_MANAGEMENT_URI": RABBIT_MANAGEMENT_URI,
-                **({"DATABASE_URL": database or fresh_database(kind or name)} if base.get("DATABASE_URL", True) else {}),
                 "WEB_SERVER_ADDRESS": "127.0.0.1:0",
                 "EVENT_RETRY_DELAYS_MS": [50, 100],
                 "OUTBOX_POLL_INTERVAL": 0.05,
@@ -152,6 +151,8 @@ def service_config(rabbit_config, fresh_database):
                 "RPC_VALIDATE_RESULTS": True,
             }
         )
+        if base.get("DATABASE_URL", True):  # the gateway has no database of its own
+            base["DATABASE_URL"] = database or fresh_database(kind or name)
         base.update(overrides)
         return base
 

@@ -151,7 +151,7 @@ def service_config(rabbit_config, fresh_database):
                 "RPC_VALIDATE_RESULTS": True,
             }
         )
-        if base.get("DATABASE_URL", True):  # the gateway has no database of its own
+        if "DATABASE_URL" in base or name not in installed_services():  # the gateway has no database
             base["DATABASE_URL"] = database or fresh_database(kind or name)
         base.update(overrides)
         return base

@@ -26,5 +26,3 @@ def test_a_result_its_schema_refuses_is_an_error_in_tests(probe, client):
     with client() as alliance, pytest.raises(RemoteError, match="ResultError"):
         alliance.retries = 0
         alliance.probe.get_item_badly(item_id="r-2")
-
-

@@ -132,4 +132,3 @@ def use_case(fresh_database):
     yield run
     for pool in pools.values():
         pool.close()
-

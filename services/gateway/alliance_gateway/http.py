@@ -8,6 +8,7 @@ every value, so the gateway cannot disagree with the RPC method about what is va
 """
 
 import json
+import re
 
 from marshmallow import fields
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -55,6 +56,12 @@ def coerce(field, text):
 def _query_arguments(operation, request):
     known = operation.fields()
     data = {}
+    elsewhere = [name for name in request.args if name in operation.other_path_params]
+    if elsewhere:
+        raise ValidationError(
+            "not a parameter of this operation",
+            {name: ["given in the path of another operation"] for name in elsewhere},
+        )
     for name in request.args:
         field = known.get(name)
         values = [coerce(field, v) for v in request.args.getlist(name)] if field else request.args.getlist(name)
@@ -86,6 +93,19 @@ def _body_arguments(request, limit):
     if not isinstance(data, dict):
         raise ValidationError("the body must be a JSON object", {"_body": [f"got {type(data).__name__}"]})
     return data
+
+
+_REQUEST_ID = re.compile(r"^[\x20-\x7e]{1,128}$")
+
+
+def request_id(operation, request):
+    """The caller's ``Idempotency-Key`` of a command (1 to 128 printable ASCII characters), or None."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None or not operation.command:
+        return None
+    if not _REQUEST_ID.match(key):
+        raise ValidationError("invalid Idempotency-Key", {"Idempotency-Key": ["1 to 128 printable ASCII characters"]})
+    return key
 
 
 def arguments(operation, request, path_values, max_body_bytes):

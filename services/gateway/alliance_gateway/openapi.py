@@ -43,6 +43,7 @@ ERROR_STATUSES = {
     "409": "The call contradicts the current state, or its Idempotency-Key was used for another call",
     "502": "The service answered with something the gateway could not pass on",
     "503": "The service, or something it needs, cannot be reached",
+    "414": "The request line is longer than the server reads (8 KiB): send fewer or shorter values",
     "504": "The service gave no answer in time; a command may or may not have been carried out "
     "(retry it with the same Idempotency-Key)",
 }
@@ -149,7 +150,9 @@ def _operation(converter, op):
 def _components():
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     responses = {
-        f"Problem{status}": {
+        f"Problem{status}": {"description": text}  # the web server's own refusal, before any operation
+        if status == "414"
+        else {
             "description": text,
             "headers": {"X-Correlation-Id": {"$ref": "#/components/headers/CorrelationId"}},
             "content": problem,
@@ -171,8 +174,9 @@ def _components():
                 "name": "X-Correlation-Id",
                 "in": "header",
                 "required": False,
-                "description": "Ties this call to the log lines of every service it reaches.",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]+$"},
+                "description": "Ties this call to the log lines of every service it reaches: up to 128 printable"
+                " ASCII characters (any other value is replaced by a new id, which the answer carries).",
+                "schema": {"type": "string"},
             },
         },
         "headers": {

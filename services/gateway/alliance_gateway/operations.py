@@ -22,6 +22,7 @@ class Operation:
     verb: str
     path: str  # the full path, e.g. /v1/tickets/{ticket_id}/accept
     path_params: tuple
+    other_path_params: tuple  # of the method's other routes: not parameters of this one
     schema: object  # the marshmallow input schema, or None for a method without arguments
     result: object  # the result schema (``many`` for a list)
     read_only: bool
@@ -42,7 +43,10 @@ class Operation:
         return {f.data_key or name: f for name, f in self.schema.fields.items() if not f.dump_only}
 
     def query_fields(self):
-        return {} if self.verb != "GET" else {n: f for n, f in self.fields().items() if n not in self.path_params}
+        if self.verb != "GET":
+            return {}
+        skipped = (*self.path_params, *self.other_path_params)
+        return {n: f for n, f in self.fields().items() if n not in skipped}
 
     def body_fields(self):
         return {} if self.verb == "GET" else {n: f for n, f in self.fields().items() if n not in self.path_params}
@@ -70,6 +74,9 @@ def _of_service(service):
                 verb=route.verb,
                 path=route.full_path,
                 path_params=route.path_params,
+                other_path_params=tuple(
+                    p for other in routes if other is not route for p in other.path_params if p not in route.path_params
+                ),
                 schema=method.rpc_schema,
                 result=method.rpc_result,
                 read_only=method.rpc_read_only,

@@ -23,7 +23,6 @@ from . import http as http_io
 from . import openapi, problems
 from .operations import operations
 
-REQUEST_ID_HEADER = "Idempotency-Key"
 CORRELATION_HEADER = "X-Correlation-Id"
 MAX_CORRELATION_ID = 128
 
@@ -140,7 +139,7 @@ def _make_handler(op):
     def handler(self, request, **path_values):
         limit = int(self.call.worker_ctx.config.get("GATEWAY_MAX_BODY_BYTES", 1024 * 1024))
         kwargs = http_io.arguments(op, request, path_values, limit)
-        request_id = request.headers.get(REQUEST_ID_HEADER) if op.command else None
+        request_id = http_io.request_id(op, request)
         return self.calls(
             op.service, op.method, kwargs, token=self.call.worker_ctx.data.get(AUTHORIZATION_KEY), request_id=request_id
         )

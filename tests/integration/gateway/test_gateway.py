@@ -127,8 +127,15 @@ def test_the_same_idempotency_key_answers_again_and_a_different_body_is_a_confli
     other_body = merchant.post(f"{gw.url}/v1/tickets", json=demand(merchant_id, title="另一件事"), headers=key)
     assert "different call" in _problem(other_body, 409, "conflict")["detail"]
     # A key is per caller: another merchant's identical key is a call of its own.
+    neighbour_id = tickets.seed_merchant(name="隔壁茶叶店")
+    theirs = gw.merchant(neighbour_id, subject="owner-2").post(
+        f"{gw.url}/v1/tickets", json=demand(neighbour_id), headers=key
+    )
+    assert theirs.status_code == 200 and theirs.json()["ticket_id"] != first.json()["ticket_id"]
     too_long = merchant.post(f"{gw.url}/v1/tickets", json=demand(merchant_id), headers={"Idempotency-Key": "k" * 129})
-    assert "request_id" in _problem(too_long, 400, "validation_error")["errors"]
+    assert "Idempotency-Key" in _problem(too_long, 400, "validation_error")["errors"]
+    not_ascii = merchant.post(f"{gw.url}/v1/tickets", json=demand(merchant_id), headers={"Idempotency-Key": "k\tk"})
+    _problem(not_ascii, 400, "validation_error")
 
 
 def test_query_strings_are_typed_by_the_methods_schema(front):

@@ -19,7 +19,8 @@ infra:
 setup: $(STAMP) infra
 	$(BIN)/alliance migrate --all
 
-## run: set up, then all four services with merged logs and the demo data loaded. Ctrl-C stops.
+## run: set up, then the four services and the HTTP gateway (port 8100) with merged logs and the demo
+## data loaded. Ctrl-C stops.
 run: setup
 	$(BIN)/alliance up
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The image's entrypoint: its first argument says what the container runs.
 #
-#   registry | tickets | events | notifications   one service, until SIGTERM (then it finishes the
+#   registry | tickets | events | notifications | gateway
+#                                                  one service, until SIGTERM (then it finishes the
 #                                                  work in flight and exits 0)
 #   migrate                                        every service's pending migrations, then exit
 #   alliance ARG...                                the operator command line (ops image only)
@@ -13,17 +14,19 @@
 #   <URL>_PASSWORD_FILE  puts the file's content into the URL held by URL as its password
 #                        (percent-encoded), for AMQP_URI and <SERVICE>_DATABASE_URL — one secret
 #                        per password, shared with the broker definitions and the database init.
+# The gateway takes only AMQP_URI's password: it has no database, and it needs no signing secret
+# (it verifies no token: the service it calls does).
 set -eu
 
-SERVICES="registry tickets events notifications"
+SERVICES="registry tickets events notifications gateway"
 FILE_VARS="ALLIANCE_SIGNING_SECRET ALLIANCE_SIGNING_SECRETS_PREVIOUS"
 URL_VARS="AMQP_URI REGISTRY_DATABASE_URL TICKETS_DATABASE_URL EVENTS_DATABASE_URL NOTIFICATIONS_DATABASE_URL"
 
 usage() {
   cat >&2 <<USAGE
-usage: entrypoint.sh registry|tickets|events|notifications   run one service
-       entrypoint.sh migrate                                  apply all pending migrations
-       entrypoint.sh alliance [ARG...]                        the operator CLI (ops image; alliance --help)
+usage: entrypoint.sh registry|tickets|events|notifications|gateway   run one service
+       entrypoint.sh migrate                                          apply all pending migrations
+       entrypoint.sh alliance [ARG...]                                the operator CLI (ops image; alliance --help)
 USAGE
 }
 

@@ -17,7 +17,7 @@ random_secret() {
 created=0
 for name in signing_secret \
     broker_registry_password broker_tickets_password broker_events_password \
-    broker_notifications_password broker_operator_password broker_admin_password \
+    broker_notifications_password broker_gateway_password broker_operator_password broker_admin_password \
     postgres_password postgres_registry_password postgres_tickets_password \
     postgres_events_password postgres_notifications_password; do
   [ -e "$dir/$name" ] && continue

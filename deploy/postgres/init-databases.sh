@@ -3,7 +3,7 @@
 # every other role. The PostgreSQL image runs this once, when it initialises an empty data
 # directory (/docker-entrypoint-initdb.d); the passwords are the same secrets the services get.
 # The migrations then run as each service's role (the owner may create its tables), never as the
-# superuser.
+# superuser. The gateway has no database (it keeps no state), so no role either.
 set -eu
 
 secrets_dir=${ALLIANCE_SECRETS_DIR:-/run/secrets}

@@ -1,5 +1,6 @@
-"""RabbitMQ definitions of the alliance: its vhost, one user per service, least-privilege
-permissions and the policies of its queues. Standard library only: it runs under any Python 3.11.
+"""RabbitMQ definitions of the alliance: its vhost, one user per service (the gateway included),
+least-privilege permissions and the policies of its queues. Standard library only: it runs under
+any Python 3.11.
 
     python deploy/rabbitmq/definitions.py
         rewrite definitions.json from the tables below (no passwords: nobody can log in with it);
@@ -29,7 +30,12 @@ HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "definitions.json"
 
 VHOST = "alliance"
+# The services that own queues: an RPC queue, event handler queues, an event exchange, dead letters.
 SERVICES = ("registry", "tickets", "events", "notifications")
+# Front doors (the HTTP gateway, services/gateway): processes that call the services *as their
+# callers*, with the caller's token, and own nothing on the broker but their reply queues. They
+# answer no call, publish no event and consume none.
+FRONT_DOORS = ("gateway",)
 
 # Who may call which RPC methods: caller -> ["service.method", ...]; "service.*" allows every
 # method of that service. Services list exactly the calls their code makes (grep ServiceRpc in
@@ -40,6 +46,9 @@ RPC_CALLS = {
     "tickets": [],
     "events": ["registry.get_merchant"],
     "notifications": ["registry.resolve_audience"],
+    # The gateway serves every public method over HTTP (the routes declared on them): every method
+    # of each service while each has a route (tests/deploy checks; list the routed ones otherwise).
+    "gateway": [f"{service}.*" for service in SERVICES],
     # The `alliance` operator CLI: demo data, support work, dead letters.
     "operator": [f"{service}.*" for service in SERVICES],
 }
@@ -156,6 +165,16 @@ def _service_access(service, calls, sources):
     return {"configure": _only(*configure), "write": _only(*write), "read": _only(*read)}, topics
 
 
+def _front_door_access(name, calls):
+    """Publish the calls it may make, declare, bind and consume its own reply queues: nothing else."""
+    reply = rf"rpc\.reply-{_lit(name)}-{UUID}"
+    access = _only("nameko-rpc", reply)
+    permissions = {"configure": access, "write": access, "read": access}
+    # It answers no call (no reply routing keys to write) and binds nothing but its replies.
+    topics = [{"exchange": "nameko-rpc", "write": _only(*(_rpc_key(c) for c in calls)), "read": _only(UUID)}]
+    return permissions, topics
+
+
 def _client_access(calls):
     reply = rf"rpc\.reply-standalone_rpc_proxy-{UUID}"
     dead_letters = r"alliance\.dead-letters\.(" + "|".join(SERVICES) + ")"
@@ -193,12 +212,14 @@ def generate(vhost=VHOST, rpc_calls=None, subscriptions=None):
     rpc_calls = RPC_CALLS if rpc_calls is None else rpc_calls
     subscriptions = SUBSCRIPTIONS if subscriptions is None else subscriptions
     unknown = (set(subscriptions) | {s for subs in subscriptions.values() for s in subs}) - set(SERVICES)
-    if unknown or not set(SERVICES) <= set(rpc_calls):
-        raise ValueError(f"the tables must name the services {SERVICES}; unknown: {sorted(unknown)}")
+    if unknown or not {*SERVICES, *FRONT_DOORS} <= set(rpc_calls):
+        raise ValueError(f"the tables must name the services {SERVICES + FRONT_DOORS}; unknown: {sorted(unknown)}")
     users, permissions, topic_permissions = [], [], []
     for user, calls in rpc_calls.items():
         if user in SERVICES:
             access, topics = _service_access(user, calls, subscriptions.get(user, {}))
+        elif user in FRONT_DOORS:
+            access, topics = _front_door_access(user, calls)
         else:
             access, topics = _client_access(calls)
         users.append({"name": user, "password_hash": "", "tags": []})

@@ -1,9 +1,11 @@
-"""Fixtures of the deployment checks: the deploy/ folder, its definitions generator, and broker
-passwords of the kind an operator generates."""
+"""Fixtures of the deployment checks: the deploy/ folder, its definitions generator, broker
+passwords of the kind an operator generates, and which services own a database."""
 
 import importlib.util
 import secrets
 from pathlib import Path
+
+from alliance_platform.config import installed_services, load_config
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -23,3 +25,13 @@ def write_broker_passwords(directory, users):
     for user, password in passwords.items():
         (directory / f"broker_{user}_password").write_text(password + "\n")
     return passwords
+
+
+def has_database(service):
+    """Whether ``service`` owns a database (every service but the gateway): its config names one."""
+    return bool(load_config(service).get("DATABASE_URL"))
+
+
+def database_services():
+    """The installed services that own a database, in installed_services() order."""
+    return [name for name in installed_services() if has_database(name)]

@@ -1,7 +1,8 @@
 """The broker definitions (deploy/rabbitmq) as compose loads them: rendered with passwords,
 loaded at start into a real RabbitMQ (a private node with deploy/rabbitmq's rabbitmq.conf and
-plugins). The four services run under their own users; each user is refused what it has no
-right to; `guest` does not exist. The tables behind the definitions match what the code does."""
+plugins). Every service, the gateway included, runs under its own user; each user is refused what
+it has no right to; `guest` does not exist. The tables behind the definitions match what the code
+does."""
 
 import ast
 import inspect
@@ -14,8 +15,10 @@ import amqp
 import kombu
 import pytest
 import requests
+from nameko.rpc import Rpc
 
 from alliance_contracts import example_envelopes
+from alliance_gateway.operations import operations
 from alliance_ops import demo_data
 from alliance_ops.deadletters import list_dead_letters
 from alliance_platform.config import installed_services, load_config, service_class, service_package
@@ -28,6 +31,9 @@ from tests.support.servers import workdir as private_workdir
 
 DEFINITIONS = load_definitions_module()
 SERVICES = DEFINITIONS.SERVICES
+FRONT_DOORS = DEFINITIONS.FRONT_DOORS
+REPLY_KEY = str(uuid.uuid4())
+GATEWAY_REPLY_QUEUE = f"rpc.reply-gateway-{REPLY_KEY}"
 HANDLER_QUEUE = "evt-registry-merchant_registered--tickets.handle_registry_merchant_registered"
 
 
@@ -119,6 +125,24 @@ def _get(queue):
     return lambda channel: channel.basic_get(queue)
 
 
+def _then(*actions):
+    def act(channel):
+        for action in actions:
+            action(channel)
+
+    return act
+
+
+def _reply_queue(queue, routing_key):
+    """Declared as nameko's reply listener declares it (expiring, bound to nameko-rpc by a uuid)."""
+
+    def act(channel):
+        channel.queue_declare(queue, durable=True, auto_delete=False, arguments={"x-expires": 300000})
+        channel.queue_bind(queue, "nameko-rpc", routing_key)
+
+    return act
+
+
 ALLOWED = [
     ("tickets", "declare its own rpc queue", _declare("rpc-tickets")),
     ("tickets", "bind its rpc queue to its own methods", _bind("rpc-tickets", "nameko-rpc", "tickets.*")),
@@ -134,6 +158,13 @@ ALLOWED = [
     # (an event type nobody subscribes to: the message must not reach a service's handler)
     ("registry", "publish its own events", _publish("registry.events", "no_subscriber_event")),
     ("operator", "call a service's method", _publish("nameko-rpc", "registry.list_districts")),
+    *(("gateway", f"call a {service} method", _publish("nameko-rpc", f"{service}.any_method")) for service in SERVICES),
+    ("gateway", "declare and bind its reply queue", _reply_queue(GATEWAY_REPLY_QUEUE, REPLY_KEY)),
+    (
+        "gateway",
+        "consume its reply queue",
+        _then(_reply_queue(GATEWAY_REPLY_QUEUE, REPLY_KEY), _get(GATEWAY_REPLY_QUEUE)),
+    ),
     ("operator", "read a service's dead letters", _get("alliance.dead-letters.tickets")),
 ]
 
@@ -165,6 +196,19 @@ REFUSED = [
     ("tickets", "dead-letter into another service's queue", _publish("alliance.dead-letters", "notifications")),
     ("tickets", "put a message into any queue by name", _publish("", "evt-registry-merchant_registered--events.h")),
     ("operator", "declare a service's rpc queue", _declare("rpc-registry")),
+    # The gateway passes calls on and takes their replies: nothing else.
+    ("gateway", "answer a call (publish an RPC reply)", _publish("nameko-rpc", str(uuid.uuid4()))),
+    ("gateway", "call the gateway itself", _publish("nameko-rpc", "gateway.any_method")),
+    ("gateway", "declare a service's rpc queue", _declare("rpc-registry")),
+    ("gateway", "consume a service's rpc queue", _get("rpc-tickets")),
+    ("gateway", "declare another caller's reply queue", _reply_queue(f"rpc.reply-tickets-{uuid.uuid4()}", "x")),
+    ("gateway", "bind its reply queue to a service's calls", _reply_queue(GATEWAY_REPLY_QUEUE, "tickets.*")),
+    ("gateway", "bind its reply queue to every call", _reply_queue(GATEWAY_REPLY_QUEUE, "#")),
+    ("gateway", "publish an event", _publish("registry.events", "no_subscriber_event")),
+    ("gateway", "subscribe to events", _bind("evt-registry-merchant_registered--gateway.h", "registry.events", "#")),
+    ("gateway", "retry a handler's message", _publish("alliance.retry", f"1000ms.{HANDLER_QUEUE}")),
+    ("gateway", "read dead letters", _get("alliance.dead-letters.tickets")),
+    ("gateway", "put a message into any queue by name", _publish("", "rpc-tickets")),
 ]
 
 
@@ -197,22 +241,31 @@ def test_guest_cannot_log_in(broker, vhost):
     )
 
 
-def test_the_four_services_run_under_their_own_users(broker, container_factory, fresh_database, admin_token):
+def test_every_service_runs_under_its_own_user(broker, container_factory, fresh_database, admin_token):
     containers = {}
     for name in installed_services():
         config = {
             **load_config(name),
             "AMQP_URI": broker.uri(name),
-            "DATABASE_URL": fresh_database(name),
             "WEB_SERVER_ADDRESS": "127.0.0.1:0",
             "EVENT_RETRY_DELAYS_MS": [50, 100],
             "OUTBOX_POLL_INTERVAL": 0.05,
         }
+        if config.get("DATABASE_URL"):  # not the gateway: it has no database of its own
+            config["DATABASE_URL"] = fresh_database(name)
         containers[name] = container_factory(service_class(name), config)
         containers[name].start()
     for name, container in containers.items():
         status, report = get_json(f"http://127.0.0.1:{http_port(container)}/health/ready")
         assert status == 200, (name, report)
+
+    # The gateway passes an HTTP call on under its own broker user and gets the answer back.
+    response = requests.get(
+        f"http://127.0.0.1:{http_port(containers['gateway'])}/v1/districts",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200 and response.json(), response.text
     tickets_db = containers["tickets"].config["DATABASE_URL"]
 
     # The operator loads demo data through the registry, which answers on its own queue and
@@ -357,7 +410,26 @@ def test_the_subscription_table_lists_exactly_the_event_handlers():
             in_code.setdefault(service, {}).setdefault(source, set()).add(event_type)
     table = {s: {source: set(types) for source, types in subs.items()} for s, subs in DEFINITIONS.SUBSCRIPTIONS.items()}
     assert table == in_code, "update SUBSCRIPTIONS in deploy/rabbitmq/definitions.py"
-    assert set(installed_services()) == set(SERVICES)
+    assert set(installed_services()) == {*SERVICES, *FRONT_DOORS}
+
+
+def test_the_gateway_may_call_exactly_the_methods_it_serves():
+    """Its grants are the routed methods: ``service.*`` while every method of a service has a
+    route, the routed methods by name otherwise. It calls only what operations() serves."""
+    served = {}
+    for op in operations():
+        served.setdefault(op.service, set()).add(op.method)
+    expected = set()
+    for service, methods in served.items():
+        rpc_methods = {
+            name
+            for name, member in inspect.getmembers(service_class(service))
+            if any(isinstance(e, Rpc) for e in getattr(member, "nameko_entrypoints", ()))
+        }
+        assert methods <= rpc_methods
+        expected |= {f"{service}.*"} if methods == rpc_methods else {f"{service}.{m}" for m in methods}
+    assert set(DEFINITIONS.RPC_CALLS["gateway"]) == expected, "update RPC_CALLS['gateway'] in definitions.py"
+    assert "gateway" not in DEFINITIONS.SUBSCRIPTIONS
 
 
 def test_rendering_refuses_a_missing_or_short_password(tmp_path, capsys):

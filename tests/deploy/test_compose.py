@@ -1,7 +1,8 @@
 """deploy/compose.yaml validated against the Compose Specification's JSON schema (vendored in
 tests/deploy/schemas, checked with the `jsonschema` library), then held to what the platform
 needs: each service reaches its own database and broker user through secrets, reports ready on
-its own health endpoint, starts after the migrations and has time to stop gracefully."""
+its own health endpoint, starts after the migrations and has time to stop gracefully; the gateway
+is published on its port with nothing but its broker user (no signing secret, no database)."""
 
 import hashlib
 import json
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from alliance_platform.config import installed_services, load_config
-from tests.deploy.conftest import DEPLOY, load_definitions_module
+from tests.deploy.conftest import DEPLOY, database_services, has_database, load_definitions_module
 
 SCHEMA = Path(__file__).parent / "schemas" / "compose-spec.json"
 SCHEMA_SHA256 = "d549057ebc2925f39f62799eab0db7b9e2c18b35b6c00595199116da3ed10e64"
@@ -57,16 +58,37 @@ def test_each_service_runs_with_its_own_credentials_and_health_check(compose, na
     env = _env(service)
     assert service["command"] == [name]
     assert service["restart"] == "unless-stopped"
-    assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert service["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
     assert env["AMQP_URI"] == f"amqp://{name}@rabbitmq:5672/{load_definitions_module().VHOST}"
-    assert env[f"{name.upper()}_DATABASE_URL"] == f"postgresql://{name}@postgres:5432/alliance_{name}"
+    assert env["AMQP_URI_PASSWORD_FILE"] == f"/run/secrets/broker_{name}_password"
+    if has_database(name):
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert env[f"{name.upper()}_DATABASE_URL"] == f"postgresql://{name}@postgres:5432/alliance_{name}"
+    else:  # the gateway: nothing to migrate, no database to reach
+        assert "migrate" not in service["depends_on"] and "postgres" not in service["depends_on"]
+        assert not [variable for variable in env if "DATABASE" in variable]
     port = str(load_config(name)["WEB_SERVER_ADDRESS"]).rsplit(":", 1)[1]
     assert env[f"{name.upper()}_HTTP_ADDRESS"] == f"0.0.0.0:{port}"
     assert f"http://127.0.0.1:{port}/health/ready" in " ".join(service["healthcheck"]["test"])
     # SIGTERM, then time to finish the work in flight (proven to take under 25 s), then SIGKILL.
     assert service["stop_grace_period"] == "30s"
     assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+
+
+def test_the_gateway_is_published_with_only_its_broker_user(compose):
+    """It holds no power of its own: the caller's token goes on to the service, which verifies it.
+    So no signing secret (it could mint tokens with one) and no database password."""
+    gateway = compose["services"]["gateway"]
+    env = _env(gateway)
+    assert gateway["secrets"] == ["broker_gateway_password"]
+    assert not [variable for variable in env if "SIGNING" in variable or "DATABASE" in variable]
+    port = str(load_config("gateway")["WEB_SERVER_ADDRESS"]).rsplit(":", 1)[1]
+    (published,) = gateway["ports"]
+    assert published == f"${{ALLIANCE_GATEWAY_PUBLISH:-127.0.0.1:{port}}}:{port}"
+    # The other services publish nothing (their ports are health and metrics, scaled freely).
+    for name in installed_services():
+        if name != "gateway":
+            assert "ports" not in compose["services"][name], name
 
 
 def test_every_secret_file_variable_points_at_a_secret_the_container_gets(compose):
@@ -99,9 +121,16 @@ def test_the_migrations_run_once_as_each_services_role_before_the_services(compo
     migrate = compose["services"]["migrate"]
     assert migrate["command"] == ["migrate"] and migrate["restart"] == "no"
     env = _env(migrate)
-    for name in installed_services():
+    for name in database_services():
         assert env[f"{name.upper()}_DATABASE_URL"] == f"postgresql://{name}@postgres:5432/alliance_{name}"
         assert f"postgres_{name}_password" in migrate["secrets"]
+    assert {variable for variable in env if variable.endswith("_DATABASE_URL")} == {
+        f"{name.upper()}_DATABASE_URL" for name in database_services()
+    }
+    assert {secret for secret in compose["secrets"] if secret.startswith("postgres_")} == {
+        "postgres_password",
+        *(f"postgres_{name}_password" for name in database_services()),
+    }
 
 
 def test_the_broker_loads_the_rendered_definitions_with_the_alliance_config(compose):

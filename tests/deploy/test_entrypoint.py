@@ -10,13 +10,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 import pytest
+import requests
 
 from alliance_platform.config import installed_services, service_package
 from alliance_platform.identity import TokenService
 from alliance_platform.migrate import migration_files
 from alliance_platform.rpc import AllianceClient
 from tests.conftest import RUN_PREFIX, database_url
-from tests.deploy.conftest import DEPLOY
+from tests.deploy.conftest import DEPLOY, database_services, has_database
 from tests.support.helpers import get_json, query, wait_until
 from tests.support.servers import free_ports
 
@@ -66,7 +67,7 @@ def _run(*args, env, timeout=60):
 def test_each_service_argument_starts_that_service_until_sigterm(secrets_env, fresh_database, rabbit_config, tmp_path):
     env = _database_env(
         dict(secrets_env),
-        {name: fresh_database(name) for name in installed_services()},
+        {name: fresh_database(name) for name in database_services()},
         str(tmp_path / "database_password"),
     )
     ports = dict(zip(installed_services(), free_ports(len(installed_services())), strict=True))
@@ -94,6 +95,13 @@ def test_each_service_argument_starts_that_service_until_sigterm(secrets_env, fr
         token = TokenService(SIGNING_SECRET).issue("entrypoint-test", "staff", roles=["admin"], districts=["*"])
         with AllianceClient(rabbit_config["AMQP_URI"], token, timeout=10) as alliance:
             assert alliance.registry.list_districts()
+        # ... and the gateway passes it on to the registry, which verifies it.
+        response = requests.get(
+            f"http://127.0.0.1:{ports['gateway']}/v1/districts",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200 and response.json(), response.text
     finally:
         started = time.monotonic()
         for process in processes.values():
@@ -113,11 +121,13 @@ def _status(url):
 
 def test_migrate_applies_every_services_migrations_once(secrets_env, database_templates, tmp_path):
     # Databases that do not exist yet, named so that the session's clean-up drops them.
-    urls = {name: database_url(f"{RUN_PREFIX}_entrypoint_{name}") for name in installed_services()}
+    urls = {name: database_url(f"{RUN_PREFIX}_entrypoint_{name}") for name in database_services()}
     env = _database_env(dict(secrets_env), urls, str(tmp_path / "database_password"))
 
     first = _run("migrate", env=env)
     assert first.returncode == 0, first.stderr
+    assert [name for name in installed_services() if not has_database(name)] == ["gateway"]
+    assert "gateway: no database of its own" in first.stdout
     for name, url in urls.items():
         expected = len(migration_files("alliance_platform")) + len(migration_files(service_package(name)))
         assert f"{name}: {expected} migration(s) applied" in first.stdout

@@ -1,6 +1,6 @@
 """deploy/grafana/alliance-dashboard.json against what the services really expose: every series a
 panel queries, with the labels it groups by, appears on a running service's GET /metrics, and
-every alliance metric has a panel."""
+every alliance metric has a panel — the gateway's included (it exposes the platform's metrics)."""
 
 import json
 import re
@@ -8,6 +8,7 @@ import urllib.request
 
 import kombu
 import pytest
+import requests
 
 from alliance_contracts import example_envelopes
 from alliance_platform.config import service_class
@@ -34,14 +35,23 @@ def _samples(text):
 
 
 @pytest.fixture
-def exposed(container_factory, service_config, client, rabbit_config):
-    """The series of a registry that answered calls and a tickets that handled an event."""
+def exposed(container_factory, service_config, client, rabbit_config, admin_token):
+    """The series of a registry that answered calls (over RPC and through the gateway), a tickets
+    that handled an event, and the gateway that passed a call on."""
     registry = container_factory(service_class("registry"), service_config("registry"))
     tickets = container_factory(service_class("tickets"), service_config("tickets"))
+    gateway = container_factory(service_class("gateway"), service_config("gateway"))
     registry.start()
     tickets.start()
+    gateway.start()
     with client() as alliance:
         alliance.registry.list_districts()
+    response = requests.get(
+        f"http://127.0.0.1:{http_port(gateway)}/v1/districts",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
     envelope = example_envelopes("registry", "merchant_registered")[0]
     with kombu.Connection(rabbit_config["AMQP_URI"]) as conn:
         conn.Producer().publish(
@@ -52,8 +62,10 @@ def exposed(container_factory, service_config, client, rabbit_config):
             retry=False,
         )
     wait_until(lambda: "alliance_events_handled_total{" in _exposition(tickets), message="the event in the metrics")
+    gateway_series = _samples(_exposition(gateway))
+    assert 'alliance_ready{service="gateway"} 1.0' in _exposition(gateway)
     series = _samples(_exposition(registry))
-    for name, labels in _samples(_exposition(tickets)).items():
+    for name, labels in [*_samples(_exposition(tickets)).items(), *gateway_series.items()]:
         series.setdefault(name, set()).update(labels)
     return series
 

@@ -1,7 +1,8 @@
 """deploy/k8s validated offline against the Kubernetes API schemas (PyPI kubernetes-validate, which
 bundles them; strict: unknown fields are errors), then held to what the platform needs: probes on
 the health endpoints, a grace period longer than a graceful stop, disruption budgets and
-autoscalers aimed at their Deployments, and each pod given only its own secrets."""
+autoscalers aimed at their Deployments, and each pod given only its own secrets; the gateway behind
+a Service and an Ingress of its public paths, with no signing secret and no database."""
 
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from alliance_platform.config import installed_services, load_config
-from tests.deploy.conftest import DEPLOY
+from tests.deploy.conftest import DEPLOY, database_services, has_database
 
 K8S = DEPLOY / "k8s"
 # The oldest Kubernetes release still maintained when these manifests were written; every field
@@ -86,15 +87,20 @@ def test_each_pod_gets_only_its_own_credentials(name):
     container = _container(deployment)
     env = _env(container)
     assert env["AMQP_URI"] == f"amqp://{name}@$(BROKER_HOST):5672/$(BROKER_VHOST)"
-    assert env[f"{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}@")
     (volume,) = [v for v in deployment["spec"]["template"]["spec"]["volumes"] if "secret" in v]
     keys = {item["key"] for item in volume["secret"]["items"]}
-    assert keys == {
-        "signing_secret",
-        "signing_secrets_previous",
-        f"broker_{name}_password",
-        f"postgres_{name}_password",
-    }
+    if has_database(name):
+        assert env[f"{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}@")
+        assert keys == {
+            "signing_secret",
+            "signing_secrets_previous",
+            f"broker_{name}_password",
+            f"postgres_{name}_password",
+        }
+    else:
+        # The gateway: it passes the caller's token on and holds no power (nor a database) itself.
+        assert keys == {f"broker_{name}_password"}
+        assert not [variable for variable in env if "SIGNING" in variable or "DATABASE" in variable]
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
     files = {value for key, value in env.items() if key.endswith("_FILE")}
     assert files == {f"{mount['mountPath']}/{key}" for key in keys}
@@ -119,8 +125,48 @@ def test_the_migration_job_runs_migrate_once_with_every_services_database():
     assert container["args"] == ["migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     env = _env(container)
-    for name in installed_services():
+    for name in database_services():
         assert env[f"{name.upper()}_DATABASE_URL"] == f"postgresql://{name}@$(DATABASE_HOST):5432/alliance_{name}"
+    assert {variable for variable in env if variable.endswith("_DATABASE_URL")} == {
+        f"{name.upper()}_DATABASE_URL" for name in database_services()
+    }
+
+
+def test_every_installed_service_has_a_deployment_and_nothing_else_does():
+    deployments = {name for kind, name in _all() if kind == "Deployment"}
+    assert deployments == set(installed_services())
+
+
+def test_the_gateway_is_reached_through_its_service_and_an_ingress_of_its_public_paths():
+    resources = _all()
+    deployment = resources[("Deployment", "gateway")]
+    service = resources[("Service", "gateway")]
+    ingress = resources[("Ingress", "gateway")]
+    pod = deployment["spec"]["template"]
+    assert deployment["spec"]["replicas"] == 2
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    (port,) = service["spec"]["ports"]
+    assert port["targetPort"] == "http"
+    assert ingress["apiVersion"] == "networking.k8s.io/v1"
+    (rule,) = ingress["spec"]["rules"]
+    paths = {(path["path"], path["pathType"]) for path in rule["http"]["paths"]}
+    assert paths == {("/v1", "Prefix"), ("/open311", "Prefix"), ("/openapi.json", "Exact"), ("/docs", "Prefix")}
+    for path in rule["http"]["paths"]:
+        assert path["backend"]["service"] == {"name": "gateway", "port": {"name": port["name"]}}
+    # Probes and Prometheus reach the pods directly; the Ingress publishes neither.
+    assert not any(path.startswith(("/health", "/metrics")) for path, _ in paths)
+    assert rule["host"] in ingress["spec"]["tls"][0]["hosts"]
+    env = _env(_container(deployment))
+    assert env["GATEWAY_PUBLIC_URL"] == f"https://{rule['host']}"
+    # Traffic arrives through the Service: it keeps answering while its endpoint is withdrawn.
+    assert _container(deployment)["lifecycle"]["preStop"]["exec"]["command"][0] == "sleep"
+
+
+def test_only_the_gateway_is_behind_a_service():
+    """The services take their work from their queues; nothing reaches them over HTTP but the
+    probes and Prometheus, which go to the pods."""
+    assert {name for kind, name in _all() if kind in {"Service", "Ingress"}} == {"gateway"}
 
 
 def test_every_namespaced_resource_lives_in_the_alliance_namespace():

@@ -1,6 +1,7 @@
 """deploy/postgres/init-databases.sh, run as the PostgreSQL image runs it on a new data directory
-(here against a private server): a role and a database per service, each closed to the other
-services' roles; then the image's `migrate` applies every migration as each service's own role."""
+(here against a private server): a role and a database per service that owns one (not the
+gateway), each closed to the other services' roles; then the image's `migrate` applies every
+migration as each service's own role."""
 
 import os
 import shutil
@@ -10,8 +11,7 @@ import sys
 import psycopg
 import pytest
 
-from alliance_platform.config import installed_services
-from tests.deploy.conftest import DEPLOY
+from tests.deploy.conftest import DEPLOY, database_services
 from tests.support.servers import PrivatePostgres
 from tests.support.servers import workdir as private_workdir
 
@@ -25,7 +25,7 @@ def postgres():
 @pytest.fixture(scope="module")
 def initialised(postgres, tmp_path_factory):
     secrets = tmp_path_factory.mktemp("secrets")
-    for name in installed_services():
+    for name in database_services():
         # A quote and a backslash: the script must pass the password to SQL as a literal.
         (secrets / f"postgres_{name}_password").write_text(f"pw-{name}-it's\\odd\n")
     env = {
@@ -52,7 +52,9 @@ def test_each_service_owns_its_database_with_a_password(initialised):
             " FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba JOIN pg_authid a ON a.oid = r.oid"
             " WHERE d.datname LIKE 'alliance_%'"
         ).fetchall()
-    assert sorted(rows) == sorted((f"alliance_{name}", name, True) for name in installed_services())
+    assert sorted(rows) == sorted((f"alliance_{name}", name, True) for name in database_services())
+    with psycopg.connect(initialised.url(), autocommit=True) as conn:
+        assert not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'gateway'").fetchall()
 
 
 def test_a_service_role_cannot_connect_to_another_services_database(initialised):
@@ -65,10 +67,11 @@ def test_migrations_apply_as_each_services_own_role(initialised):
     env = {
         **os.environ,
         "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
-        **{f"{n.upper()}_DATABASE_URL": _url(initialised, n, f"alliance_{n}") for n in installed_services()},
+        **{f"{n.upper()}_DATABASE_URL": _url(initialised, n, f"alliance_{n}") for n in database_services()},
     }
     result = subprocess.run([str(DEPLOY / "entrypoint.sh"), "migrate"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    assert "gateway: no database of its own" in result.stdout
     with psycopg.connect(initialised.url("alliance_tickets")) as conn:
         owners = {owner for (owner,) in conn.execute("SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")}
     assert owners == {"tickets"}

@@ -61,13 +61,27 @@ def _belongs(queue, service):
     )
 
 
+NONE = "—"  # the service has none of its own (the gateway: no database, no outbox, no queue)
+
+
+def _queue_figure(queues, mine, figure):
+    """The sum of ``figure(messages, consumers)`` over a service's queues: "?" when the broker
+    did not say, ``NONE`` when it has no queue (the gateway takes its work over HTTP)."""
+    if queues is None:
+        return "?"
+    if not mine:
+        return NONE
+    return str(sum(figure(messages, consumers) for messages, consumers in mine))
+
+
 @main.command()
 def status():
     """Each service's health, queue depths, outbox backlog and dead letters (exit 1 if one is not ready)."""
     console = Console()
     # Short headers, full service names: the table fits 80 columns (the caption says what they mean).
     table = Table(
-        caption="outbox: events not yet published (failing: refused by the broker) · dead: dead letters",
+        caption="outbox: events not yet published (failing: refused by the broker) · dead: dead letters"
+        f" · {NONE}: none of its own",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
         collapse_padding=True,
@@ -79,23 +93,27 @@ def status():
     queues = _queues(load_config(installed_services()[0]))
     all_ready = True
     for name in installed_services():
-        code, report = _get_json(health_url(load_config(name)))
+        config = load_config(name)
+        code, report = _get_json(health_url(config))
         ready = code == 200
         all_ready &= ready
         if not isinstance(report, dict):
             report = {"database": "?", "broker": f"no answer: {report}"}
+        # A process without a database (the gateway) has no outbox and no event handlers either.
+        has_database = bool(config.get("DATABASE_URL"))
         outbox = report.get("outbox") or {}
         mine = [depth for queue, depth in (queues or {}).items() if _belongs(queue, name)]
         table.add_row(
             name,
             "[green]yes[/green]" if ready else "[red]no[/red]",
-            str(report.get("database", "?")),
+            str(report.get("database", "?")) if has_database else NONE,
             str(report.get("broker", "?")),
-            str(outbox.get("backlog", "?")),
-            str(outbox.get("failing", "?")),
-            str(report.get("dead_letters", "?")),
-            "?" if queues is None else str(sum(m for m, _ in mine)),
-            "?" if queues is None else str(sum(c for _, c in mine)),
+            str(outbox.get("backlog", "?")) if has_database else NONE,
+            str(outbox.get("failing", "?")) if has_database else NONE,
+            # Dead letters are an event handler's; handlers keep their inbox in the database.
+            str(report.get("dead_letters", "?")) if has_database else NONE,
+            _queue_figure(queues, mine, lambda m, _: m),
+            _queue_figure(queues, mine, lambda _, c: c),
         )
     console.print(table)
     if queues is None:

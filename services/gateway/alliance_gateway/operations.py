@@ -83,7 +83,7 @@ def _of_service(service):
                 roles=tuple(method.rpc_allow),
                 max_request_bytes=method.rpc_max_request_bytes,
                 operation_id=f"{service}.{attr}{suffix}",
-                summary=summary or attr.replace("_", " "),
+                summary=(summary or attr.replace("_", " ")) + (suffix.replace("_", " ") if suffix else ""),
                 description=description,
             )
 

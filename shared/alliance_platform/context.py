@@ -112,7 +112,8 @@ class CallContext(DependencyProvider):
         call = self.calls.get(worker_ctx)
         if call is None:
             return
-        kind = type(worker_ctx.entrypoint).__name__.lower()
+        # An entrypoint may name the kind its calls are counted as (the gateway's: "http").
+        kind = getattr(worker_ctx.entrypoint, "metric_kind", None) or type(worker_ctx.entrypoint).__name__.lower()
         method = worker_ctx.entrypoint.method_name
         seconds = time.perf_counter() - call.started
         outcome = "ok" if exc_info is None else type(exc_info[1]).__name__

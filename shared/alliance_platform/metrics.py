@@ -25,6 +25,19 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             **labels,
         )
+        self.http_requests = Counter(
+            "alliance_http_requests",
+            "HTTP requests an HTTP front door (the gateway) handled, by operation and outcome",
+            ["service", "operation", "outcome"],
+            **labels,
+        )
+        self.http_latency = Histogram(
+            "alliance_http_request_duration_seconds",
+            "HTTP handling time (the downstream call included), by operation",
+            ["service", "operation"],
+            buckets=LATENCY_BUCKETS,
+            **labels,
+        )
         self.events = Counter(
             "alliance_events_handled",
             "Events handled, by handler and outcome",
@@ -58,6 +71,9 @@ class Metrics:
         if kind == "rpc":
             self.rpc_calls.labels(self.service, method, outcome).inc()
             self.rpc_latency.labels(self.service, method).observe(seconds)
+        elif kind == "http":
+            self.http_requests.labels(self.service, method, outcome).inc()
+            self.http_latency.labels(self.service, method).observe(seconds)
         elif kind == "eventhandler":
             self.events.labels(self.service, method, outcome).inc()
 

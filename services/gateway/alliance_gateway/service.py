@@ -67,6 +67,8 @@ def _correlation_id(request):
 class OperationEndpoint(HttpRequestHandler):
     """The HTTP entrypoint of one operation; every outcome is JSON or a problem document."""
 
+    metric_kind = "http"  # alliance_http_requests_total{operation=...}
+
     def __init__(self, operation, **kwargs):
         self.operation = operation
         super().__init__(operation.verb, operation.path.replace("{", "<").replace("}", ">"), **kwargs)

@@ -159,6 +159,11 @@ def test_correlation_ids_come_back_and_unreachable_or_slow_services_are_503_and_
     _problem(gw.request("GET", "/v1/districts"), 503, "unavailable")
     hasty = gateway(GATEWAY_RPC_TIMEOUT=0.000001)
     _problem(hasty.request("GET", "/v1/tickets"), 504, "timeout")
+    # Each operation is counted with its outcome, as the services count their calls.
+    metrics = gw.request("GET", "/metrics", token="").text
+    assert 'alliance_http_requests_total{operation="tickets__list_tickets",outcome="ok",service="gateway"} 1.0' in metrics
+    assert 'operation="registry__list_districts",outcome="ServiceUnavailable"' in metrics
+    assert "alliance_http_request_duration_seconds_bucket" in metrics
 
 
 def test_the_document_and_the_reference_page_are_served(gateway):

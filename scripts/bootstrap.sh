@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv with Python 3.11 and installs the platform, the four services and the dev tools,
+# Creates .venv with Python 3.11 and installs the platform, the four services, the HTTP gateway and the dev tools,
 # pinned by constraints.txt, and the few system packages the tests need (below). Safe to run again:
 # pip only installs what changed, apt-get only what is missing.
 set -euo pipefail

@@ -1,4 +1,5 @@
-"""The four services as real processes on the test's databases and vhost, as `make run` starts them."""
+"""The four services and the HTTP gateway as real processes on the test's databases and vhost, as
+`make run` starts them."""
 
 import io
 import socket

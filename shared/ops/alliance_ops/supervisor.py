@@ -1,4 +1,5 @@
-"""``alliance up``: all four services in one terminal, logs merged and labelled, one Ctrl-C stops all.
+"""``alliance up``: the four services and the HTTP gateway in one terminal, logs merged and labelled,
+one Ctrl-C stops all.
 
 Each service runs as its own process (``alliance-service NAME``), exactly as in production; this
 supervisor only starts them, prefixes their output, waits until each reports ready, runs an

@@ -23,6 +23,7 @@ from alliance_platform.store import green  # noqa: E402
 
 from . import (  # noqa: E402
     demand_desk,
+    gateway_roundtrip,
     notifications_fanout,
     outbox_drain,
     registration_burst,
@@ -41,6 +42,7 @@ SCENARIOS = {
     "tickets": demand_desk.run,
     "events": registration_burst.run,
     "notifications": notifications_fanout.run,
+    "gateway": gateway_roundtrip.run,
 }
 
 

@@ -1,6 +1,6 @@
 """The bench's own world: a RabbitMQ vhost, a registry database and the processes it measures.
 
-Nothing here touches what ``make run`` uses: the vhost, the database and the HTTP port are the
+Nothing here touches what ``make run`` uses: the vhost, the databases and the HTTP ports are the
 bench's own, and only the processes started here are stopped (by pid, SIGTERM first). The servers
 are the ones ``make infra`` checks, read from the same variables (``AMQP_URI``, ``PG_ADMIN_URL``,
 ``RABBIT_MANAGEMENT_URI``). Both are made afresh at the start of a run, so every run measures the
@@ -26,12 +26,14 @@ from psycopg import sql
 from alliance_platform.config import service_package
 from alliance_platform.migrate import apply
 
-from . import kombu_echo
+from . import http_echo, kombu_echo
 
 VHOST = "alliance_bench"
 REGISTRY_DATABASE = "alliance_bench_registry"
+GATEWAY_HTTP = "127.0.0.1:18100"
 REGISTRY_HTTP = "127.0.0.1:18101"
 NOTIFICATIONS_HTTP = "127.0.0.1:18104"
+HTTP_ECHO = "127.0.0.1:18105"
 # Every event the registry publishes lands here, as it would in a consumer's queue. Without a
 # queue bound, the relay holds an event and retries it, which would leak into later measurements.
 EVENTS_SINK = "bench_events_sink"
@@ -69,6 +71,7 @@ class Environment:
         self._permissions_api = _with_path(management, f"/api/permissions/{VHOST}/{self.broker_user}")
         self._processes = {}
         self._registry_db = None
+        self._http_echo_body = None
 
     def __enter__(self):
         self._reset_vhost()
@@ -100,11 +103,7 @@ class Environment:
                 return
             self._stop("registry")
         self._registry_db = database
-        host, port = REGISTRY_HTTP.rsplit(":", 1)
-        with socket.socket() as probe:
-            # Another process there would answer our readiness check in the registry's place.
-            if probe.connect_ex((host, int(port))) == 0:
-                raise BenchError(f"{REGISTRY_HTTP} is in use (a bench left running?); the registry needs it")
+        _require_free(REGISTRY_HTTP, "registry")
         self._declare_events_sink()
         self.start_service("registry", database, REGISTRY_HTTP)
 
@@ -118,17 +117,31 @@ class Environment:
             env=env,
         )
 
+    def start_gateway(self, env=None):
+        """The HTTP gateway on the bench's own port, calling the services of the bench's vhost. It
+        has no database and no RPC queue of its own: ready once ``/health/ready`` answers 200."""
+        if "gateway" in self._processes:
+            return
+        _require_free(GATEWAY_HTTP, "gateway")
+        self.start_service("gateway", None, GATEWAY_HTTP, queue=False, env=env)
+
     def start_service(self, name, database, address, queue=None, env=None):
-        """``alliance-service NAME`` on ``database``, ready once it answers on ``address`` and
-        consumes ``queue`` (its RPC queue unless named)."""
+        """``alliance-service NAME`` on ``database`` (None: a service without one), ready once it
+        answers on ``address`` and consumes ``queue`` (its RPC queue unless named; False: none).
+
+        ``BENCH_PROFILE=NAME`` runs that service under cProfile (``profiled.py``); its figures are
+        then those of a profiled process."""
+        argv = [_bin("alliance-service"), name]
+        if name in _profiled():
+            argv = [sys.executable, "-m", "bench.profiled", name, str(LOG_DIR / f"{name}.prof")]
         self._start(
             name,
-            [_bin("alliance-service"), name],
-            queue=queue or f"rpc-{name}",
+            argv,
+            queue=f"rpc-{name}" if queue is None else queue,
             ready_url=f"http://{address}/health/ready",
             env={
                 "AMQP_URI": self.amqp_uri,
-                f"{name.upper()}_DATABASE_URL": database,
+                **({f"{name.upper()}_DATABASE_URL": database} if database else {}),
                 f"{name.upper()}_HTTP_ADDRESS": address,
                 "ALLIANCE_LOG_LEVEL": "WARNING",  # not a log line per call: as quiet as the baselines
                 **(env or {}),
@@ -137,6 +150,11 @@ class Environment:
 
     def pid(self, name):
         return self._processes[name].pid
+
+    def restart_profile(self, name):
+        """What the profiler of ``name`` gathered so far is dropped (when it runs under one)."""
+        if name in _profiled():
+            self._processes[name].send_signal(signal.SIGUSR1)
 
     def start_nameko_echo(self):
         self._start(
@@ -148,8 +166,26 @@ class Environment:
     def start_kombu_echo(self):
         self._start("kombu_echo", [sys.executable, "-m", "bench.kombu_echo", self.amqp_uri], queue=kombu_echo.QUEUE)
 
+    def start_http_echo(self, body):
+        """The barest nameko HTTP service (``http_echo.py``) answering every GET with ``body``;
+        restarted when it answers with another."""
+        if "http_echo" in self._processes:
+            if self._http_echo_body == body:
+                return
+            self._stop("http_echo")
+        _require_free(HTTP_ECHO, "the HTTP echo")
+        self._http_echo_body = body
+        self._start(
+            "http_echo",
+            [sys.executable, "-m", "bench.http_echo", HTTP_ECHO],
+            queue=False,
+            ready_url=f"http://{HTTP_ECHO}/health/ready",
+            env={http_echo.BODY_VARIABLE: body},
+        )
+
     def _start(self, name, argv, *, queue, ready_url=None, env=None):
-        """Start ``name`` once and wait until it consumes ``queue`` (and ``ready_url`` answers 200)."""
+        """Start ``name`` once and wait until it consumes ``queue`` (unless False) and ``ready_url``
+        (if any) answers 200."""
         if name in self._processes:
             return
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -165,7 +201,7 @@ class Environment:
             )
         self._processes[name] = process
         deadline = time.monotonic() + START_TIMEOUT
-        while not (self.queue_counts(queue)[1] and (ready_url is None or _answers_ok(ready_url))):
+        while not ((queue is False or self.queue_counts(queue)[1]) and (ready_url is None or _answers_ok(ready_url))):
             if process.poll() is not None:
                 raise BenchError(f"{name} exited with code {process.returncode} while starting; see {log_path}")
             if time.monotonic() > deadline:
@@ -212,6 +248,18 @@ class Environment:
     def purge(self, queue):
         with Connection(self.amqp_uri) as conn:
             conn.channel().queue_purge(queue)
+
+
+def _profiled():
+    return os.environ.get("BENCH_PROFILE", "").split(",")
+
+
+def _require_free(address, who):
+    host, port = address.rsplit(":", 1)
+    with socket.socket() as probe:
+        # Another process there would answer our readiness check in its place.
+        if probe.connect_ex((host, int(port))) == 0:
+            raise BenchError(f"{address} is in use (a bench left running?); {who} needs it")
 
 
 def _answers_ok(url):

@@ -15,7 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from alliance_contracts import CONTRACT_VERSION
 from alliance_platform.config import service_class
 
-from . import problems
+from . import open311, problems
 from .operations import operations
 
 TITLE = "天衢新区商圈党建联盟 服务平台 · HTTP API"
@@ -218,9 +218,5 @@ def document(server_url="/"):
 
 
 def _extras():
-    """Paths documented beside the RPC methods' (the Open311 endpoint), when present."""
-    try:
-        from . import open311
-    except ImportError:
-        return {}, []
+    """Paths documented beside the RPC methods': the Open311 endpoint's."""
     return open311.openapi_paths(), open311.openapi_tags()

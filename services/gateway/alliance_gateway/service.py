@@ -20,7 +20,7 @@ from alliance_platform.rpc import CallerRpc
 from alliance_platform.service import PlatformService, quiet
 
 from . import http as http_io
-from . import openapi, problems
+from . import open311, openapi, problems
 from .operations import operations
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -207,6 +207,36 @@ class GatewayService(PlatformService):
     @quiet
     def home(self, request):
         return 302, {"Location": "/docs"}, ""
+
+    # --- Open311 GeoReport v2 for the demand list: open311.py ----------------------------------
+
+    @open311.route("GET", "/open311/discovery.<fmt>")
+    def open311_discovery(self, request, fmt):
+        return open311.get_discovery(self, request, fmt)
+
+    @open311.route("GET", "/services.<fmt>")
+    def open311_services(self, request, fmt):
+        return open311.list_services(self, request, fmt)
+
+    @open311.route("GET", "/services/<service_code>.<fmt>")
+    def open311_service_definition(self, request, service_code, fmt):
+        return open311.get_service_definition(self, request, service_code, fmt)
+
+    @open311.route("POST", "/requests.<fmt>")
+    def open311_submit_request(self, request, fmt):
+        return open311.submit_request(self, request, fmt)
+
+    @open311.route("GET", "/requests.<fmt>")
+    def open311_requests(self, request, fmt):
+        return open311.list_requests(self, request, fmt)
+
+    @open311.route("GET", "/requests/<service_request_id>.<fmt>")
+    def open311_request(self, request, service_request_id, fmt):
+        return open311.get_request(self, request, service_request_id, fmt)
+
+    @open311.fallback
+    def open311_not_a_resource(self, request, path):
+        """Never called: the fallback answers without a worker."""
 
     @_Fallback.decorator
     def not_an_operation(self, request, path):

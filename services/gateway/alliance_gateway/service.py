@@ -27,6 +27,10 @@ CORRELATION_HEADER = "X-Correlation-Id"
 MAX_CORRELATION_ID = 128
 
 
+_CLAIMED = {}  # token -> Identity: a caller reuses its token for many calls
+_CLAIMED_MAX = 10_000
+
+
 class _ClaimedCall(Call):
     """The gateway's view of its caller: what the token *claims*, for log lines only. The gateway
     holds no signing secret; the service it calls verifies the token and decides."""
@@ -36,11 +40,16 @@ class _ClaimedCall(Call):
         token = self.worker_ctx.data.get(AUTHORIZATION_KEY)
         if not token:
             raise Unauthenticated("no identity token")
-        try:
-            claims = jwt.decode(token, options={"verify_signature": False})
-        except jwt.InvalidTokenError as exc:
-            raise Unauthenticated(f"unreadable identity token: {exc}") from exc
-        return Identity(subject=str(claims.get("sub")), kind=str(claims.get("kind")))
+        claimed = _CLAIMED.get(token)
+        if claimed is None:
+            try:
+                claims = jwt.decode(token, options={"verify_signature": False})
+            except jwt.InvalidTokenError as exc:
+                raise Unauthenticated(f"unreadable identity token: {exc}") from exc
+            if len(_CLAIMED) >= _CLAIMED_MAX:
+                _CLAIMED.clear()
+            claimed = _CLAIMED[token] = Identity(subject=str(claims.get("sub")), kind=str(claims.get("kind")))
+        return claimed
 
 
 class ClaimedCallContext(CallContext):

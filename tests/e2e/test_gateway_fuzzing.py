@@ -65,6 +65,12 @@ def _fuzz(operation, base, session, mode, statuses, token):
     check()
 
 
+def _negatable(operation):
+    definition = operation.definition.raw
+    named = [p for p in definition.get("parameters", []) if "$ref" not in p]  # the shared ones are headers
+    return bool(named or definition.get("requestBody"))
+
+
 def _short(exc):
     """The failure's report without the reproducing curl command (its URL may run to kilobytes)."""
     text = str(exc)
@@ -80,6 +86,8 @@ def test_every_operation_answers_within_its_document(live):
         operation = result.ok()
         counted += 1
         for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
+            if mode == schemathesis.GenerationMode.NEGATIVE and not _negatable(operation):
+                continue  # nothing a caller sends can be wrong (no parameters, no body; the token is fixed)
             try:
                 _fuzz(operation, base, session, mode, statuses, token)
             except (Exception, BaseExceptionGroup) as exc:  # every operation's failures, reported together

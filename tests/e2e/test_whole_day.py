@@ -248,8 +248,7 @@ def test_a_whole_day_then_silence(system, rabbit_config, client, clock):
     wait_until(
         lambda: (
             not any(
-                query(databases[name], "SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1")
-                for name in databases
+                query(databases[name], "SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1") for name in databases
             )
         ),
         timeout=60,

@@ -49,7 +49,7 @@ from alliance_contracts.tickets import STATUSES
 from alliance_platform import errors
 from alliance_platform.context import AUTHORIZATION_KEY, CORRELATION_KEY, new_id
 from alliance_platform.inputs import DISTRICT_IDS
-from alliance_platform.paging import MAX_LIMIT, encode_cursor
+from alliance_platform.paging import MAX_LIMIT
 
 from . import http as http_io
 from .open311_document import openapi_paths, openapi_tags  # noqa: F401 - openapi.py merges them
@@ -104,7 +104,6 @@ FIELD_NAMES = {
     "request_id": IDEMPOTENCY_HEADER,
 }
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_LAST_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
 
 # --- errors ----------------------------------------------------------------------------------
 
@@ -564,15 +563,15 @@ def _references(values):
     return references
 
 
-def _stream(caller, filters, limit, end):
-    """Tickets matching ``filters``, newest first, from ``end`` on (``list_tickets`` pages)."""
+def _stream(caller, filters, limit, start, end):
+    """Tickets matching ``filters`` submitted in [start, end], newest first (``list_tickets``
+    pages)."""
+    window = {"submitted_from": start.isoformat()} | ({"submitted_until": end.isoformat()} if end else {})
     cursor = None
-    if end is not None:
-        # Seek to end_date: list_tickets continues strictly after the (submitted_at, id) key its
-        # cursor holds (alliance_platform.paging); it has no filter on submission time.
-        cursor = encode_cursor(end.isoformat(), _LAST_UUID)
     while True:
-        page = caller("tickets", "list_tickets", **filters, limit=limit, **({"cursor": cursor} if cursor else {}))
+        page = caller(
+            "tickets", "list_tickets", **filters, **window, limit=limit, **({"cursor": cursor} if cursor else {})
+        )
         for item in page["items"]:
             yield (_at(item["submitted_at"]), item["ticket_id"]), item
         cursor = page["next_cursor"]
@@ -595,13 +594,12 @@ def _search(caller, codes, wanted, window, district):
     streams = []
     for category, state in combos:
         filters = {k: v for k, v in (("category", category), ("status", state), ("district_id", district)) if v}
-        streams.append(_stream(caller, filters, limit, end))
+        streams.append(_stream(caller, filters, limit, start, end))
     found = []
-    for (submitted_at, _), item in heapq.merge(*streams, key=lambda pair: pair[0], reverse=True):
-        if submitted_at < start or len(found) >= MAX_RESULTS:
+    for _, item in heapq.merge(*streams, key=lambda pair: pair[0], reverse=True):
+        if len(found) >= MAX_RESULTS:
             break
-        if end is None or submitted_at <= end:
-            found.append(item)
+        found.append(item)
     return found
 
 

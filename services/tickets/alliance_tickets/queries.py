@@ -60,6 +60,7 @@ def list_tickets(ctx, cmd):
         cmd["limit"] + 1,
         after=key,
         overdue_at=ctx.now if cmd.get("overdue") else None,
+        submitted=(cmd.get("submitted_from"), cmd.get("submitted_until")),
     )
     return page(rows, cmd["limit"], key=lambda r: (r["submitted_at"].isoformat(), str(r["id"])))
 

@@ -4,7 +4,7 @@ the platform's ``rpc``) and what it answers (results, dumped by the entrypoint).
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from alliance_contracts.tickets import HANDLING_MODES
-from alliance_platform.inputs import MAX_URL_LENGTH, DistrictId
+from alliance_platform.inputs import MAX_URL_LENGTH, DistrictId, Moment
 from alliance_platform.paging import PageSchema, page_of
 
 from .domain.lifecycle import STATES
@@ -104,6 +104,18 @@ class ListTickets(PageSchema):
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
     district_id = DistrictId(load_default=None)
     overdue = fields.Boolean(load_default=False)
+    # Submitted in [submitted_from, submitted_until] (both included, either may be left out).
+    submitted_from = Moment(load_default=None)
+    submitted_until = Moment(load_default=None)
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if (
+            data.get("submitted_from")
+            and data.get("submitted_until")
+            and data["submitted_until"] < data["submitted_from"]
+        ):
+            raise ValidationError("submitted_until is before submitted_from", "submitted_until")
 
 
 # --- results ---------------------------------------------------------------------------------

@@ -125,10 +125,10 @@ LIST_COLUMNS = (
 )
 
 
-def list_tickets(session, scope, filters, limit, after=None, overdue_at=None):
+def list_tickets(session, scope, filters, limit, after=None, overdue_at=None, submitted=(None, None)):
     """Up to ``limit`` tickets in ``scope`` (``domain.access.Scope``) matching ``filters`` (column ->
     value), newest first, after the ``(submitted_at, id)`` key ``after``; ``overdue_at``: only those
-    with a deadline passed at that moment.
+    with a deadline passed at that moment; ``submitted``: (from, until), both included, either None.
 
     Each scope (a district, the caller's own cases) is its own index scan, merged: an OR across
     them would sort every matching row before taking a page."""
@@ -145,6 +145,12 @@ def list_tickets(session, scope, filters, limit, after=None, overdue_at=None):
             f" AND (resolution_due_at < %(now)s OR (status = '{lc.SUBMITTED}' AND first_response_due_at < %(now)s))"
         )
         params["now"] = overdue_at
+    if submitted[0] is not None:
+        conditions.append("submitted_at >= %(submitted_from)s")
+        params["submitted_from"] = submitted[0]
+    if submitted[1] is not None:
+        conditions.append("submitted_at <= %(submitted_until)s")
+        params["submitted_until"] = submitted[1]
     if after is not None:
         conditions.append("(submitted_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid)")
         params.update(after_at=after[0], after_id=after[1])

@@ -4,6 +4,7 @@ the figures units are ranked by."""
 from datetime import timedelta
 
 import pytest
+from marshmallow import ValidationError
 
 from alliance_platform.errors import Forbidden, NotFound
 from alliance_tickets import queries, use_cases
@@ -76,6 +77,32 @@ def test_lists_cover_what_the_caller_may_see_newest_first_in_stable_pages(ticket
         if cursor is None:
             break
     assert titles == ["A-mine", "B1", "B0"], "own district plus the case assigned to me"
+
+
+def test_a_submission_window_finds_what_was_submitted_in_it_both_ends_included(tickets):
+    merchant = tickets.merchant()
+    first_at = tickets.now
+    tickets.submitted(merchant, title="早")
+    tickets.advance(days=1)
+    middle_at = tickets.now
+    tickets.submitted(merchant, title="中")
+    tickets.advance(days=1)
+    tickets.submitted(merchant, title="晚")
+
+    def titles(**window):
+        listed = tickets.call(queries.list_tickets, ADMIN, **{k: v.isoformat() for k, v in window.items()})
+        return [t["title"] for t in listed["items"]]
+
+    assert titles(submitted_from=middle_at) == ["晚", "中"]
+    assert titles(submitted_until=middle_at) == ["中", "早"]
+    assert titles(submitted_from=first_at, submitted_until=middle_at) == ["中", "早"]
+    assert (
+        titles(submitted_from=middle_at + timedelta(seconds=1), submitted_until=tickets.now - timedelta(seconds=1))
+        == []
+    )
+    with pytest.raises(ValidationError) as refused:
+        titles(submitted_from=tickets.now, submitted_until=first_at)
+    assert "submitted_until" in refused.value.messages
 
 
 def test_the_overdue_filter_finds_the_tickets_whose_clock_ran_out(tickets):

@@ -19,8 +19,8 @@ from alliance_platform.metrics import metrics_of
 from alliance_platform.rpc import CallerRpc
 from alliance_platform.service import PlatformService, quiet
 
+from . import console, open311, openapi, problems
 from . import http as http_io
-from . import open311, openapi, problems
 from .operations import operations
 
 CORRELATION_HEADER = "X-Correlation-Id"
@@ -186,9 +186,11 @@ DOCS_POLICY = (
 )
 
 
+@console.served  # the staff console under /console: console/
 @served
 class GatewayService(PlatformService):
-    """The HTTP front door: every RPC method under /v1, OpenAPI at /openapi.json, Open311 at /open311/v2."""
+    """The HTTP front door: every RPC method under /v1, OpenAPI at /openapi.json, Open311 at /open311/v2,
+    the staff console at /console."""
 
     name = "gateway"
     call = ClaimedCallContext()

@@ -10,7 +10,7 @@ Its layout, the same in every service:
 - ``use_cases.py`` — one function per command, ``command(ctx, cmd)``, in one transaction;
 - ``queries.py`` — the read side: gets, searches, audiences, statistics;
 - ``storage.py`` — all of the service's SQL;
-- ``timers.py`` — the transfer check, through the same use cases;
-- ``settings.py`` — the ID-card vault, built from config;
+- ``timers.py`` — the transfer check, through the same use cases, and the purge of old sign-ins;
+- ``settings.py`` — the ID-card vault, the sign-in rules and the token service, built from config;
 - ``config.yaml``, ``migrations/``.
 """

@@ -19,6 +19,7 @@ from .domain.organisations import ALLIANCE, ORGANISATION_TYPES
 from .domain.pairings import STATUSES as PAIRING_STATUSES
 from .domain.people import DEFAULT_LANGUAGE
 from .domain.roster import REPORT_STATUSES
+from .domain.sign_in import CODE_DIGITS
 
 MAX_PAGE = 100
 MAX_AUDIENCE_PAGE = 1000
@@ -253,6 +254,27 @@ class ImportMerchants(Schema):
     dry_run = fields.Boolean(load_default=False)
 
 
+# Signing in -------------------------------------------------------------------------------------
+
+MAX_CLIENT = 100  # an address as the HTTP gateway names its client (an IPv6 one is at most 45)
+
+
+class RequestSignInCode(Schema):
+    mobile = fields.String(required=True, validate=valid_mobile)
+    client = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_CLIENT))
+
+
+class SignIn(Schema):
+    mobile = fields.String(required=True, validate=valid_mobile)
+    code = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=CODE_DIGITS, max=CODE_DIGITS),
+            validate.Regexp(rf"^[0-9]{{{CODE_DIGITS}}}$", error=f"the {CODE_DIGITS} digits of the code"),
+        ],
+    )
+
+
 # Results ----------------------------------------------------------------------------------------
 # Every field of a result is present (``required``); ``allow_none`` where the register may hold
 # nothing. Days are ISO dates, instants ISO date-times with their offset.
@@ -438,6 +460,25 @@ class ImportReport(Schema):
     updated = _count()
     unchanged = _count()
     owners_registered = _count()
+
+
+class SignInCodeSent(Schema):
+    """The same answer for every mobile: whether a code went to it is not told."""
+
+    sent = fields.Boolean(required=True)
+    expires_in_seconds = _count()
+    resend_after_seconds = _count()
+
+
+class SignedIn(Schema):
+    """The token of the person who signed in (kind staff), with what it says of them."""
+
+    token = _str()
+    expires_at = fields.AwareDateTime(required=True)
+    person_id = _id()
+    name = _str()
+    roles = fields.List(fields.String(), required=True)
+    districts = fields.List(fields.String(), required=True)
 
 
 MerchantPage = page_of(Merchant)

@@ -1,7 +1,8 @@
 """The registry's nameko class: its name, its settings and its entrypoints."""
 
 from alliance_platform.entrypoints import event_handler, rpc, timer
-from alliance_platform.service import AllianceService
+from alliance_platform.rpc import ServiceRpc
+from alliance_platform.service import AllianceService, quiet
 
 from . import queries, timers, use_cases
 from . import schemas as s
@@ -11,11 +12,13 @@ from .settings import RegistrySettings
 
 class RegistryService(AllianceService):
     """The register behind every other service: districts, organisations, merchants, people, Party
-    members (floating members too), honours and pairings; searches, audiences and roster import."""
+    members (floating members too), honours and pairings; searches, audiences and roster import;
+    signing people in to the staff console."""
 
     name = "registry"
 
     settings = RegistrySettings()
+    notifications_rpc = ServiceRpc("notifications")
 
     @rpc(read_only=True, result=s.District(many=True), route="GET /districts")
     def list_districts(self):
@@ -129,6 +132,21 @@ class RegistryService(AllianceService):
     @rpc(allow=READERS, result=s.Stats, read_only=True, route="GET /stats/registry")
     def stats(self):
         return queries.stats(self.ctx())
+
+    # Signing in to the staff console (no identity yet: anyone may call these) ------------------
+
+    @rpc(schema=s.RequestSignInCode, result=s.SignInCodeSent, authenticated=False, route="POST /sign-in/codes")
+    def request_sign_in_code(self, cmd):
+        return use_cases.request_sign_in_code(self.ctx(), cmd, self.notifications_rpc.send)
+
+    @rpc(schema=s.SignIn, result=s.SignedIn, authenticated=False, route="POST /sign-in")
+    def sign_in(self, cmd):
+        return use_cases.sign_in(self.ctx(), cmd)
+
+    @timer(interval="SIGN_IN_PURGE_INTERVAL")
+    @quiet
+    def purge_sign_ins(self):
+        return timers.purge_sign_ins(self.ctx())
 
     # Facts from the other services --------------------------------------------------------------
 

@@ -3,22 +3,36 @@
 ``id_cards``: the vault that seals, finds and masks ID-card numbers, keyed by ``ID_CARD_KEY``
 (a deployment's own; without it the stored numbers cannot be read back). A key that is not base64
 of at least 32 bytes stops the service at start.
+
+``sign_in``: the rules of signing in by one-time code (``SIGN_IN_*``: lifetimes, tries, limits;
+a malformed limit stops the service at start); ``tokens``: what mints the token of a person who
+signed in, with the platform's signing secret (the registry is the one service that mints tokens
+for people).
 """
 
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
 
+from alliance_platform.identity import TokenService
+
 from .domain.id_cards import IdCardVault
+from .domain.sign_in import SignInRules
 
 
 @dataclass(frozen=True)
 class Settings:
     id_cards: IdCardVault
+    sign_in: SignInRules
+    tokens: TokenService
 
     @classmethod
     def from_config(cls, config):
-        return cls(id_cards=IdCardVault(config["ID_CARD_KEY"]))
+        return cls(
+            id_cards=IdCardVault(config["ID_CARD_KEY"]),
+            sign_in=SignInRules.from_config(config),
+            tokens=TokenService.from_config(config),
+        )
 
 
 class RegistrySettings(DependencyProvider):

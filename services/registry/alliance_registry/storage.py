@@ -568,6 +568,83 @@ def contacts(session, audience, after, limit, within=None):
     return session.fetchall(f"{select} WHERE {where} ORDER BY {key} LIMIT %(limit)s", params)
 
 
+# Signing in -------------------------------------------------------------------------------------
+
+# Keys of the advisory locks that take the requests of one mobile, and of one client, one at a time.
+_MOBILE_LOCK, _CLIENT_LOCK = 0x5349474D, 0x53494743  # "SIGM", "SIGC"
+
+
+def lock_sign_in_requests(session, mobile, client):
+    """Hold the requests of ``mobile`` (and of ``client``, if any) until this transaction ends:
+    two instances counting the same mobile's codes at once would both find room for one more."""
+    if client is None:
+        session.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_MOBILE_LOCK, mobile))
+    else:
+        # Mobile first, then client, in every transaction: no two can wait for each other.
+        session.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s)), pg_advisory_xact_lock(%s, hashtext(%s))",
+            (_MOBILE_LOCK, mobile, _CLIENT_LOCK, client),
+        )
+
+
+def sign_in_requests(session, mobile, mobile_since, client, client_since):
+    """The instants of the codes sent to ``mobile`` after ``mobile_since`` and to ``client`` after
+    ``client_since``: (by mobile, by client)."""
+    rows = session.fetchall(
+        "SELECT 'mobile' AS by, at FROM sign_in_requests WHERE mobile = %(mobile)s AND at > %(mobile_since)s"
+        " UNION ALL"
+        " SELECT 'client', at FROM sign_in_requests WHERE client = %(client)s AND at > %(client_since)s",
+        {"mobile": mobile, "mobile_since": mobile_since, "client": client, "client_since": client_since},
+    )
+    return [r["at"] for r in rows if r["by"] == "mobile"], [r["at"] for r in rows if r["by"] == "client"]
+
+
+def person_by_mobile(session, mobile):
+    return session.fetchone(f"SELECT {PERSON_COLUMNS} FROM people p WHERE p.mobile = %s", (mobile,))
+
+
+def replace_sign_in_code(session, code, now):
+    """Record a code sent (``code``: mobile, client, person_id, code_digest, salt, expires_at) in
+    place of the mobile's previous one, with the request that the limits count."""
+    session.defer(
+        "INSERT INTO sign_in_requests (mobile, client, at) VALUES (%(mobile)s, %(client)s, %(now)s)",
+        {**code, "now": now},
+    )
+    session.defer(
+        "INSERT INTO sign_in_codes (mobile, person_id, code_digest, salt, issued_at, expires_at)"
+        " VALUES (%(mobile)s, %(person_id)s, %(code_digest)s, %(salt)s, %(now)s, %(expires_at)s)"
+        " ON CONFLICT (mobile) DO UPDATE SET person_id = excluded.person_id, code_digest = excluded.code_digest,"
+        " salt = excluded.salt, issued_at = excluded.issued_at, expires_at = excluded.expires_at, tries = 0,"
+        " used_at = NULL",
+        {**code, "now": now},
+    )
+
+
+def sign_in_code(session, mobile):
+    """The mobile's current code, locked until this transaction ends (tries are counted one at a time)."""
+    return session.fetchone(
+        "SELECT person_id::text AS person_id, code_digest, salt, expires_at, tries, used_at FROM sign_in_codes"
+        " WHERE mobile = %s FOR UPDATE",
+        (mobile,),
+    )
+
+
+def count_wrong_try(session, mobile):
+    session.defer("UPDATE sign_in_codes SET tries = tries + 1 WHERE mobile = %s", (mobile,))
+
+
+def use_sign_in_code(session, mobile, now):
+    session.defer("UPDATE sign_in_codes SET used_at = %s WHERE mobile = %s", (now, mobile))
+
+
+def purge_sign_ins(session, requests_before, codes_before):
+    """Delete the requests no limit counts any more and the codes that expired long ago; returns
+    how many rows went."""
+    requests = session.execute("DELETE FROM sign_in_requests WHERE at < %s", (requests_before,)).rowcount
+    codes = session.execute("DELETE FROM sign_in_codes WHERE expires_at < %s", (codes_before,)).rowcount
+    return requests + codes
+
+
 # Statistics -------------------------------------------------------------------------------------
 
 

@@ -3,23 +3,32 @@
 Each runs in the caller's one transaction (``ctx.session``, with the outbox), decides with the
 verified caller (``ctx.caller``) at one instant (``ctx.now``), and applies the rules of
 ``domain``. A refusal is raised before anything is written or rolls the whole transaction back: a
-refused command changes nothing. Every change is announced by its event (merchant and person
-events carry the aggregate's version) and kept in the history, with who made it.
+refused command changes nothing (but for a wrong sign-in code, which counts as a try). Every change
+to the register is announced by its event (merchant and person events carry the aggregate's
+version) and kept in the history, with who made it.
 """
 
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from alliance_platform.errors import Conflict, NotFound, ValidationError
+from alliance_platform.errors import Conflict, NotFound, Unauthenticated, ValidationError
 from alliance_platform.identity import ALL_DISTRICTS, Identity
 
 from . import storage
 from .domain import access, changes, honours, membership, merchants, pairings, people, roster
+from .domain import sign_in as signing
 from .domain.days import today
 from .domain.organisations import ALLIANCE
 
 log = structlog.get_logger("alliance.registry")
+
+# How a sign-in code is sent: the notifications service's template for it, and the category it
+# goes by (people's choices of channels per category apply to it).
+SIGN_IN_TEMPLATE = "sign_in_code"
+SIGN_IN_CATEGORY = "announcements"
 
 
 def load_merchant(session, merchant_id, *, lock=False):
@@ -441,3 +450,92 @@ def end_pairing(ctx, cmd):
     details = {"pairing_id": pairing["pairing_id"], "ended_on": ended_on, "reason": cmd["reason"]}
     storage.remember(session, "merchant", pairing["merchant_id"], "pairing_ended", details, ctx.caller, ctx.now)
     return {**pairing, "status": pairings.ENDED}
+
+
+# Signing in -------------------------------------------------------------------------------------
+
+
+def request_sign_in_code(ctx, cmd, send):
+    """Make a one-time code for ``mobile`` and send it, if it is the mobile of a person who may
+    sign in, through ``send`` (``notifications.send``: by SMS and to the inbox). The answer is the
+    same whoever the mobile belongs to; only the limits refuse (``domain.sign_in``).
+
+    The code is sent before this transaction commits: a send that fails refuses the request and
+    keeps nothing (ask again), and a commit that fails after it leaves a code nobody can use.
+    """
+    session, rules, now = ctx.session, ctx.settings.sign_in, ctx.now
+    mobile, client = cmd["mobile"], cmd["client"]
+    storage.lock_sign_in_requests(session, mobile, client)
+    by_mobile, by_client = storage.sign_in_requests(
+        session, mobile, now - rules.mobile_window(), client, now - rules.client_window()
+    )
+    wait = max(
+        signing.wait_for_another(by_mobile, rules.per_mobile, now, pause=rules.resend_after),
+        signing.wait_for_another(by_client, rules.per_client, now) if client is not None else 0,
+    )
+    if wait:
+        raise Conflict(signing.too_many(wait))
+    person = storage.person_by_mobile(session, mobile)
+    reached = person if signing.may_sign_in(person) else None
+    code, salt = signing.new_code(), signing.new_salt()
+    storage.replace_sign_in_code(
+        session,
+        {
+            "mobile": mobile,
+            "client": client,
+            "person_id": reached["person_id"] if reached else None,
+            "code_digest": rules.digest(mobile, code, salt),
+            "salt": salt,
+            "expires_at": now + timedelta(seconds=rules.code_ttl),
+        },
+        now,
+    )
+    if reached is not None:
+        send(
+            idempotency_key=f"sign-in-code:{uuid.uuid4()}",
+            person_ids=[reached["person_id"]],
+            template=SIGN_IN_TEMPLATE,
+            variables={"code": code, "minutes": rules.code_minutes},
+            category=SIGN_IN_CATEGORY,
+            urgency="urgent",  # not held back by quiet hours: the person is waiting for it
+            channels=["sms", "inbox"],
+        )
+        log.info("sign-in code sent", person_id=reached["person_id"])
+    return {"sent": True, "expires_in_seconds": rules.code_ttl, "resend_after_seconds": rules.resend_after}
+
+
+def sign_in(ctx, cmd):
+    """The token of the person whose mobile got ``code``; every refusal is ``Unauthenticated``.
+
+    A wrong code counts as a try, and the refusal must not undo that: the count is committed
+    before the refusal is raised (the transaction then has nothing more to roll back). Nothing
+    else a refusal finds changes anything.
+    """
+    session, rules = ctx.session, ctx.settings.sign_in
+    mobile = cmd["mobile"]
+    code = storage.sign_in_code(session, mobile)
+    why = signing.refusal(code, ctx.now, rules.max_tries)
+    if why is not None:
+        raise Unauthenticated(why)
+    if not rules.matches(code["code_digest"], mobile, cmd["code"], code["salt"]):
+        storage.count_wrong_try(session, mobile)
+        session.commit()
+        raise Unauthenticated(signing.wrong_code(rules.max_tries - code["tries"] - 1))
+    person = storage.person(session, code["person_id"]) if code["person_id"] else None
+    if not signing.may_sign_in(person) or person["mobile"] != mobile:  # no longer (or never) theirs
+        raise Unauthenticated("this mobile may not sign in to the console")
+    storage.use_sign_in_code(session, mobile, ctx.now)
+    # Tokens are checked by every service against the real time, so it is minted on the real time
+    # (not ctx.now, which tests move): its lifetime is the token service's, not a domain rule.
+    tokens = ctx.settings.tokens
+    token = tokens.issue(**signing.token_claims(person), ttl=rules.token_ttl)
+    identity = tokens.verify(token)
+    log.info("signed in", person_id=person["person_id"], roles=sorted(identity.roles))
+    return {
+        "token": token,
+        "expires_at": datetime.fromtimestamp(identity.expires_at, UTC),
+        "person_id": person["person_id"],
+        "name": person["name"],
+        "roles": sorted(identity.roles),
+        "districts": sorted(identity.districts),
+    }

@@ -13,5 +13,6 @@
 - ``paging`` — cursors that carry the last key and a fingerprint of their query;
 - ``identifiers`` — credit codes, ID-card numbers and mobiles with their check characters;
 - ``id_cards`` — ID-card numbers at rest: sealed, found by a keyed hash, shown masked;
+- ``sign_in`` — one-time sign-in codes: who may sign in, the code's life and tries, how often, the token;
 - ``roster`` — merchant rosters (CSV, XLSX): read, checked row by row, planned against the register.
 """

@@ -384,6 +384,7 @@ def rpc(
     read_only=False,
     max_request_bytes=None,
     route=None,
+    remember_answer=True,
     **kwargs,
 ):
     """Expose a method over RPC.
@@ -396,7 +397,10 @@ def rpc(
     that schema dumps, and with ``RPC_VALIDATE_RESULTS`` (on in the tests) a result that does not
     load back through it is an error, so the contract cannot drift from the code. ``route``: where
     the HTTP gateway serves it, ``"VERB /path/{field}"`` under ``/v1`` (a tuple for several), each
-    ``{field}`` a field of ``schema`` (``routes.py``).
+    ``{field}`` a field of ``schema`` (``routes.py``). ``remember_answer=False``: a command whose
+    answer must not be kept (it holds a secret, e.g. a freshly minted token): a repeated request
+    is carried out again instead of answered from ``command_answers``. ``authenticated=False``:
+    anyone may call it, with no token (signing in).
     """
     schema = schema() if isinstance(schema, type) else schema
     if schema is not None:
@@ -413,7 +417,7 @@ def rpc(
             data = load_arguments(schema, args, kw)
             if read_only:
                 self.db.use_read_only()
-            command = None if read_only else Command.of(self, method.__name__, data)
+            command = None if read_only or not remember_answer else Command.of(self, method.__name__, data)
             self.call.worker_ctx.alliance_command = command
             try:
                 if command is not None and self.call.worker_ctx.data.get(REDELIVERED_KEY):
@@ -442,6 +446,7 @@ def rpc(
         wrapper.rpc_read_only = read_only
         wrapper.rpc_max_request_bytes = max_request_bytes
         wrapper.rpc_routes = parse_routes(route, schema, method.__name__)
+        wrapper.rpc_authenticated = authenticated
         return Rpc.decorator(**kwargs)(wrapper)
 
     return decorate(fn) if fn is not None else decorate

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from marshmallow import fields
 
 VERBS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# A field marked ``metadata={CALLER_ADDRESS: True}`` is filled by the HTTP gateway with the network
+# address its caller connects from, whatever the caller sent (a rate limit per client cannot be
+# escaped by naming another); it is not part of the HTTP operation's input.
+CALLER_ADDRESS = "x-caller-address"
 PREFIX = "/v1"
 _SEGMENT = re.compile(r"^(?:[a-z0-9][a-z0-9-]*|\{[a-z_][a-z0-9_]*\})$")
 _PARAM = re.compile(r"\{([a-z_][a-z0-9_]*)\}")

@@ -76,3 +76,24 @@ def test_the_openapi_document_is_valid_and_has_an_operation_for_every_route():
                 continue
             assert "application/json" in op["responses"]["200"]["content"], (verb, path)
             assert {"400", "401", "403", "404", "409", "503", "504"} <= set(op["responses"]), (verb, path)
+
+
+def test_the_gateway_fills_the_callers_address_whatever_the_body_says():
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from alliance_gateway.http import arguments
+    from alliance_gateway.openapi import document
+    from alliance_gateway.operations import operations
+
+    (op,) = [o for o in operations() if o.operation_id == "registry.request_sign_in_code"]
+    assert op.caller_address_fields() == ("client",) and "client" not in op.body_fields()
+    environ = EnvironBuilder(
+        method="POST", path=op.path, json={"mobile": "13900001111", "client": "1.2.3.4"}
+    ).get_environ()
+    environ["REMOTE_ADDR"] = "10.9.8.7"
+    assert arguments(op, Request(environ), {}, 1024) == {"mobile": "13900001111", "client": "10.9.8.7"}
+    # Not part of the documented input, and no token needed.
+    described = document()["paths"][op.path]["post"]
+    assert "client" not in described["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert described["security"] == []

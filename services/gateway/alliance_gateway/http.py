@@ -120,6 +120,8 @@ def arguments(operation, request, path_values, max_body_bytes):
                 "this operation takes its input in the body, not in the query string",
                 {name: ["unknown query parameter"] for name in request.args},
             )
+    for name in operation.caller_address_fields():
+        data[name] = request.remote_addr  # never what the caller says it is
     known = operation.fields()
     for name, text in path_values.items():
         value = coerce(known.get(name), text)

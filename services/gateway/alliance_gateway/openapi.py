@@ -117,7 +117,7 @@ def _operation(converter, op):
     if op.command:
         parameters.append({"$ref": "#/components/parameters/IdempotencyKey"})
     parameters.append({"$ref": "#/components/parameters/CorrelationId"})
-    roles = ", ".join(op.roles) if op.roles else "any verified caller"
+    roles = ", ".join(op.roles) if op.roles else "any verified caller" if op.authenticated else "anyone, no token"
     description = (op.description + "\n\n" if op.description else "") + (
         f"Who may call it: {roles}. RPC: `{op.service}.{op.method}`"
         + (" (a command: retry it with the same Idempotency-Key)." if op.command else " (reads only).")
@@ -144,6 +144,8 @@ def _operation(converter, op):
     body = _body(converter, op)
     if body is not None:
         operation["requestBody"] = body
+    if not op.authenticated:
+        operation["security"] = []
     return operation
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from marshmallow import fields
 
 from alliance_platform.config import installed_services, service_class
+from alliance_platform.routes import CALLER_ADDRESS
 
 GATEWAY = "gateway"  # the gateway's own entry point: it serves the others
 
@@ -26,6 +27,7 @@ class Operation:
     schema: object  # the marshmallow input schema, or None for a method without arguments
     result: object  # the result schema (``many`` for a list)
     read_only: bool
+    authenticated: bool
     roles: tuple
     max_request_bytes: int | None
     operation_id: str
@@ -37,10 +39,20 @@ class Operation:
         return not self.read_only
 
     def fields(self):
-        """{wire name: marshmallow field} of the input."""
+        """{wire name: marshmallow field} of the input a caller sends (not what the gateway fills)."""
         if self.schema is None:
             return {}
-        return {f.data_key or name: f for name, f in self.schema.fields.items() if not f.dump_only}
+        return {
+            f.data_key or name: f
+            for name, f in self.schema.fields.items()
+            if not f.dump_only and not f.metadata.get(CALLER_ADDRESS)
+        }
+
+    def caller_address_fields(self):
+        """Wire names of the fields the gateway fills with its caller's network address."""
+        if self.schema is None:
+            return ()
+        return tuple(f.data_key or n for n, f in self.schema.fields.items() if f.metadata.get(CALLER_ADDRESS))
 
     def query_fields(self):
         if self.verb != "GET":
@@ -80,6 +92,7 @@ def _of_service(service):
                 schema=method.rpc_schema,
                 result=method.rpc_result,
                 read_only=method.rpc_read_only,
+                authenticated=getattr(method, "rpc_authenticated", True),
                 roles=tuple(method.rpc_allow),
                 max_request_bytes=method.rpc_max_request_bytes,
                 operation_id=f"{service}.{attr}{suffix}",

@@ -13,6 +13,7 @@ from alliance_contracts.registry import (
 )
 from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Url
 from alliance_platform.paging import page_of
+from alliance_platform.routes import CALLER_ADDRESS
 
 from .domain.identifiers import valid_credit_code, valid_id_card, valid_mobile
 from .domain.organisations import ALLIANCE, ORGANISATION_TYPES
@@ -261,7 +262,10 @@ MAX_CLIENT = 100  # an address as the HTTP gateway names its client (an IPv6 one
 
 class RequestSignInCode(Schema):
     mobile = fields.String(required=True, validate=valid_mobile)
-    client = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_CLIENT))
+    # Over HTTP, the gateway fills it with the caller's address (alliance_platform.routes).
+    client = fields.String(
+        load_default=None, validate=validate.Length(min=1, max=MAX_CLIENT), metadata={CALLER_ADDRESS: True}
+    )
 
 
 class SignIn(Schema):

@@ -139,7 +139,8 @@ class RegistryService(AllianceService):
     def request_sign_in_code(self, cmd):
         return use_cases.request_sign_in_code(self.ctx(), cmd, self.notifications_rpc.send)
 
-    @rpc(schema=s.SignIn, result=s.SignedIn, authenticated=False, route="POST /sign-in")
+    # Its answer holds a token: never kept in command_answers (a retry needs a new code).
+    @rpc(schema=s.SignIn, result=s.SignedIn, authenticated=False, remember_answer=False, route="POST /sign-in")
     def sign_in(self, cmd):
         return use_cases.sign_in(self.ctx(), cmd)
 

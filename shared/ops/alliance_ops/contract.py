@@ -87,7 +87,8 @@ def rpc_document(service):
             defs[f"{name}.result"] = _json_schema(converter, result)
         methods[name] = {
             "routing_key": f"{service}.{name}",
-            "roles": list(method.rpc_allow) or ["any verified caller"],
+            "roles": list(method.rpc_allow)
+            or (["any verified caller"] if getattr(method, "rpc_authenticated", True) else ["anyone, no token"]),
             "command": not method.rpc_read_only,
             "http": [f"{r.verb} {r.full_path}" for r in method.rpc_routes],
             "arguments": {"$ref": f"#/$defs/{name}.arguments"},

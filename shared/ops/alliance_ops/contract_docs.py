@@ -124,7 +124,8 @@ def render():
         if methods:
             lines += ["| method | HTTP | roles | arguments | result |", "|---|---|---|---|---|"]
             for attr, method in methods:
-                roles = ", ".join(method.rpc_allow) or "any verified caller"
+                anyone = "any verified caller" if getattr(method, "rpc_authenticated", True) else "anyone, no token"
+                roles = ", ".join(method.rpc_allow) or anyone
                 if not method.rpc_read_only:
                     roles += " · command"
                 schema, result = method.rpc_schema, getattr(method, "rpc_result", None)

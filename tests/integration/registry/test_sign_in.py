@@ -170,3 +170,15 @@ def test_over_http_both_are_served_without_a_token(console, gateway):  # noqa: F
     assert signed_in.status_code == 200, signed_in.text
     mine = gw.request("GET", f"/v1/people/{person['person_id']}", token=signed_in.json()["token"])
     assert mine.status_code == 200 and mine.json()["mobile"] == person["mobile"]
+    # The answer held a token: it is kept nowhere, and a retry with the same key is not answered
+    # from a stored copy (the code is used: a new one is needed).
+    stored = query(console.registry.database, "SELECT result FROM command_answers WHERE method = 'sign_in'")
+    assert stored == []
+    again = gw.request(
+        "POST",
+        "/v1/sign-in",
+        token="",
+        json={"mobile": person["mobile"], "code": code},
+        headers={"Idempotency-Key": "k1"},
+    )
+    assert again.status_code == 401 and "used" in again.json()["detail"]

@@ -103,6 +103,14 @@ def test_staff_sign_in_with_the_inbox_code_and_take_a_demand_from_the_queue_to_r
     _shots(page, artifacts, "ticket-resolved")
     assert _ticket(console, ticket["ticket_id"])["status"] == "resolved"
 
+    # The inbox: the sign-in code's message unread, counted in the navigation; marked read.
+    expect(page.locator("#unread-count")).to_be_visible()
+    page.get_by_role("link", name=re.compile("^消息")).click()
+    expect(page.locator("ul.inbox")).to_contain_text("工作台登录验证码", timeout=WAIT)
+    page.get_by_role("button", name="全部标为已读").click()
+    expect(page.get_by_text(re.compile(r"\d+ 条已标为已读"))).to_be_visible(timeout=WAIT)
+    expect(page.locator("#unread-count")).to_have_count(0)
+
     page.get_by_role("button", name="退出").click()
     expect(page.get_by_text("您已退出。")).to_be_visible(timeout=WAIT)
     assert not [c for c in page.context.cookies() if c["name"] == "alliance_console"]

@@ -48,6 +48,8 @@ def test_without_a_session_the_console_sends_one_to_sign_in_with_safe_cookies(co
     htmx = requests.get(console.url + "/static/htmx.min.js", timeout=15)
     assert htmx.status_code == 200 and "htmx" in htmx.text[:200]
     assert requests.get(console.url + "/static/../config.yaml", timeout=15).status_code == 404
+    lost = requests.get(console.url + "/tickets/not-a-ticket", timeout=15)
+    assert lost.status_code == 404 and "未找到" in lost.text and lost.headers["Content-Type"].startswith("text/html")
 
 
 def test_a_post_without_the_forms_csrf_value_is_refused_and_nothing_is_called(console):

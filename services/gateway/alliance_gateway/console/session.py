@@ -71,3 +71,8 @@ def slash(visit):
 @page("GET", "/report")
 def report(visit):
     return visit.render("report.html", section="report")
+
+
+@page("GET", "/<path:rest>", signed_in=False)
+def not_a_page(visit, rest):
+    return visit.render("error.html", status=404, title_key="error.not_found", detail=None, nav=bool(visit.token))

@@ -26,9 +26,9 @@ from .domain.organisations import ALLIANCE
 log = structlog.get_logger("alliance.registry")
 
 # How a sign-in code is sent: the notifications service's template for it, and the category it
-# goes by (people's choices of channels per category apply to it).
+# goes by (an essential one: nobody can opt out of it, see notifications' preferences).
 SIGN_IN_TEMPLATE = "sign_in_code"
-SIGN_IN_CATEGORY = "announcements"
+SIGN_IN_CATEGORY = "account_security"  # nobody can opt out of it (notifications)
 
 
 def load_merchant(session, merchant_id, *, lock=False):

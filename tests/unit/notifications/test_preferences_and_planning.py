@@ -57,6 +57,16 @@ def test_choices_per_category_override_choices_for_all_which_override_defaults()
     ), "a person's explicit opt-in adds to the rule's channels"
 
 
+def test_nobody_opts_out_of_an_essential_message_such_as_a_sign_in_code():
+    prefs = Preferences("person:p-1", channels={"*": {"sms": False, "wecom": False}})
+    assert channels_for(POLICY, "staff", "announcements", rule_channels=("sms", "inbox"), prefs=prefs) == ("inbox",)
+    essential = channels_for(POLICY, "staff", "account_security", rule_channels=("sms", "inbox"), prefs=prefs)
+    assert essential == ("inbox", "sms"), "the code goes by SMS whatever the person chose for everything else"
+    with pytest.raises(ValidationError) as refused:
+        check_preferences({"channels": {"account_security": {"sms": False}}}, None, POLICY.categories)
+    assert "channels" in refused.value.fields
+
+
 def test_a_merchant_gets_inbox_now_and_sms_now_within_trading_hours():
     rows = plan(SHOP)
     assert set(rows) == {"inbox", "sms"}

@@ -85,7 +85,7 @@ def test_a_staff_member_gets_a_code_by_sms_and_inbox_and_exchanges_it_for_a_toke
         "idempotency_key": message["idempotency_key"],
         "person_ids": [person["person_id"]],
         "template": "sign_in_code",
-        "category": "announcements",
+        "category": "account_security",
         "urgency": "urgent",
         "channels": ["sms", "inbox"],
     }

@@ -16,6 +16,10 @@ from .timing import QuietHours, next_digest_at
 
 URGENCIES = ("urgent", "normal", "low")
 ALL_CATEGORIES = "*"
+# What nobody can opt out of: a message a person needs in order to act at all (the one-time code
+# that signs them in to the console) goes on exactly the channels it is sent on. Not a category
+# people choose by, so preferences cannot name it.
+ESSENTIAL_CATEGORIES = ("account_security",)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -66,8 +70,8 @@ def channels_for(policy, role, category, rule_channels=None, prefs=None):
     """The channels a recipient of ``role`` gets a message of ``category`` on, in a stable order.
 
     The rule's channels (or the role's defaults) come first; the person's explicit choices then
-    add or remove channels. The inbox is everyone's record and is never left out; staff groups
-    have only their robots.
+    add or remove channels (not for an essential category). The inbox is everyone's record and is
+    never left out; staff groups have only their robots.
     """
     if role == "group":
         base = set(rule_channels or ROBOTS) & set(ROBOTS)
@@ -75,7 +79,7 @@ def channels_for(policy, role, category, rule_channels=None, prefs=None):
     if role == "unresolved":
         return (INBOX,)
     chosen = set(rule_channels or policy.channels_of_role(role))
-    if prefs is not None:
+    if prefs is not None and category not in ESSENTIAL_CATEGORIES:
         for channel in CHANNELS:
             choice = prefs.choice(category, channel)
             if choice is True:

@@ -13,6 +13,7 @@ import uuid
 
 from alliance_platform.errors import ValidationError
 
+from .preferences import ESSENTIAL_CATEGORIES
 from .templates import RenderError
 
 RULE = SOURCE = "send"
@@ -31,8 +32,9 @@ def fingerprint(cmd):
 
 
 def check_category(policy, category):
-    if category not in policy.categories:
-        raise ValidationError("unknown category", {"category": [f"one of {list(policy.categories)}"]})
+    if category not in policy.categories and category not in ESSENTIAL_CATEGORIES:
+        known = [*policy.categories, *ESSENTIAL_CATEGORIES]
+        raise ValidationError("unknown category", {"category": [f"one of {known}"]})
 
 
 def content(templates, cmd):

@@ -78,17 +78,27 @@ def stop(manager):
         stopped.append(True)
 
 
+_running = {"users": 0}  # one Playwright and one Chromium for the whole run
+
+
 @pytest.fixture(scope="session")
 def browser():
-    manager = sync_playwright()
-    chromium = launch(manager.start())
+    """Shared by every module that imports it: pytest makes a session fixture per module that
+    imports it, and a second Playwright started while the first runs refuses ("Sync API inside
+    the asyncio loop"), so they share one, stopped when the last of them ends."""
+    if not _running["users"]:
+        manager = sync_playwright()
+        _running.update(manager=manager, chromium=launch(manager.start()))
+    _running["users"] += 1
     try:
-        yield chromium
+        yield _running["chromium"]
     finally:
-        try:
-            chromium.close()
-        finally:
-            stop(manager)
+        _running["users"] -= 1
+        if not _running["users"]:
+            try:
+                _running["chromium"].close()
+            finally:
+                stop(_running["manager"])
 
 
 @pytest.fixture

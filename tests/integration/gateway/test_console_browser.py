@@ -10,7 +10,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from tests.integration.tickets.conftest import START
-from tests.support.browser import artifacts, browser, page  # noqa: F401
+from tests.support.browser import artifacts, browser, fonts_rendering, page  # noqa: F401
 from tests.support.helpers import wait_until
 
 PHONE = {"width": 390, "height": 844}
@@ -236,6 +236,12 @@ def test_the_register_is_searched_by_a_chinese_name_fragment(console, page, arti
     _signed_in(console, page, console.staff_token(staff))
 
     page.goto(f"{console.url}/register")
+    # By keyboard: the first Tab reaches the skip link, which leads to the page's content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    # Chinese drawn with a CJK font the CSS names (Debian's fonts-wqy-microhei here), not boxes.
+    families = {f["familyName"] for f in fonts_rendering(page, "h1") if f["glyphCount"]}
+    assert families & {"WenQuanYi Micro Hei", "Noto Sans CJK SC", "PingFang SC"}, families
     page.get_by_label("名称").fill("鑫盛")
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="鑫盛五金商行")).to_be_visible(timeout=WAIT)

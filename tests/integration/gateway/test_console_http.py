@@ -112,3 +112,55 @@ def test_a_session_cookie_lives_as_long_as_its_token_and_sign_out_clears_it(cons
     )
     assert out.status_code == 303 and "Max-Age=0" in _cookie(out, "alliance_console")
     assert START  # the services' clocks are at START; tokens live in real time
+
+
+def _post(browser, url, **form):
+    """A console form posted as the browser would (its CSRF value), the page it leads to."""
+    return browser.post(url, data={"csrf_token": browser.cookies["alliance_csrf"], **form}, timeout=15)
+
+
+def test_every_action_of_a_demands_page_reaches_the_tickets_service(console):
+    staff = console.person("王芳", "13900000011")
+    merchant_id = console.merchant("鑫盛五金")
+    ticket = console.demand(merchant_id)
+    ticket_id = ticket["ticket_id"]
+    url = f"{console.url}/tickets/{ticket_id}"
+    browser = _browser(console, console.staff_token(staff))
+
+    def status():
+        with console.services["tickets"].admin() as admin:
+            return admin.tickets.get_ticket(ticket_id=ticket_id)
+
+    # A reassignment asks for its reason: left blank, it is refused beside that field, nothing changes.
+    blank = _post(browser, f"{url}/assign", assignee_id=staff, reason=" ")
+    assert blank.status_code == 400
+    assert 'id="assign-reason-error"' in blank.text and 'aria-describedby="assign-reason-error"' in blank.text
+    assert status()["responsible"] is None
+    assert "已改派" in _post(browser, f"{url}/assign", assignee_id=staff, reason="熟悉银企对接").text
+    assert status()["responsible"]["person_id"] == staff
+    for action, form, expected, said in (
+        ("start", {}, "in_progress", "已开始办理"),
+        ("request-info", {"text": "请补充近三个月流水。"}, "waiting_on_merchant", "计时暂停"),
+    ):
+        page = _post(browser, f"{url}/{action}", **form)
+        assert page.status_code == 200 and said in page.text, page.text
+        assert status()["status"] == expected
+    with console.services["tickets"].merchant(merchant_id) as shop:
+        shop.tickets.provide_info(ticket_id=ticket_id, text="流水已上传。")
+    assert "已转办" in _post(browser, f"{url}/refer", partner="德州银行", note="").text
+    assert status()["partner"] == "德州银行"
+    assert "已记录转办回复" in _post(browser, f"{url}/partner-reply", text="银行已受理。").text
+    assert status()["status"] == "in_progress"
+    internal = _post(browser, f"{url}/notes", text="内部备注")
+    assert "已添加备注" in internal.text
+    task = _post(browser, f"{url}/tasks", unit="aodele", title="协助核实经营场所", description="请澳德乐商圈协助。")
+    assert "已添加协办任务" in task.text
+    child = status()["children"][0]
+    refused = _post(browser, f"{console.url}/tickets/{child['ticket_id']}/refuse", reason="不在本商圈范围")
+    assert refused.status_code == 200 and "已拒绝协办任务" in refused.text, refused.text
+    conflict = _post(browser, f"{url}/accept")  # accepted long ago: a conflict, said on the page
+    assert conflict.status_code == 200 and "flash-error" in conflict.text
+    assert status()["status"] == "in_progress"
+    with console.services["tickets"].admin() as admin:
+        kinds = [e["kind"] for e in admin.tickets.timeline(ticket_id=ticket_id)]
+    assert kinds.count("note") == 1 and "reassignment" in kinds and "child_task" in kinds

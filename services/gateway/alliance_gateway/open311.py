@@ -33,13 +33,11 @@ import json
 import re
 import time
 from datetime import datetime
-from functools import partial
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import eventlet
 import jwt
-from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Map
@@ -47,11 +45,12 @@ from werkzeug.wrappers import Response
 
 from alliance_contracts.tickets import STATUSES
 from alliance_platform import errors
-from alliance_platform.context import AUTHORIZATION_KEY, CORRELATION_KEY, new_id
+from alliance_platform.context import AUTHORIZATION_KEY
 from alliance_platform.inputs import DISTRICT_IDS
 from alliance_platform.paging import MAX_LIMIT
 
 from . import http as http_io
+from .endpoints import CORRELATION_HEADER, CallerEndpoint, correlation_id_of
 from .open311_document import openapi_paths, openapi_tags  # noqa: F401 - openapi.py merges them
 from .open311_terms import (
     CATEGORY_TEXT,
@@ -81,9 +80,7 @@ from .problems import HttpProblem
 CHANGESET = "2026-12-02T00:00:00Z"  # when this endpoint's behaviour last changed (discovery)
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-CORRELATION_HEADER = "X-Correlation-Id"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_CORRELATION_ID = 128
 
 # Calls in flight at once for one request (by ids, and the merchants' addresses).
 FAN_OUT = 8
@@ -228,13 +225,6 @@ def _format(fmt):
 # --- the HTTP side ---------------------------------------------------------------------------
 
 
-def _correlation_id(request):
-    given = request.headers.get(CORRELATION_HEADER)
-    if given and len(given) <= MAX_CORRELATION_ID and given.isascii() and given.isprintable():
-        return given
-    return new_id()
-
-
 def _format_of(request):
     fmt = (request.path_values or {}).get("fmt")
     if fmt is None:
@@ -274,39 +264,21 @@ def _token(request):
     return _param(request.args, "api_key") or (_param(request.form, "api_key") if request.method == "POST" else None)
 
 
-class Open311Endpoint(HttpRequestHandler):
+class Open311Endpoint(CallerEndpoint):
     """An Open311 resource: the caller's token on the worker's context, every refusal in the
     spec's error format and the resource's format, a correlation id on every answer."""
 
-    metric_kind = "http"  # counted as the gateway's other operations: alliance_http_requests_total
+    def caller_token(self, request):
+        if request.method == "POST":
+            _read_form(request, int(self.container.config.get("GATEWAY_MAX_BODY_BYTES", 1024 * 1024)))
+        return _token(request)
 
-    def handle_request(self, request):
-        request.shallow = False
-        correlation_id = _correlation_id(request)
-        fmt = _format_of(request)
-        try:
-            if request.method == "POST":
-                _read_form(request, int(self.container.config.get("GATEWAY_MAX_BODY_BYTES", 1024 * 1024)))
-            token = _token(request)
-        except Exception as exc:
-            return error_response(exc, fmt, correlation_id)
-        context = {CORRELATION_KEY: correlation_id}
-        if token:
-            context[AUTHORIZATION_KEY] = token
-        event = Event()
-        try:
-            self.container.spawn_worker(
-                self,
-                (request,),
-                request.path_values,
-                context_data=context,
-                handle_result=partial(self.handle_result, event),
-            )
-            result = event.wait()
-        except Exception as exc:
-            return error_response(exc, fmt, correlation_id)
-        result.headers[CORRELATION_HEADER] = correlation_id
+    def answer(self, result, request):
+        result.headers[CORRELATION_HEADER] = request.alliance_correlation_id
         return result
+
+    def refuse(self, exc, request):
+        return error_response(exc, _format_of(request), request.alliance_correlation_id)
 
 
 class Open311Fallback(HttpRequestHandler):
@@ -318,7 +290,7 @@ class Open311Fallback(HttpRequestHandler):
         super().__init__(",".join(self.METHODS), ROOT + "/<path:path>", **kwargs)
 
     def handle_request(self, request):
-        correlation_id, fmt = _correlation_id(request), _format_of(request)
+        correlation_id, fmt = correlation_id_of(request), _format_of(request)
         if getattr(self, "_routes", None) is None:
             own = [p for p in self.server._providers if isinstance(p, Open311Endpoint)]
             self._routes = Map([p.get_url_rule() for p in own])

@@ -3,16 +3,14 @@ its RPC method as the caller; ``/openapi.json`` and the reference page ``/docs``
 like every service. It has no database and mints no token: it holds no power to act of its own."""
 
 import json
-from functools import partial
 from importlib import resources
 
 import jwt
-from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler, http
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
-from alliance_platform.context import AUTHORIZATION_KEY, CORRELATION_KEY, Call, CallContext, new_id
+from alliance_platform.context import AUTHORIZATION_KEY, Call, CallContext
 from alliance_platform.errors import AllianceError, Unauthenticated
 from alliance_platform.identity import Identity
 from alliance_platform.metrics import metrics_of
@@ -21,11 +19,8 @@ from alliance_platform.service import PlatformService, quiet
 
 from . import console, open311, openapi, problems
 from . import http as http_io
+from .endpoints import CORRELATION_HEADER, CallerEndpoint
 from .operations import operations
-
-CORRELATION_HEADER = "X-Correlation-Id"
-MAX_CORRELATION_ID = 128
-
 
 _CLAIMED = {}  # token -> Identity: a caller reuses its token for many calls
 _CLAIMED_MAX = 10_000
@@ -66,57 +61,22 @@ class ClaimedCallContext(CallContext):
         return call
 
 
-def _correlation_id(request):
-    given = request.headers.get(CORRELATION_HEADER)
-    if given and len(given) <= MAX_CORRELATION_ID and given.isascii() and given.isprintable():
-        return given
-    return new_id()
-
-
-class OperationEndpoint(HttpRequestHandler):
+class OperationEndpoint(CallerEndpoint):
     """The HTTP entrypoint of one operation; every outcome is JSON or a problem document."""
-
-    metric_kind = "http"  # alliance_http_requests_total{operation=...}
 
     def __init__(self, operation, **kwargs):
         self.operation = operation
         super().__init__(operation.verb, operation.path.replace("{", "<").replace("}", ">"), **kwargs)
 
-    def handle_request(self, request):
-        request.shallow = False
-        correlation_id = _correlation_id(request)
-        request.alliance_correlation_id = correlation_id
-        try:
-            token = http_io.bearer_token(request)
-        except AllianceError as exc:
-            return problems.from_exception(exc, instance=request.path, correlation_id=correlation_id)
-        context = {CORRELATION_KEY: correlation_id}
-        if token:
-            context[AUTHORIZATION_KEY] = token
-        event = Event()
-        try:
-            self.container.spawn_worker(
-                self,
-                (request,),
-                request.path_values,
-                context_data=context,
-                handle_result=partial(self.handle_result, event),
-            )
-            result = event.wait()
-        except Exception as exc:
-            return self.response_from_exception(exc, request)
-        return self.response_from_result(result, request)
+    def caller_token(self, request):
+        return http_io.bearer_token(request)
 
-    def response_from_result(self, result, request=None):
+    def answer(self, result, request):
         headers = {"Content-Type": "application/json", CORRELATION_HEADER: request.alliance_correlation_id}
         return Response(json.dumps(result, ensure_ascii=False), status=200, headers=headers)
 
-    def response_from_exception(self, exc, request=None):
-        return problems.from_exception(
-            exc,
-            instance=request.path if request else None,
-            correlation_id=getattr(request, "alliance_correlation_id", None),
-        )
+    def refuse(self, exc, request):
+        return problems.from_exception(exc, instance=request.path, correlation_id=request.alliance_correlation_id)
 
 
 class _Fallback(HttpRequestHandler):

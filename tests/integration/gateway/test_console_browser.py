@@ -216,6 +216,11 @@ def test_a_volunteer_at_the_door_checks_a_person_in_on_a_phone(console, page, ar
     with events.admin() as admin:
         roster = admin.events.list_registrations(activity_id=activity_id)
     assert sorted(r["status"] for r in roster) == ["attended", "waitlisted"]
+    # After the event (the console's clock is the tickets service's): its attendance.
+    console.services["tickets"].time.advance(days=8)
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"{console.url}/activities/{activity_id}")
+    expect(page.locator("#attended-count")).to_have_text("1", timeout=WAIT)
 
 
 def test_the_register_is_searched_by_a_chinese_name_fragment(console, page, artifacts):  # noqa: F811
@@ -259,3 +264,9 @@ def test_the_register_is_searched_by_a_chinese_name_fragment(console, page, arti
     expect(page.get_by_text("党员示范店")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("咨询消防验收"))).to_be_visible()
     assert ticket["reference"] in page.content()
+    page.get_by_role("link", name="English").click()  # kept in a cookie for the next pages
+    expect(page.get_by_role("heading", name="Honours")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("Party-member model store")).to_be_visible()
+    page.get_by_role("link", name="Register", exact=True).click()
+    expect(page.get_by_label("Name (or part of it)")).to_be_visible(timeout=WAIT)
+    assert page.evaluate("document.documentElement.lang") == "en"

@@ -11,15 +11,11 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from functools import partial
 from urllib.parse import quote, urlsplit
 
 import jwt
-from eventlet.event import Event
-from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
-from alliance_platform.context import AUTHORIZATION_KEY, CORRELATION_KEY, new_id
 from alliance_platform.errors import (
     AllianceError,
     Conflict,
@@ -31,6 +27,7 @@ from alliance_platform.errors import (
     ValidationError,
 )
 
+from ..endpoints import CallerEndpoint
 from . import i18n, rendering
 
 PREFIX = "/console"
@@ -75,31 +72,16 @@ class SessionEnded(Exception):
     """The token is gone, expired or refused: back to the sign-in page."""
 
 
-class ConsoleEndpoint(HttpRequestHandler):
+class ConsoleEndpoint(CallerEndpoint):
     """The entrypoint of one console page: whatever happens, the answer is an HTML page."""
 
-    metric_kind = "http"
+    def caller_token(self, request):
+        return request.cookies.get(SESSION_COOKIE) or None  # for the log line's actor; calls pass it too
 
-    def handle_request(self, request):
-        request.shallow = False
-        context = {CORRELATION_KEY: new_id()}
-        token = request.cookies.get(SESSION_COOKIE)
-        if token:
-            context[AUTHORIZATION_KEY] = token  # for the log line's actor; calls pass it explicitly
-        event = Event()
-        try:
-            self.container.spawn_worker(
-                self,
-                (request,),
-                request.path_values,
-                context_data=context,
-                handle_result=partial(self.handle_result, event),
-            )
-            return event.wait()
-        except Exception as exc:
-            return self.response_from_exception(exc, request)
+    def answer(self, result, request):
+        return result  # a page function answers with its Response
 
-    def response_from_exception(self, exc, request=None):
+    def refuse(self, exc, request):
         lang = i18n.negotiate(request) if request is not None else i18n.DEFAULT
         body = rendering.render("error.html", lang, status=500, title_key="error.unexpected", detail=None, nav=False)
         return Response(body, status=500, headers=_page_headers())

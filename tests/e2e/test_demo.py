@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 from rich.console import Console
 
@@ -28,6 +29,12 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
     ):
         assert beat in story, f"{beat!r} missing from:\n{story}"
     assert "honour awarded: 5 stars" in story or "no honour" in story
+    # It ends with the console's address and a one-time code that signs the day's staff member in.
+    found = re.search(r"/console\n\s+sign in as .*: mobile (\d{11}), one-time code (\d{6})", story)
+    assert found, story[-600:]
+    with client() as anonymous:  # no token is needed; an administrator's is ignored
+        signed_in = anonymous.registry.sign_in(mobile=found.group(1), code=found.group(2))
+    assert "staff" in signed_in["roles"] and signed_in["token"]
 
 
 def test_the_monthly_report_renders_real_charts_from_the_running_services(system, client, tmp_path, monkeypatch):

@@ -179,6 +179,14 @@ def up(no_demo_data):
             with _operator_client(timeout=120) as alliance:
                 counts = demo.load(alliance)
             supervisor.say(f"demo data: {demo.summary(counts)}", "alliance: ")
+        if "gateway" in supervisor.services:
+            port = str(load_config("gateway")["WEB_SERVER_ADDRESS"]).rsplit(":", 1)[-1]
+            base = f"http://127.0.0.1:{port}"
+            supervisor.say(
+                f"HTTP: {base}/v1 (API), {base}/docs (its reference), {base}/console (the staff console;"
+                " `make demo` ends with a one-time code to sign in)",
+                "alliance: ",
+            )
         supervisor.say("all services running; press Ctrl-C to stop them", "alliance: ")
         code = supervisor.wait()
     except (RuntimeError, KeyboardInterrupt) as exc:

@@ -7,6 +7,7 @@ you like: each run is a new day, with its own demand, promotion and evaluation.
 """
 
 import random
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -60,6 +61,36 @@ class Day:
         self.evaluation()
         self.console.print(
             "\n[bold green]The day is over.[/bold green] See `alliance status` and `alliance tickets list`."
+        )
+        self.console_sign_in()
+
+    def console_sign_in(self):
+        """Ask for a one-time code for the day's staff member, as the sign-in page does, and read it
+        from their inbox (in development SMS goes nowhere): what a newcomer needs to sign in."""
+        staff = self.cast["staff"]
+        port = str(load_config("gateway")["WEB_SERVER_ADDRESS"]).rsplit(":", 1)[-1]
+        url = f"http://127.0.0.1:{port}/console"
+        with AllianceClient(self.amqp_uri, None, timeout=15) as anonymous:
+            try:
+                anonymous.registry.request_sign_in_code(mobile=staff["mobile"])
+            except Conflict as exc:
+                self.console.print(f"\nThe staff console: {url} — {exc} (a code was asked for moments ago)")
+                return
+        code = None
+        deadline = time.monotonic() + 15
+        with self.client(staff["person_id"], "staff", ["staff"], [staff["district_id"]]) as own:
+            while code is None and time.monotonic() < deadline:
+                for message in own.notifications.list_inbox(limit=5)["items"]:
+                    found = re.search(r"\b(\d{6})\b", message["body"])
+                    if found and ("登录验证码" in message["title"] or "sign-in code" in message["title"]):
+                        code = found.group(1)
+                        break
+                else:
+                    time.sleep(0.3)
+        self.console.print(
+            f"\n[bold]The staff console[/bold]: {url}\n"
+            f"  sign in as {staff['name']} (staff, Wholesale City): mobile {staff['mobile']}, "
+            + (f"one-time code [bold]{code}[/bold] (valid 5 minutes)" if code else "the code is in their inbox")
         )
 
     def _cast(self, alliance):

@@ -4,13 +4,14 @@ queue to resolved, a person checked in at an activity on a phone-width page, the
 and what is refused with a clear page and nothing changed — a wrong or expired code, another
 district's demand, a forged CSRF value. Screenshots at 390 and 1280 px go to the test's artifacts."""
 
+import os
 import re
 from datetime import timedelta
 
 from playwright.sync_api import expect
 
 from tests.integration.tickets.conftest import START
-from tests.support.browser import artifacts, browser, fonts_rendering, page  # noqa: F401
+from tests.support.browser import CHROMIUM, FLAGS, artifacts, browser, fonts_rendering, page  # noqa: F401
 from tests.support.helpers import wait_until
 
 PHONE = {"width": 390, "height": 844}
@@ -270,3 +271,29 @@ def test_the_register_is_searched_by_a_chinese_name_fragment(console, page, arti
     page.get_by_role("link", name="Register", exact=True).click()
     expect(page.get_by_label("Name (or part of it)")).to_be_visible(timeout=WAIT)
     assert page.evaluate("document.documentElement.lang") == "en"
+
+
+def test_chinese_renders_in_a_browser_without_cjk_fonts_with_the_consoles_own(console, browser, tmp_path, artifacts):  # noqa: F811
+    """A Chromium whose fontconfig knows only DejaVu (no Chinese glyphs at all) draws the console's
+    Chinese with the CJK web font the gateway serves."""
+    (tmp_path / "fonts.conf").write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        f"<dir>/usr/share/fonts/truetype/dejavu</dir><cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>"
+    )
+    bare = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=FLAGS, env={**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")}
+    )
+    try:
+        context = bare.new_context(locale="zh-CN", viewport=DESKTOP)
+        page = context.new_page()
+        page.goto(f"{console.url}/sign-in")
+        page.wait_for_function(
+            """document.fonts.status === 'loaded' && document.fonts.check('16px "Console CJK"', '登录')"""
+        )
+        for selector in ("h1", "p", "label", "button"):  # every Chinese character of each, in the web font
+            chinese = len(re.findall(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", page.inner_text(selector)))
+            drawn = sum(f["glyphCount"] for f in fonts_rendering(page, selector) if f["isCustomFont"])
+            assert chinese and drawn >= chinese, (selector, chinese, fonts_rendering(page, selector))
+        page.screenshot(path=str(artifacts / "sign-in-without-system-cjk-fonts.png"))
+    finally:
+        bare.close()

@@ -1,9 +1,11 @@
-"""The console's own files: htmx (vendored from npm ``htmx.org``, licence beside it) and its CSS."""
+"""The console's own files: htmx (vendored from npm ``htmx.org``, licence beside it), its CSS and
+the CJK web font (``fonts.py``)."""
 
 from importlib import resources
 
 from werkzeug.wrappers import Response
 
+from . import fonts
 from .web import page
 
 FILES = {
@@ -11,6 +13,19 @@ FILES = {
     "htmx.LICENSE": "text/plain; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
+
+
+@page("GET", "/static/cjk.woff", signed_in=False)
+def cjk_font(visit):
+    body = fonts.web_font(visit.service.call.worker_ctx.config.get("CONSOLE_CJK_FONT"))
+    if body is None:
+        return Response("no CJK font installed", status=404, headers={"Content-Type": "text/plain"})
+    headers = {
+        "Content-Type": "font/woff",
+        "Cache-Control": "public, max-age=604800",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body, status=200, headers=headers)
 
 
 @page("GET", "/static/<name>", signed_in=False)

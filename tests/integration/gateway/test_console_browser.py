@@ -137,7 +137,7 @@ def test_a_wrong_code_and_an_expired_code_are_refused_beside_the_field(console, 
 
 def test_another_districts_demand_and_a_forged_csrf_value_are_refused_and_nothing_changes(console, page):  # noqa: F811
     merchant_id = console.merchant("鑫盛五金")
-    ticket = console.demand(merchant_id)
+    ticket = console.demand(merchant_id, category="government_affairs")
     elsewhere = console.person("赵敏", "13900003333", district="aodele")
     _signed_in(console, page, console.staff_token(elsewhere, districts=["aodele"], name="赵敏"))
     answer = page.goto(f"{console.url}/tickets/{ticket['ticket_id']}")
@@ -156,6 +156,12 @@ def test_another_districts_demand_and_a_forged_csrf_value_are_refused_and_nothin
     expect(page.get_by_role("heading", name="请求被拒绝：表单已失效")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("未做任何更改")).to_be_visible()
     assert _ticket(console, ticket["ticket_id"])["status"] == "submitted"
+    # The same through htmx (a checklist item ticked in place): the refusal replaces the page.
+    page.goto(f"{console.url}/tickets/{ticket['ticket_id']}")
+    page.eval_on_selector_all("input[name=csrf_token]", "inputs => inputs.forEach(i => i.value = 'forged')")
+    page.locator("ul.checklist button.tick").first.click()
+    expect(page.get_by_role("heading", name="请求被拒绝：表单已失效")).to_be_visible(timeout=WAIT)
+    assert not any(item["done"] for item in _ticket(console, ticket["ticket_id"])["checklist"])
     timeline = console.services["tickets"].client()
     with timeline as admin:
         assert [e["kind"] for e in admin.tickets.timeline(ticket_id=ticket["ticket_id"])] == ["submitted"]

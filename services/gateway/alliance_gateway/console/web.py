@@ -217,9 +217,15 @@ class Visit:
         raw = json.dumps({"kind": kind, "text": str(text)[:MAX_FLASH]}, ensure_ascii=False)
         self.set_cookie(FLASH_COOKIE, base64.urlsafe_b64encode(raw.encode()).decode(), samesite="Lax")
 
+    @property
+    def htmx(self):
+        return self.request.headers.get("HX-Request") == "true"
+
     def redirect(self, location, kind=None, text=None):
         if text:
             self.say(kind or "ok", text)
+        if self.htmx:  # an XMLHttpRequest would follow a 303 itself and swap the page into a fragment
+            return self.finish(Response("", status=200, headers={"HX-Redirect": location}))
         return self.finish(Response("", status=303, headers={"Location": location}))
 
     def render(self, template, status=200, **context):
@@ -231,7 +237,10 @@ class Visit:
             except (AllianceError, SessionEnded):
                 unread = None
         body = rendering.render(template, self.lang, visit=self, nav=nav, unread=unread, status=status, **context)
-        return self.finish(Response(body, status=status, headers=_page_headers()))
+        headers = _page_headers()
+        if self.htmx:  # a whole page asked for by htmx (a refusal): it replaces the page, not a fragment
+            headers.update({"HX-Retarget": "body", "HX-Reswap": "outerHTML", "HX-Push-Url": "false"})
+        return self.finish(Response(body, status=status, headers=headers))
 
     def finish(self, response):
         for name, value, options in self._cookies:

@@ -177,15 +177,11 @@ def ticket_action(visit, ticket_id, action):
 def tick(visit, ticket_id, item_id):
     done = visit.form.get("done") == "1"
     back = f"{PREFIX}/tickets/{ticket_id}"
-    fragment = visit.request.headers.get("HX-Request") == "true"
     try:
         answer = visit.call("tickets", "tick_checklist_item", ticket_id=str(ticket_id), item_id=item_id, done=done)
-    except (Conflict, ValidationError) as exc:
-        if fragment:
-            message = i18n.service_message(visit.lang, exc.message if isinstance(exc, ValidationError) else exc)
-            return visit.finish(Response(message, status=409, headers={"Content-Type": "text/plain; charset=utf-8"}))
-        return visit.redirect(back, "error", i18n.service_message(visit.lang, exc))
-    if fragment:
+    except (Conflict, ValidationError) as exc:  # back to the page (htmx: HX-Redirect), the message on it
+        return visit.redirect(back, "error", i18n.service_message(visit.lang, exc.message))
+    if visit.htmx:
         item = next(i for i in answer["checklist"] if i["id"] == item_id)
         body = rendering.render("checklist_item.html", visit.lang, visit=visit, ticket=answer, item=item)
         return visit.finish(Response(body, status=200, headers={"Content-Type": "text/html; charset=utf-8"}))

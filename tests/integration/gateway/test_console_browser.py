@@ -293,9 +293,8 @@ def test_chinese_renders_in_a_browser_without_cjk_fonts_with_the_consoles_own(co
         context = bare.new_context(locale="zh-CN", viewport=DESKTOP)
         page = context.new_page()
         page.goto(f"{console.url}/sign-in")
-        page.wait_for_function(
-            """document.fonts.status === 'loaded' && document.fonts.check('16px "Console CJK"', '登录')"""
-        )
+        loaded = page.evaluate("""async () => (await document.fonts.load('16px "Console CJK"', '登录')).length""")
+        assert loaded, "the console's CJK web font did not load"
         for selector in ("h1", "p", "label", "button"):  # every Chinese character of each, in the web font
             chinese = len(re.findall(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", page.inner_text(selector)))
             drawn = sum(f["glyphCount"] for f in fonts_rendering(page, selector) if f["isCustomFont"])

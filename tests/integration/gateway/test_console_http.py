@@ -48,6 +48,9 @@ def test_without_a_session_the_console_sends_one_to_sign_in_with_safe_cookies(co
     htmx = requests.get(console.url + "/static/htmx.min.js", timeout=15)
     assert htmx.status_code == 200 and "htmx" in htmx.text[:200]
     assert requests.get(console.url + "/static/../config.yaml", timeout=15).status_code == 404
+    font = requests.get(console.url + "/static/cjk-font", timeout=60)  # one face, cut out of its collection
+    assert font.status_code == 200 and font.headers["Content-Type"] in ("font/ttf", "font/otf")
+    assert font.headers["Content-Encoding"] == "gzip" and font.content[:4] in (b"\0\1\0\0", b"OTTO")
     lost = requests.get(console.url + "/tickets/not-a-ticket", timeout=15)
     assert lost.status_code == 404 and "未找到" in lost.text and lost.headers["Content-Type"].startswith("text/html")
 

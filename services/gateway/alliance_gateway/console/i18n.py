@@ -12,6 +12,7 @@ import yaml
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT = "zh-CN"
+LANG_COOKIE = "alliance_lang"
 
 
 @cache
@@ -23,8 +24,6 @@ def catalogue():
 
 
 def negotiate(request):
-    from .web import LANG_COOKIE
-
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked

@@ -15,17 +15,17 @@ FILES = {
 }
 
 
-@page("GET", "/static/cjk.woff", signed_in=False)
+@page("GET", "/static/cjk-font", signed_in=False)
 def cjk_font(visit):
-    body = fonts.web_font(visit.service.call.worker_ctx.config.get("CONSOLE_CJK_FONT"))
-    if body is None:
+    made = fonts.web_font(visit.service.call.worker_ctx.config.get("CONSOLE_CJK_FONT"))
+    if made is None:
         return Response("no CJK font installed", status=404, headers={"Content-Type": "text/plain"})
-    headers = {
-        "Content-Type": "font/woff",
-        "Cache-Control": "public, max-age=604800",
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(body, status=200, headers=headers)
+    face, gzipped, media_type = made
+    headers = {"Content-Type": media_type, "Cache-Control": "public, max-age=604800", "Vary": "Accept-Encoding"}
+    if "gzip" in visit.request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(gzipped, status=200, headers=headers)
+    return Response(face, status=200, headers=headers)
 
 
 @page("GET", "/static/<name>", signed_in=False)

@@ -29,12 +29,12 @@ from alliance_platform.errors import (
 
 from ..endpoints import CallerEndpoint
 from . import i18n, rendering
+from .i18n import LANG_COOKIE
 
 PREFIX = "/console"
 SESSION_COOKIE = "alliance_console"
 CSRF_COOKIE = "alliance_csrf"
 FLASH_COOKIE = "alliance_flash"
-LANG_COOKIE = "alliance_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_FLASH = 600  # characters of a flash message kept in its cookie
@@ -310,7 +310,7 @@ def visit(service, request, route, path_values):
         return v.render("error.html", status=503, title_key="error.unavailable", detail=str(exc), nav=False)
 
 
-def _make_handler(route):
+def entrypoint(route):
     def handler(self, request, **path_values):
         return visit(self, request, route, path_values)
 
@@ -318,13 +318,3 @@ def _make_handler(route):
     handler.__name__ = handler.__qualname__ = name
     handler.__doc__ = f"{route.verb} {PREFIX}{route.path} (console)"
     return ConsoleEndpoint.decorator(route.verb, PREFIX + route.path, expected_exceptions=(AllianceError,))(handler)
-
-
-def served(cls):
-    """One entrypoint per console page (the page modules register them as they are imported)."""
-    from . import activities, inbox, register, session, static, work  # noqa: F401
-
-    for route in ROUTES:
-        handler = _make_handler(route)
-        setattr(cls, handler.__name__, handler)
-    return cls

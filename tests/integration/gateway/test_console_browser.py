@@ -192,7 +192,8 @@ def _activity(console):
 def test_a_volunteer_at_the_door_checks_a_person_in_on_a_phone(console, page, artifacts):  # noqa: F811
     activity_id = _activity(console)
     events = console.services["events"]
-    with events.as_("staff", ["party_member"], ["outlets"], subject="member-1") as member:
+    registrant = console.person("周杰", "13900008888", roles=(), district="outlets")
+    with events.as_("staff", ["party_member"], ["outlets"], subject=registrant) as member:
         seat = member.events.register(activity_id=activity_id)
     with events.as_("staff", ["party_member"], ["outlets"], subject="member-2") as member:
         member.events.register(activity_id=activity_id)  # the only seat is taken: waiting
@@ -203,7 +204,8 @@ def test_a_volunteer_at_the_door_checks_a_person_in_on_a_phone(console, page, ar
     page.get_by_role("link", name="下一周").click()
     page.get_by_role("link", name="端午亲子露营节").click()
     expect(page.get_by_role("heading", name="候补名单")).to_be_visible(timeout=WAIT)
-    expect(page.locator("ol.waiting")).to_contain_text("member-2")
+    expect(page.locator("table.roster")).to_contain_text("周杰")  # the registry's name for the registrant
+    expect(page.locator("ol.waiting")).to_contain_text("member-2")  # someone the registry does not know
     _shots(page, artifacts, "activity")
 
     page.set_viewport_size(PHONE)
@@ -213,7 +215,7 @@ def test_a_volunteer_at_the_door_checks_a_person_in_on_a_phone(console, page, ar
     expect(page.locator("#checkin-code-error")).to_contain_text("签到码 NOSUCH", timeout=WAIT)
     page.get_by_label("签到码").fill(seat["check_in_code"].lower())
     page.keyboard.press("Enter")
-    expect(page.get_by_text("签到成功：member-1")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("签到成功：周杰")).to_be_visible(timeout=WAIT)
     page.screenshot(path=str(artifacts / "check-in-390.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the check-in page scrolls sideways on a phone ({width} px)"

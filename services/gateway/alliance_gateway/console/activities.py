@@ -4,6 +4,8 @@ phone, and the attendance after the event."""
 
 from datetime import date, datetime, time, timedelta
 
+from eventlet.greenpool import GreenPool
+
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
 
 from . import i18n
@@ -11,6 +13,8 @@ from .rendering import ZONE
 from .web import PREFIX, field_errors, page
 
 PAGE_SIZE = 100
+NAMES_LOOKED_UP = 200  # registrants whose names an activity's page shows (the rest by id)
+LOOKUPS_IN_FLIGHT = 8
 
 
 def _districts(visit):
@@ -67,6 +71,19 @@ def activities(visit):
     )
 
 
+def _names(visit, registrations):
+    """person_id -> name for the registrants the registry lets the caller read (a few at a time)."""
+    ids = list(dict.fromkeys(r["person_id"] for r in registrations))[:NAMES_LOOKED_UP]
+
+    def name(person_id):
+        try:
+            return person_id, visit.call("registry", "get_person", person_id=person_id)["name"]
+        except (Forbidden, NotFound, ValidationError):  # not a person of the registry (a test's subject)
+            return person_id, None
+
+    return {person_id: found for person_id, found in GreenPool(LOOKUPS_IN_FLIGHT).imap(name, ids) if found}
+
+
 def _roster(registrations):
     seated = [r for r in registrations if r["status"] in ("confirmed", "attended", "no_show")]
     waiting = sorted((r for r in registrations if r["status"] == "waitlisted"), key=lambda r: r["place"] or 0)
@@ -78,6 +95,7 @@ def activity_page(visit, activity_id):
     activity = visit.call("events", "get_activity", activity_id=str(activity_id))
     registrations = visit.call("events", "list_registrations", activity_id=str(activity_id))
     seated, waiting = _roster(registrations)
+    names = _names(visit, seated + waiting)
     taken = {}
     for r in seated:
         taken[r["district_id"]] = taken.get(r["district_id"], 0) + 1
@@ -95,6 +113,7 @@ def activity_page(visit, activity_id):
         waiting=waiting,
         taken=taken,
         attendance=attendance,
+        names=names,
     )
 
 
@@ -120,5 +139,5 @@ def check_in(visit, activity_id):
     except (NotFound, Conflict) as exc:
         status = 404 if isinstance(exc, NotFound) else 409
         return _check_in_page(visit, activity_id, status, {"code": [i18n.service_message(visit.lang, exc)]}, code)
-    who = checked.get("child_name") or checked.get("person_id")
+    who = checked.get("child_name") or _names(visit, [checked]).get(checked["person_id"]) or checked["person_id"]
     return visit.redirect(f"{PREFIX}/activities/{activity_id}/check-in", "ok", visit.t("checkin.done", who=who))

@@ -187,3 +187,14 @@ def test_the_build_context_admits_exactly_what_the_dockerfile_copies():
     }
     assert "*" in ignore, "everything is excluded unless admitted"
     assert copied == admitted
+
+
+def test_the_runtime_image_carries_the_cjk_font_the_console_serves_its_readers():
+    """The staff console draws Chinese on machines without a CJK font with one face of a font
+    installed beside the gateway: the runtime image installs the package the console looks for."""
+    from alliance_gateway.console import fonts
+
+    installs = " ".join(arg for keyword, arg in _stage("runtime") if keyword == "RUN")
+    assert re.search(r"apt-get install .*fonts-wqy-microhei=\S+", installs)
+    assert "rm -rf /var/lib/apt/lists/*" in installs
+    assert "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc" in fonts.KNOWN

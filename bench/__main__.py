@@ -22,6 +22,7 @@ from alliance_platform import logs  # noqa: E402
 from alliance_platform.store import green  # noqa: E402
 
 from . import (  # noqa: E402
+    console_pages,
     demand_desk,
     gateway_roundtrip,
     notifications_fanout,
@@ -43,6 +44,7 @@ SCENARIOS = {
     "events": registration_burst.run,
     "notifications": notifications_fanout.run,
     "gateway": gateway_roundtrip.run,
+    "console": console_pages.run,
 }
 
 

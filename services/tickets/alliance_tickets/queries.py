@@ -8,7 +8,7 @@ reads only what ``domain.access`` lets it see: a merchant its own tickets, witho
 from alliance_platform.paging import decode_cursor, page
 
 from . import storage
-from .domain import access
+from .domain import access, deadlines
 from .domain import lifecycle as lc
 
 
@@ -33,6 +33,7 @@ def get_ticket(ctx, cmd):
         paused_because = storage.pause_reason(session, ticket["id"])
     internal = access.sees_internals(caller, ticket)
     view = {**ticket, "responsible": owner, "paused_because": paused_because, "sees_internals": internal}
+    view["standing"] = _standing(ctx, ticket)
     if internal:
         view["children"] = storage.children(session, ticket["id"])
     return view
@@ -62,7 +63,13 @@ def list_tickets(ctx, cmd):
         overdue_at=ctx.now if cmd.get("overdue") else None,
         submitted=(cmd.get("submitted_from"), cmd.get("submitted_until")),
     )
+    rows = [{**row, "standing": _standing(ctx, row)} for row in rows]
     return page(rows, cmd["limit"], key=lambda r: (r["submitted_at"].isoformat(), str(r["id"])))
+
+
+def _standing(ctx, ticket):
+    settings = ctx.settings
+    return deadlines.standing(ticket, settings.calendar, ctx.now, settings.due_soon_minutes)
 
 
 def stats(ctx, cmd):

@@ -3,10 +3,11 @@ the platform's ``rpc``) and what it answers (results, dumped by the entrypoint).
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
-from alliance_contracts.tickets import HANDLING_MODES
+from alliance_contracts.tickets import DEADLINES, HANDLING_MODES
 from alliance_platform.inputs import MAX_URL_LENGTH, DistrictId, Moment
 from alliance_platform.paging import PageSchema, page_of
 
+from .domain.deadlines import STANDINGS
 from .domain.lifecycle import STATES
 from .domain.sla import CATEGORIES
 
@@ -214,6 +215,7 @@ class TicketView(MerchantTicketView):
     escalation_level = fields.Integer(strict=True)
     reopen_count = fields.Integer(strict=True)
     children = fields.List(fields.Nested(ChildTask))
+    standing = fields.Nested(lambda: Standing(), allow_none=True)
 
     @post_dump(pass_original=True)
     def as_the_caller_may_see_it(self, data, original, **kwargs):
@@ -236,6 +238,22 @@ class TimelineEntry(Schema):
     data = fields.Dict(required=True)
 
 
+class Standing(Schema):
+    """Where an open ticket stands against the deadline that counts now, in working time (the
+    service centre's calendar): what a work queue marks. None once no deadline runs."""
+
+    target = fields.String(required=True, validate=validate.OneOf(DEADLINES))
+    due_at = _moment()
+    working_minutes_left = fields.Integer(
+        required=True, strict=True, metadata={"description": "negative: overdue by that many working minutes"}
+    )
+    state = fields.String(required=True, validate=validate.OneOf(STANDINGS))
+
+
+def _standing():
+    return fields.Nested(Standing, required=True, allow_none=True)
+
+
 class ListedTicket(_TicketHead):
     """A ticket in a list: enough to sort, filter and open it."""
 
@@ -252,6 +270,7 @@ class ListedTicket(_TicketHead):
     closed_at = _moment(allow_none=True)
     rating = fields.Integer(required=True, allow_none=True, strict=True)
     escalation_level = fields.Integer(required=True, strict=True)
+    standing = _standing()
 
 
 TicketPage = page_of(ListedTicket)

@@ -81,3 +81,27 @@ def test_a_ticket_found_long_overdue_goes_up_both_levels_at_once_for_its_earlies
     assert sorted(n.target for n in review.notices) == ["first_response", "resolution"]
     assert [e.level for e in review.escalations] == [1, 2] and review.missed_since == first
     assert not any(n.kind == "due_soon" for n in review.notices), "a deadline found passed is only overdue"
+
+
+def test_where_a_ticket_stands_is_told_in_working_minutes_of_the_deadline_that_counts_now():
+    def stand(status=lc.IN_PROGRESS, at=NOW, paused=None, **dates):
+        return deadlines.standing({**ticket(status, **dates), "sla_paused_at": paused}, WorkingCalendar(), at, 60)
+
+    evening = datetime(2026, 12, 1, 17, 0, tzinfo=TZ)
+    # 16 wall-clock hours, one working hour: the queue marks it due soon, with 60 minutes left.
+    overnight = stand(at=evening, resolution=evening + timedelta(hours=16))
+    assert overnight == {
+        "target": "resolution",
+        "due_at": evening + timedelta(hours=16),
+        "working_minutes_left": 60,
+        "state": "due_soon",
+    }
+    assert stand(resolution=NOW + timedelta(days=1))["state"] == "on_time"
+    # Not accepted yet: the first response counts; due at 08:00, overdue by the 90 working minutes
+    # since the centre opened at 08:30.
+    late = stand(lc.SUBMITTED, first=NOW - timedelta(hours=2))
+    assert (late["target"], late["working_minutes_left"], late["state"]) == ("first_response", -90, "overdue")
+    # Waiting on the merchant: the minutes left when the clock stopped, however long ago.
+    paused = stand(lc.WAITING_ON_MERCHANT, at=NOW + timedelta(days=3), resolution=NOW + timedelta(hours=3), paused=NOW)
+    assert (paused["working_minutes_left"], paused["state"]) == (180, "paused")
+    assert stand(lc.RESOLVED) is None and stand(lc.CLOSED) is None

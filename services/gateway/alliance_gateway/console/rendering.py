@@ -21,18 +21,14 @@ def moment(value, lang="zh-CN", fmt="%Y-%m-%d %H:%M"):
 
 
 def duration(seconds, lang="zh-CN"):
-    """A span in days, hours and minutes, the largest two."""
-    minutes = int(abs(seconds) // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
+    """A span of working time in hours and minutes (a working day is not 24 hours: no days)."""
+    hours, minutes = divmod(int(abs(seconds) // 60), 60)
     parts = []
-    if days:
-        parts.append(i18n.translate(lang, "time.days", n=days))
     if hours:
         parts.append(i18n.translate(lang, "time.hours", n=hours))
-    if minutes and not days:
+    if minutes or not hours:
         parts.append(i18n.translate(lang, "time.minutes", n=minutes))
-    return (" " if lang == "en" else "").join(parts) or i18n.translate(lang, "time.minutes", n=0)
+    return (" " if lang == "en" else "").join(parts)
 
 
 @cache

@@ -1,6 +1,7 @@
-"""My work: the demands proposed to me, my team's and my district's, each marked by how much time
-is left before its deadline; a demand's page (timeline, checklist, notes, child tasks) and its
-actions, each a POST form that comes back to the page with a message."""
+"""My work: the demands proposed to me, my team's and my district's, each marked by how much working
+time is left before its deadline (the tickets service's count, in the centre's calendar); a
+demand's page (timeline, checklist, notes, child tasks) and its actions, each a POST form that
+comes back to the page with a message."""
 
 from datetime import datetime
 
@@ -12,8 +13,6 @@ from . import i18n, rendering
 from .web import PREFIX, field_errors, page
 
 QUEUES = ("mine", "team", "district")
-DUE_SOON_SECONDS = 4 * 3600  # a deadline nearer than this is marked "due soon"
-NO_DEADLINE = frozenset({"resolved", "closed", "rejected", "cancelled"})
 PAGE_SIZE = 50
 STATUSES = (
     "submitted",
@@ -43,32 +42,20 @@ ACTIONS = {
 }
 
 
-def _moment(value):
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-def deadline(ticket, now):
-    """(the deadline that counts now, seconds left (negative: overdue), urgency) of a ticket:
+def deadline(ticket):
+    """(the deadline that counts now, working seconds left (negative: overdue), urgency) of a
+    ticket, as the tickets service counts them in the centre's working time (its ``standing``):
     urgency one of overdue, due_soon, on_time, paused, none."""
-    status = ticket["status"]
-    if status in NO_DEADLINE:
+    standing = ticket.get("standing")
+    if not standing:
         return None, None, "none"
-    due = ticket.get("first_response_due_at") if status == "submitted" else None
-    due = _moment(due or ticket.get("resolution_due_at") or ticket.get("promised_by"))
-    if due is None:
-        return None, None, "none"
-    left = (due - now).total_seconds()
-    if status == "waiting_on_merchant" or ticket.get("sla_paused_at"):
-        return due, left, "paused"
-    if left < 0:
-        return due, left, "overdue"
-    return due, left, "due_soon" if left <= DUE_SOON_SECONDS else "on_time"
+    return datetime.fromisoformat(standing["due_at"]), standing["working_minutes_left"] * 60, standing["state"]
 
 
-def _marked(tickets, now):
+def _marked(tickets):
     marked = []
     for ticket in tickets:
-        due, left, urgency = deadline(ticket, now)
+        due, left, urgency = deadline(ticket)
         marked.append({**ticket, "due": due, "left": left, "urgency": urgency})
     return marked
 
@@ -113,7 +100,7 @@ def my_work(visit):
         overdue=args.get("overdue") == "1",
         district=district,
         teams=sorted(teams or []),
-        tickets=_marked(items, visit.now),
+        tickets=_marked(items),
         next_cursor=found.get("next_cursor"),
     )
 
@@ -121,7 +108,7 @@ def my_work(visit):
 def _ticket_page(visit, ticket_id, status=200, errors=None, values=None, failed=None):
     ticket = visit.call("tickets", "get_ticket", ticket_id=str(ticket_id))
     timeline = visit.call("tickets", "timeline", ticket_id=str(ticket_id))
-    due, left, urgency = deadline(ticket, visit.now)
+    due, left, urgency = deadline(ticket)
     return visit.render(
         "ticket.html",
         status=status,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from alliance_contracts.tickets import DEADLINES, ESCALATED_TO
 
-from .lifecycle import SUBMITTED
+from .lifecycle import SLA_PAUSED, SLA_RUNNING, SUBMITTED
 
 FIRST_RESPONSE, RESOLUTION = DEADLINES
 # Wall-clock reach of a working-time warning window: a weekend or a holiday week lies between.
@@ -96,3 +96,34 @@ def review(ticket, now, settings):
         level = 2 if overdue_for >= settings.escalate_to_alliance_after else 1
     escalations = tuple(ESCALATIONS[n] for n in range(ticket["escalation_level"] + 1, level + 1))
     return Review(tuple(notices), escalations, missed_since, due_soon, overdue, level)
+
+
+STANDINGS = ("on_time", "due_soon", "overdue", "paused")
+YEAR = timedelta(days=366)
+
+
+def standing(ticket, calendar, now, due_soon_minutes):
+    """Where an open ticket stands against the deadline that counts now — the first response
+    while it is not accepted, else the resolution — in working time, as the SLA sweep counts it:
+    ``{"target", "due_at", "working_minutes_left" (negative: overdue by), "state"}``; None for a
+    ticket no deadline runs for any more (resolved, closed, rejected, cancelled). While the clock
+    is paused (waiting on the merchant) the minutes left are those left when it stopped."""
+    status = ticket["status"]
+    if status not in SLA_RUNNING and status not in SLA_PAUSED:
+        return None
+    target, due = (
+        (FIRST_RESPONSE, ticket["first_response_due_at"])
+        if status == SUBMITTED
+        else (RESOLUTION, ticket["resolution_due_at"])
+    )
+    at = ticket.get("sla_paused_at") if status in SLA_PAUSED else None
+    at = at or now
+    # Overdue by more than a year is counted as a year (the count walks the calendar day by day).
+    left = calendar.working_minutes(at, due) if due > at else -calendar.working_minutes(max(due, at - YEAR), at)
+    if status in SLA_PAUSED:
+        state = "paused"
+    elif due <= at:
+        state = "overdue"
+    else:
+        state = "due_soon" if left <= due_soon_minutes else "on_time"
+    return {"target": target, "due_at": due, "working_minutes_left": int(round(left)), "state": state}

@@ -31,7 +31,9 @@ nameko's web server and this client cost alone.
 Slices interleaved: in each slice every target in turn, 10 staff at once, each making its share of
 the slice's calls one after the other; a target's rate and p95 (each call timed on its own) are the
 medians of its slices'. Then a working-day mix: each staff member loops over the six pages in turn
-(each starting at another page), all pages' p95 and the pages/s of the ten. Goal: every page's p95
+(each starting at another page), all pages' p95 and the pages/s of the ten. Beside each page's p95,
+its p95 with one staff member alone (a fifth of the slice's calls, sequential), measured in the
+same slices: the page's own latency, without the other nine. Goal: every page's p95
 < 200 ms with 10 in flight. The CPU each process spent per page says where the time goes; the load
 average is printed before and after (the machine may be shared).
 """
@@ -456,6 +458,8 @@ def _measure(env, targets, calls, slices, mix_rounds):
                 cpu[name, process] += cpu_seconds(pid) - before[process]
             rates[name].append(rate)
             ms[name].append(p95(times))
+            if name in PAGES:  # the page's own latency, one staff member alone: what contention adds
+                ms[name, "alone"].append(p95(measure(callers, max(share // 5, 20), 1)[1]))
         pages = "  ".join(f"{page} {ms[page][-1]:.0f}" for page in PAGES)
         progress(f"console  slice {number}/{slices}  p95 ms: {pages}")
     for page in PAGES:
@@ -514,6 +518,7 @@ def run(env, quick):
     for page in PAGES:
         baselines = {
             f"{V1_CALLS[page]} p95": ms[f"/v1 {page}"],
+            "1 staff alone p95": ms[page, "alone"],
             f"HTTP echo {echo_kb:.0f} KB p95": ms["HTTP echo"],
             "in the mix p95": mixed_pages[page],
         }

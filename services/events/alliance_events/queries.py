@@ -3,7 +3,7 @@ and the figures of a period. Each reads, for the verified caller ``ctx.caller``,
 may see: a draft only its organisers (or administrators and systems), a registration only its
 registrant and the activity's organisers, a check-in code only its registrant."""
 
-from alliance_platform.errors import NotFound
+from alliance_platform.errors import Forbidden, NotFound
 from alliance_platform.paging import decode_cursor, page
 
 from . import storage
@@ -38,13 +38,20 @@ def list_activities(ctx, cmd):
 
 def list_registrations(ctx, cmd):
     """An activity's registrations (all of them for its organisers, one's own for anyone else), or
-    without an activity one's own — and a merchant's representative's, those of its shop too."""
+    without an activity one's own — and a merchant's representative's, those of its shop too; with
+    ``merchant_id``, a shop's: for staff those of the activities they organise (a merchant's page)."""
     caller = ctx.caller
+    shop = str(cmd["merchant_id"]) if cmd.get("merchant_id") else None
     if cmd.get("activity_id"):
         activity = load_activity(ctx, cmd["activity_id"], lock=False)
         mine = None if organisers.may_manage(caller, activity) else caller.subject
-        rows = storage.list_registrations(ctx.session, activity_id=activity["id"], person_id=mine)
+        rows = storage.list_registrations(ctx.session, activity_id=activity["id"], person_id=mine, shop_id=shop)
+    elif shop is not None and caller.kind != "merchant":
+        every = storage.list_registrations(ctx.session, shop_id=shop)
+        rows = [row for row in every if organisers.may_manage(caller, row)]
     elif caller.kind == "merchant":
+        if shop is not None and shop != caller.merchant_id:
+            raise Forbidden("a merchant may see only its own registrations")
         rows = storage.list_registrations(ctx.session, person_id=caller.subject, merchant_id=caller.merchant_id)
     else:
         rows = storage.list_registrations(ctx.session, person_id=caller.subject)

@@ -166,6 +166,8 @@ class RegistrationRef(Schema):
 
 class ListRegistrations(Schema):
     activity_id = fields.UUID(load_default=None)
+    # A shop's registrations (its own for a merchant; those of the activities one organises, else).
+    merchant_id = fields.UUID(load_default=None)
 
 
 class CheckIn(ActivityRef):

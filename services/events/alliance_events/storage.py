@@ -359,13 +359,16 @@ def award_points(session, activity_id, points, now):
     )
 
 
-def list_registrations(session, *, activity_id=None, person_id=None, merchant_id=None):
+def list_registrations(session, *, activity_id=None, person_id=None, merchant_id=None, shop_id=None):
     """Registrations with their activity's title, type, organisers, venue and times: of one
     activity, and/or of one person (or of a merchant's shop, when ``merchant_id`` is given too).
     Confirmed and others first, then the waiting list in order; a waiter's ``place`` is counted
     now (the waiters ahead of it), not its number in the queue, which keeps the order but not the
-    count once those ahead are promoted or cancel."""
+    count once those ahead are promoted or cancel. ``shop_id``: a merchant's registrations only."""
     scope, params = [], {}
+    if shop_id is not None:
+        scope.append("r.merchant_id = %(shop)s")
+        params["shop"] = shop_id
     if activity_id is not None:
         scope.append("r.activity_id = %(activity)s")
         params["activity"] = activity_id
@@ -376,7 +379,7 @@ def list_registrations(session, *, activity_id=None, person_id=None, merchant_id
         scope.append("r.person_id = %(me)s")
         params["me"] = person_id
     return session.fetchall(
-        "SELECT r.*, a.title, a.type, a.organisers, a.venue, a.starts_at, a.ends_at,"
+        "SELECT r.*, a.title, a.type, a.organisers, a.created_by, a.venue, a.starts_at, a.ends_at,"
         f" CASE WHEN r.status = {_literal(WAITLISTED)} THEN (SELECT count(*) FROM registrations w"
         f"   WHERE w.activity_id = r.activity_id AND w.status = {_literal(WAITLISTED)} AND w.position <= r.position)"
         " END AS place FROM registrations r"

@@ -7,10 +7,10 @@ cursor is refused for another query (``domain.paging``).
 """
 
 from alliance_contracts.registry import HONOUR_KINDS
-from alliance_platform.errors import ValidationError
+from alliance_platform.errors import Forbidden, ValidationError
 
 from . import storage
-from .domain import access, membership, paging, people
+from .domain import access, membership, paging, pairings, people
 from .domain.days import today
 from .use_cases import load_branch, load_merchant, load_person, require_person_access
 
@@ -71,6 +71,21 @@ def search_people(ctx, cmd):
     rows = storage.search_people(ctx.session, cmd, districts, digest, after, cmd["limit"] + 1)
     items, next_cursor = paging.page(rows, cmd["limit"], query, key="person_id")
     return {"items": [people.shown(p) for p in items], "next_cursor": next_cursor}
+
+
+def list_pairings(ctx, cmd):
+    """A merchant's pairings with Party members (a merchant sees its own), or a member's."""
+    caller = ctx.caller
+    if access.is_merchant(caller):
+        if str(cmd.get("merchant_id")) != caller.merchant_id:
+            raise Forbidden("a merchant may see only its own pairings")
+        districts = None
+    else:
+        districts = access.district_scope(caller)
+    rows = storage.list_pairings(
+        ctx.session, cmd.get("merchant_id"), cmd.get("person_id"), cmd["include_ended"], districts
+    )
+    return [{**row, "status": pairings.ENDED if row["ended_on"] else pairings.ACTIVE} for row in rows]
 
 
 def list_honours(ctx, cmd):

@@ -209,6 +209,19 @@ class ListHonours(Schema):
     limit, cursor = _paging()
 
 
+class ListPairings(Schema):
+    """A merchant's pairings, or a Party member's (one of the two), ongoing unless ``include_ended``."""
+
+    merchant_id = fields.UUID()
+    person_id = fields.UUID()
+    include_ended = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _whose(self, data, **kwargs):
+        if ("merchant_id" in data) == ("person_id" in data):
+            raise ValidationError("name a merchant_id or a person_id", "merchant_id")
+
+
 class StartPairing(Schema):
     person_id = fields.UUID(required=True)
     merchant_id = fields.UUID(required=True)

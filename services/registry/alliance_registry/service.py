@@ -115,6 +115,10 @@ class RegistryService(AllianceService):
     def list_honours(self, cmd):
         return queries.list_honours(self.ctx(), cmd)
 
+    @rpc(schema=s.ListPairings, result=s.Pairing(many=True), read_only=True, route="GET /pairings")
+    def list_pairings(self, cmd):
+        return queries.list_pairings(self.ctx(), cmd)
+
     @rpc(schema=s.StartPairing, result=s.Pairing, allow=MEMBER_KEEPERS, route="POST /pairings")
     def start_pairing(self, cmd):
         return use_cases.start_pairing(self.ctx(), cmd)

@@ -479,6 +479,31 @@ def paired(session, person_id, merchant_id):
     )
 
 
+MAX_PAIRINGS_LISTED = 100  # a merchant or a member has a handful; a bound all the same
+
+
+def list_pairings(session, merchant_id, person_id, include_ended, districts):
+    """Pairings of a merchant or of a person, newest first, in ``districts`` (None: all)."""
+    where, params = [], {}
+    if merchant_id is not None:
+        where.append("pr.merchant_id = %(merchant)s")
+        params["merchant"] = str(merchant_id)
+    if person_id is not None:
+        where.append("pr.person_id = %(person)s")
+        params["person"] = str(person_id)
+    if not include_ended:
+        where.append("pr.ended_on IS NULL")
+    if districts is not None:
+        where.append("m.district_id = ANY(%(districts)s)")
+        params["districts"] = list(districts)
+    return session.fetchall(
+        f"SELECT {PAIRING_COLUMNS} FROM pairings pr JOIN merchants m ON m.id = pr.merchant_id"
+        + _where(where)
+        + f" ORDER BY pr.started_on DESC, pr.id LIMIT {MAX_PAIRINGS_LISTED}",
+        params,
+    )
+
+
 def insert_pairing(session, person_id, merchant_id, started_on, note):
     return session.fetchone(
         "WITH pr AS (INSERT INTO pairings (person_id, merchant_id, started_on, note) VALUES (%s, %s, %s, %s)"

@@ -245,6 +245,7 @@ def test_the_register_is_searched_by_a_chinese_name_fragment(console, page, arti
         admin.registry.award_honour(
             merchant_id=merchant_id, kind="party_member_model_store", year=2026, reason="诚信经营"
         )
+        admin.registry.start_pairing(person_id=owner["person_id"], merchant_id=merchant_id, note="帮助开网店")
     ticket = console.demand(merchant_id, title="咨询消防验收")
     staff = console.person("王芳", "13900007777")
     _signed_in(console, page, console.staff_token(staff))
@@ -272,6 +273,9 @@ def test_the_register_is_searched_by_a_chinese_name_fragment(console, page, arti
     expect(page.get_by_role("heading", name="鑫盛五金商行")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text("党员示范店")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("咨询消防验收"))).to_be_visible()
+    expect(page.locator("section[aria-labelledby=h-pairing]")).to_contain_text("陈建国")  # the member paired
+    expect(page.locator("section[aria-labelledby=h-pairing]")).to_contain_text("帮助开网店")
+    expect(page.locator("section[aria-labelledby=h-mactivities]")).to_contain_text("没有报名")
     assert ticket["reference"] in page.content()
     page.get_by_role("link", name="English").click()  # kept in a cookie for the next pages
     expect(page.get_by_role("heading", name="Honours")).to_be_visible(timeout=WAIT)

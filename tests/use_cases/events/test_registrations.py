@@ -1,6 +1,7 @@
 """Registration's use cases: seats and quotas, the waiting list and its places, cancelling hands a
 seat on, who may register whom, audiences and windows, check-in, what each caller is shown."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -262,6 +263,12 @@ def test_each_sees_the_registrations_they_may_and_only_their_own_code(events):
     colleague = events.call(queries.list_registrations, shop(OWN_SHOP, "rep-2"))
     assert [(r["person_id"], "check_in_code" in r) for r in colleague] == [("rep-1", False)]
     assert events.call(queries.list_registrations, member("nobody")) == []
+    # A shop's registrations, for a merchant's page: its organisers see them, others nothing of them.
+    shops = events.call(queries.list_registrations, organiser(), merchant_id=OWN_SHOP)
+    assert [(r["person_id"], r["title"]) for r in shops] == [("rep-1", shops[0]["title"])] and shops[0]["title"]
+    assert events.call(queries.list_registrations, organiser("aodele", "li"), merchant_id=OWN_SHOP) == []
+    assert len(events.call(queries.list_registrations, shop(OWN_SHOP, "rep-2"), merchant_id=OWN_SHOP)) == 1
+    events.refused(Forbidden, queries.list_registrations, shop(OWN_SHOP, "rep-2"), merchant_id=str(uuid.uuid4()))
 
 
 def _code(events, person_id):

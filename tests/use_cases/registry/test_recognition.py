@@ -10,7 +10,7 @@ from alliance_contracts import example_envelopes, parse_event
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
 from alliance_registry import queries, use_cases
 
-from .conftest import NOON, merchant, staff
+from .conftest import ADMIN, NOON, merchant, staff
 from .samples import merchant_fields, person_fields
 
 STAR = {"kind": "star_party_member_merchant", "year": 2026, "stars": 5, "reason": "诚信经营"}
@@ -128,6 +128,29 @@ def test_a_party_member_and_a_merchant_are_paired_once_at_a_time(register):
     assert register(use_cases.start_pairing, **pair)["status"] == "active"  # once ended, paired again
     types = [t for t in register.event_types() if t.startswith("pairing")]
     assert types == ["pairing_started", "pairing_ended", "pairing_started"]
+
+
+def test_a_merchants_pairings_are_listed_for_its_district_its_member_and_itself(register):
+    shop, member = _member_merchant(register)
+    pairing = register(use_cases.start_pairing, person_id=member["person_id"], merchant_id=shop["merchant_id"])
+    register.now = NOON + timedelta(days=3)
+    register(use_cases.end_pairing, pairing_id=pairing["pairing_id"], reason="已开店")
+    again = register(use_cases.start_pairing, person_id=member["person_id"], merchant_id=shop["merchant_id"])
+
+    def listed(caller=ADMIN, **query):
+        return [(p["pairing_id"], p["status"]) for p in register(queries.list_pairings, caller, **query)]
+
+    assert listed(merchant_id=shop["merchant_id"]) == [(again["pairing_id"], "active")]
+    everything = listed(merchant_id=shop["merchant_id"], include_ended=True)
+    assert set(everything) == {(again["pairing_id"], "active"), (pairing["pairing_id"], "ended")}
+    assert listed(person_id=member["person_id"]) == [(again["pairing_id"], "active")]
+    assert listed(staff("aodele"), merchant_id=shop["merchant_id"]) == [(again["pairing_id"], "active")]
+    assert listed(staff("outlets"), merchant_id=shop["merchant_id"]) == [], "another district's: nothing"
+    assert listed(merchant(shop), merchant_id=shop["merchant_id"]) == [(again["pairing_id"], "active")]
+    with pytest.raises(Forbidden):
+        register(queries.list_pairings, merchant(shop), person_id=member["person_id"])
+    with pytest.raises(ValidationError):
+        register(queries.list_pairings)
 
 
 def test_a_pairing_needs_a_party_member_an_open_merchant_and_days_that_have_come(register):

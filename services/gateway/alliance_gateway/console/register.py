@@ -2,7 +2,7 @@
 page with its honours and its demands. ID-card numbers are shown as the registry returns them
 (masked unless the registry decides otherwise)."""
 
-from alliance_platform.errors import Forbidden, ValidationError
+from alliance_platform.errors import Forbidden, NotFound, ValidationError
 
 from .web import field_errors, page
 
@@ -41,6 +41,23 @@ def merchant_page(visit, merchant_id):
         tickets = visit.call("tickets", "list_tickets", merchant_id=str(merchant_id), limit=20)["items"]
     except Forbidden:
         tickets = None
+    pairings = visit.call("registry", "list_pairings", merchant_id=str(merchant_id))
+    members = {}
+    for pairing in pairings:
+        try:
+            members[pairing["person_id"]] = visit.call("registry", "get_person", person_id=pairing["person_id"])["name"]
+        except (Forbidden, NotFound):
+            members[pairing["person_id"]] = None
+    # The shop's registrations at the activities the caller organises (the events service decides).
+    activities = visit.call("events", "list_registrations", merchant_id=str(merchant_id))
     return visit.render(
-        "merchant.html", section="register", merchant=merchant, honours=honours, owner=owner, tickets=tickets
+        "merchant.html",
+        section="register",
+        merchant=merchant,
+        honours=honours,
+        owner=owner,
+        tickets=tickets,
+        pairings=pairings,
+        members=members,
+        activities=activities,
     )

@@ -3,6 +3,7 @@ worker's context, for the downstream calls), with a correlation id taken from th
 made up, and answers with whatever the kind of endpoint answers in — JSON and problem documents
 (/v1), Open311's formats (/open311), HTML pages (/console). Nothing is ever werkzeug's page."""
 
+import abc
 from functools import partial
 
 from eventlet.event import Event
@@ -22,20 +23,23 @@ def correlation_id_of(request):
     return new_id()
 
 
-class CallerEndpoint(HttpRequestHandler):
+class CallerEndpoint(HttpRequestHandler, abc.ABC):
     """Subclasses say where the caller's token is (``caller_token``, which may refuse the request
     before any worker runs) and how an answer and a refusal look (``answer``, ``refuse``)."""
 
     metric_kind = "http"  # alliance_http_requests_total{operation=...}
 
+    @abc.abstractmethod
     def caller_token(self, request):
-        raise NotImplementedError
+        """The caller's token (None: none), or raise to refuse the request before any worker runs."""
 
+    @abc.abstractmethod
     def answer(self, result, request):
-        raise NotImplementedError
+        """The response to what the worker returned."""
 
+    @abc.abstractmethod
     def refuse(self, exc, request):
-        raise NotImplementedError
+        """The response to what the request or its worker raised."""
 
     def handle_request(self, request):
         request.shallow = False

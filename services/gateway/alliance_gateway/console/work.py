@@ -7,6 +7,7 @@ from datetime import datetime
 
 from werkzeug.wrappers import Response
 
+from alliance_contracts.tickets import STATUSES  # the filter's choices: the demand list's states
 from alliance_platform.errors import Conflict, NotFound, ValidationError
 
 from . import i18n, rendering
@@ -14,17 +15,6 @@ from .web import PREFIX, field_errors, page
 
 QUEUES = ("mine", "team", "district")
 PAGE_SIZE = 50
-STATUSES = (
-    "submitted",
-    "accepted",
-    "in_progress",
-    "waiting_on_merchant",
-    "referred",
-    "resolved",
-    "closed",
-    "rejected",
-    "cancelled",
-)
 
 # action in the URL -> (tickets method, {form field: "text" | "optional" | "bool"})
 ACTIONS = {

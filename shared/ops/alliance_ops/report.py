@@ -18,7 +18,6 @@ and failed. The figures come from the services' own ``stats`` methods over RPC.
 import base64
 import io
 import json
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
@@ -29,6 +28,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
 from alliance_platform.config import platform_defaults
+from alliance_platform.fonts import installed_cjk_faces
 
 LABELS = {
     # demand categories (需求清单)
@@ -317,22 +317,7 @@ def charts(figures):
 
 def find_cjk_font():
     """(path, index in its collection) of an installed font with Chinese glyphs, or None."""
-    try:
-        listed = subprocess.run(
-            ["fc-list", ":lang=zh-cn", "--format", "%{file}|%{index}|%{family[0]}\\n"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    fonts = {}
-    for line in listed.splitlines():
-        path, _, rest = line.partition("|")
-        index, _, family = rest.partition("|")
-        if path.endswith((".ttf", ".otf", ".ttc", ".otc")) and "Mono" not in family:
-            fonts.setdefault(family, (path, int(index or 0)))
+    fonts = installed_cjk_faces(timeout=30)
     for family in PREFERRED_FONTS:
         if family in fonts:
             return fonts[family]

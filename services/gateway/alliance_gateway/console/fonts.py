@@ -9,11 +9,12 @@ the CSS's other fonts are all there is (the page still works)."""
 
 import gzip
 import struct
-import subprocess
 from pathlib import Path
 
 import eventlet
 from eventlet import tpool
+
+from alliance_platform.fonts import installed_cjk_faces
 
 PREFERRED = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC")
 KNOWN = (
@@ -26,22 +27,7 @@ _lock = eventlet.semaphore.Semaphore()
 
 
 def _installed():
-    try:
-        listed = subprocess.run(
-            ["fc-list", ":lang=zh-cn", "--format", "%{file}|%{index}|%{family[0]}\\n"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        listed = ""
-    found = {}
-    for line in listed.splitlines():
-        path, _, rest = line.partition("|")
-        index, _, family = rest.partition("|")
-        if path.endswith((".ttf", ".otf", ".ttc", ".otc")) and "Mono" not in family:
-            found.setdefault(family, (path, int(index or 0)))
+    found = installed_cjk_faces(timeout=10)
     for family in PREFERRED:
         if family in found:
             return found[family]

@@ -43,6 +43,11 @@ class Identity:
     merchant_id: str | None = None
     name: str | None = None
     expires_at: float = 0.0
+    # Delegation (RFC 8693's ``act`` claim): the internal system acting on this person's behalf,
+    # e.g. "miniprogram"; None when the subject acts itself. ``delegation`` names the grant it
+    # acts under (revocable by an administrator).
+    actor: str | None = None
+    delegation: str | None = None
 
     def has_any_role(self, roles):
         return not self.roles.isdisjoint(roles)
@@ -62,8 +67,21 @@ class Identity:
         if not self.covers_district(district):
             raise Forbidden(f"{self.kind} {self.subject} may not act in district {district}")
 
+    @property
+    def on_behalf_of(self):
+        """``kind:subject`` of the person a delegated call is made for; None when not delegated."""
+        return f"{self.kind}:{self.subject}" if self.actor else None
+
+    @property
+    def acted_by(self):
+        """Who made the call: the acting system for a delegated call, else the subject."""
+        return f"system:{self.actor}" if self.actor else f"{self.kind}:{self.subject}"
+
     def log_fields(self):
-        return {"caller": f"{self.kind}:{self.subject}"}
+        fields = {"caller": f"{self.kind}:{self.subject}"}
+        if self.actor:
+            fields["acting_system"] = self.actor
+        return fields
 
 
 class TokenService:
@@ -94,6 +112,8 @@ class TokenService:
         name=None,
         ttl=3600,
         now=None,
+        actor=None,
+        delegation=None,
     ):
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; one of {sorted(KINDS)}")
@@ -114,6 +134,10 @@ class TokenService:
             claims["merchant_id"] = str(merchant_id)
         if name is not None:
             claims["name"] = name
+        if actor is not None:
+            claims["act"] = {"sub": str(actor)}
+            if delegation is not None:
+                claims["dlg"] = str(delegation)
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def verify(self, token):
@@ -164,4 +188,15 @@ class TokenService:
             merchant_id=claims.get("merchant_id"),
             name=claims.get("name"),
             expires_at=float(claims["exp"]),
+            actor=_actor(claims),
+            delegation=claims.get("dlg") if _actor(claims) else None,
         )
+
+
+def _actor(claims):
+    act = claims.get("act")
+    if act is None:
+        return None
+    if not isinstance(act, dict) or not isinstance(act.get("sub"), str) or not act["sub"]:
+        raise Unauthenticated("identity token has a malformed act (actor) claim")
+    return act["sub"]

@@ -56,3 +56,14 @@ def test_roles_and_districts_are_enforced():
         staff.require_district("outlets")
     admin = tokens.verify(tokens.issue("a", "staff", roles=["admin"]))
     admin.require_district("outlets")
+
+
+def test_a_delegated_token_names_both_the_acting_system_and_the_person():
+    tokens = TokenService(SECRET)
+    identity = tokens.verify(
+        tokens.issue("m-9", "merchant", roles=["merchant"], merchant_id="m-9", actor="miniprogram", delegation="d-1")
+    )
+    assert identity.actor == "miniprogram" and identity.delegation == "d-1"
+    assert identity.acted_by == "system:miniprogram" and identity.on_behalf_of == "merchant:m-9"
+    own = tokens.verify(tokens.issue("p-1", "staff", roles=["staff"]))
+    assert own.actor is None and own.on_behalf_of is None and own.acted_by == "staff:p-1"

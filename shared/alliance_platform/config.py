@@ -2,8 +2,13 @@
 
 Values use nameko's ``${ENV_VAR:default}`` syntax, so every value can be overridden by an
 environment variable and the repository only holds local-development defaults.
+
+A service with a database may also be given ``READ_DATABASE_URL`` (environment
+``<SERVICE>_READ_DATABASE_URL``, or the key in its config.yaml): a standby for its read-only calls
+(``store.Database``; docs/ARCHITECTURE.md, "Reading from a standby").
 """
 
+import os
 from importlib import resources
 from importlib.metadata import entry_points
 
@@ -43,6 +48,10 @@ def load_config(name, overrides=None):
     config = platform_defaults()
     package = service_package(name)
     config.update(_load_yaml(resources.files(package).joinpath("config.yaml").read_text()))
+    if "DATABASE_URL" in config:
+        # A second, read-only URL (a standby): unset, the service reads from its primary too.
+        env = f"{name.upper()}_READ_DATABASE_URL"
+        config.setdefault("READ_DATABASE_URL", os.environ.get(env) or None)
     config.update(overrides or {})
     config["SERVICE_NAME"] = name
     return config

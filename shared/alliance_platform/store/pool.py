@@ -1,5 +1,6 @@
 """Connection pools and the typed errors a caller sees for a database failure."""
 
+import eventlet
 import psycopg
 import psycopg.errors
 from psycopg.rows import dict_row
@@ -8,7 +9,13 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..errors import Conflict, ServiceUnavailable, ValidationError
 
 
-def make_pool(url, *, max_size, name, min_size=1, timeout=10.0):
+def make_pool(url, *, max_size, name, min_size=1, timeout=10.0, configure=None):
+    """A pool of autocommit connections with dict rows. ``url`` may name several hosts
+    (``postgresql://a:5432,b:5432/db?target_session_attrs=read-write``): libpq tries them in turn
+    and keeps the first that has the attributes asked for, so a connection made after a failover
+    reaches whichever server is primary now. A connection that broke is thrown away when it comes
+    back (``Session.close``), and the pool's idle ones are checked then too (``check_soon``).
+    ``configure(conn)`` runs on each new connection."""
     return ConnectionPool(
         url,
         min_size=min(min_size, max_size),
@@ -18,7 +25,34 @@ def make_pool(url, *, max_size, name, min_size=1, timeout=10.0):
         open=False,
         name=name,
         timeout=timeout,
+        configure=configure,
     )
+
+
+_checking = set()  # pools with a check under way
+
+
+def check_soon(pool):
+    """Weed the broken connections out of ``pool``'s idle ones, in a green thread of their own.
+
+    Called when a session's connection broke: when the server went away, every idle connection
+    broke with it, and each would otherwise fail one caller's call before the pool replaced it.
+    ``ConnectionPool.check`` tests each idle connection (an empty query) and has the broken ones
+    replaced; the pool's own reconnection (with backoff) reaches the new primary.
+    """
+    if pool in _checking:
+        return
+    _checking.add(pool)
+
+    def check():
+        try:
+            pool.check()
+        except Exception:  # a pool closing as the service stops; nothing to weed then
+            pass
+        finally:
+            _checking.discard(pool)
+
+    eventlet.spawn_n(check)
 
 
 def translate_db_error(exc):

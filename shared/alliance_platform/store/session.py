@@ -14,7 +14,7 @@ from nameko.extensions import DependencyProvider
 from ..outbox import writer as outbox
 from ..outbox.relay import OutboxRelay
 from . import green
-from .pool import make_pool, translate_db_error
+from .pool import check_soon, make_pool, translate_db_error
 
 log = structlog.get_logger("alliance.db")
 
@@ -40,8 +40,9 @@ class Session:
       one surfaces at that later statement or at the commit, and the transaction rolls back whole.
     """
 
-    def __init__(self, pool, source):
+    def __init__(self, pool, source, read_pool=None):
         self._pool = pool
+        self._read_pool = read_pool  # where use_read_only() sends the reads (see Database)
         self.source = source
         self._conn = None
         self.events_recorded = 0  # by the outbox writer
@@ -54,10 +55,18 @@ class Session:
         """For use cases that only read: each statement runs on its own, without BEGIN and COMMIT.
         Under READ COMMITTED a transaction would not give several reads a common snapshot anyway.
         Such a use case must not write: ``execute`` refuses statements other than reads, and
-        ``publish`` refuses."""
+        ``publish`` refuses. With a read pool (a standby, ``READ_DATABASE_URL``), its statements
+        run there."""
         if self._conn is not None:
             raise RuntimeError("use_read_only() must come before the session's first statement")
         self.read_only = True
+        if self._read_pool is not None:
+            self._pool = self._read_pool
+
+    @property
+    def pool(self):
+        """The pool this session takes its connection from (the read pool once read-only)."""
+        return self._pool
 
     @property
     def connection(self):
@@ -157,7 +166,10 @@ class Session:
         self._pending = []
         if not self.finished or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             _quietly(conn.rollback)
+        broken = conn.broken or conn.closed
         self._pool.putconn(conn)  # the pool throws away a connection that broke
+        if broken:  # the server went away or failed over: its idle connections are gone too
+            check_soon(self._pool)
 
 
 def _quietly(action, *args):
@@ -197,43 +209,93 @@ def relay_of(container):
     return None
 
 
+# Run on each new connection of the primary pool of a service that reads from a standby: its
+# commits wait until the synchronous standbys have applied them (remote_apply), and it says whether
+# every standby the primary streams to is one of those, so that a read there sees every commit
+# acknowledged before it. pg_stat_replication's sync_state is NULL for a role that may not read
+# it; then synchronous_standby_names is all there is to go by.
+_PRIMARY_FOR_STANDBY_READS = """
+SELECT set_config('synchronous_commit', 'remote_apply', false) AS synchronous_commit,
+       current_setting('synchronous_standby_names') <> ''
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_replication
+                       WHERE sync_state IN ('async', 'potential', 'quorum')) AS standbys_synchronous
+"""
+
+
 class Database(DependencyProvider):
     """Injects a ``Session`` per worker. The platform's entrypoints commit it before the reply or
-    the ack (see ``entrypoints.py``); ``worker_result`` settles any other worker the same way."""
+    the ack (see ``entrypoints.py``); ``worker_result`` settles any other worker the same way.
+
+    With ``READ_DATABASE_URL`` (a standby, or several hosts with ``target_session_attrs=
+    prefer-standby``) read-only sessions take their connections from a second pool there — but
+    only while the primary says that its commits are applied on every standby before they are
+    acknowledged (``synchronous_standby_names``, checked on each new primary connection; commits
+    ask for ``remote_apply``). Otherwise reads stay on the primary: a caller never misses its own
+    write because a standby lags (docs/ARCHITECTURE.md, "Reading from a standby").
+    """
 
     def __init__(self, relay=True):
         self.with_relay = relay
         self.sessions = {}
         self.relay = None
+        self.read_pool = None
+        self.standby_reads = False  # True while reads on read_pool see every acknowledged commit
 
     def setup(self):
         green.install()  # this process runs a service: database waits must yield to the hub
         config = self.container.config
+        size = int(config.get("max_workers", 10)) + 2
+        name = self.container.service_name
+        read_url = config.get("READ_DATABASE_URL") or None
         self.pool = make_pool(
             config["DATABASE_URL"],
-            max_size=int(config.get("max_workers", 10)) + 2,
-            name=f"{self.container.service_name}-db",
+            max_size=size,
+            name=f"{name}-db",
+            configure=self._configure_primary if read_url else None,
         )
+        if read_url:
+            self.read_pool = make_pool(read_url, max_size=size, name=f"{name}-db-read")
         if self.with_relay:
             self.relay = OutboxRelay(self.container.service_name, config, self.container)
 
+    def _configure_primary(self, conn):
+        row = conn.execute(_PRIMARY_FOR_STANDBY_READS).fetchone()
+        safe = bool(row["standbys_synchronous"])
+        if safe != self.standby_reads:
+            (log.info if safe else log.warning)(
+                "reads go to the read database" if safe else "reads stay on the primary",
+                service=self.container.service_name,
+                reason=None
+                if safe
+                else "the primary does not wait for every standby to apply its commits"
+                " (synchronous_standby_names), or there is no standby",
+            )
+        self.standby_reads = safe
+
+    def _pools(self):
+        return [pool for pool in (self.pool, self.read_pool) if pool is not None]
+
     def start(self):
-        self.pool.open(wait=False)
+        for pool in self._pools():
+            pool.open(wait=False)
         if self.relay:
             self.relay.start()
 
     def stop(self):
         if self.relay:
             self.relay.stop()
-        self.pool.close()
+        for pool in self._pools():
+            pool.close()
 
     def kill(self):
         if self.relay:
             self.relay.stop()
-        self.pool.close(timeout=0)
+        for pool in self._pools():
+            pool.close(timeout=0)
 
     def get_dependency(self, worker_ctx):
-        session = Session(self.pool, self.container.service_name)
+        read_pool = self.read_pool if self.standby_reads else None
+        session = Session(self.pool, self.container.service_name, read_pool=read_pool)
         self.sessions[worker_ctx] = session
         return session
 

@@ -49,7 +49,15 @@ from . import idempotency
 from .bounds import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, apply_defaults
 from .context import CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY
 from .errors import AllianceError, Conflict, ValidationError
-from .messaging import FailureRouter, declare_failure_topology, retry_binding, retry_delays
+from .messaging import (
+    FailureRouter,
+    declare_failure_topology,
+    handler_queue_arguments,
+    retry_binding,
+    retry_delays,
+    rpc_queue_arguments,
+    settle_declaration,
+)
 from .routes import parse_routes
 from .store import Database, translate_db_error
 
@@ -192,11 +200,32 @@ def _message_limit(provider, message):
 
 
 class _RpcConsumer(nameko_rpc.RpcConsumer):
-    """nameko's RPC consumer, replying without publisher confirms and refusing oversized requests."""
+    """nameko's RPC consumer, replying without publisher confirms and refusing oversized requests.
+    Its queue ``rpc-<service>`` is a transient classic queue (``messaging.rpc_queue_arguments``): a
+    durable classic queue is unusable while its node is down, a transient one is recreated on the
+    node the service reconnects to, and a request lost with it is retried by its caller."""
 
     queue_consumer = SizedQueueConsumer()
 
     def handle_message(self, body, message):
+    def setup(self):
+        if self.queue is not None:
+            return
+        super().setup()
+        queue = self.queue
+        [self.queue] = settle_declaration(
+            self.container.config["AMQP_URI"],
+            lambda features: [
+                Queue(
+                    queue.name,
+                    exchange=queue.exchange,
+                    routing_key=queue.routing_key,
+                    durable=False,
+                    queue_arguments=rpc_queue_arguments(),
+                )
+            ],
+        )
+
         if isinstance(body, Unreadable):
             self.handle_result(message, None, (type(body.error), body.error, None))
             return
@@ -508,13 +537,22 @@ class EventHandler(nameko_events.EventHandler):
         super().setup()
         # One queue, two ways in: the source's events exchange, and the retry return exchange.
         # (kombu drops a queue's own exchange once it has extra bindings, so both are bindings.)
-        queue = self.queue
-        self.queue = Queue(
-            queue.name,
-            bindings=[binding(queue.exchange, routing_key=queue.routing_key), retry_binding(queue.name)],
-            durable=True,
-            auto_delete=queue.auto_delete,
-            exclusive=queue.exclusive,
+        # Its type and arguments are the platform's (quorum, delivery limit, at-least-once dead
+        # letters: messaging.py), declared here once; a queue an earlier release declared otherwise
+        # is used as it is (``settle_declaration``).
+        queue, service = self.queue, self.container.service_name
+        [self.queue] = settle_declaration(
+            self.container.config["AMQP_URI"],
+            lambda features: [
+                Queue(
+                    queue.name,
+                    bindings=[binding(queue.exchange, routing_key=queue.routing_key), retry_binding(queue.name)],
+                    durable=True,
+                    auto_delete=queue.auto_delete,
+                    exclusive=queue.exclusive,
+                    queue_arguments=handler_queue_arguments(service, features),
+                )
+            ],
         )
         self.handler_name = f"{self.container.service_name}.{self.method_name}"
 

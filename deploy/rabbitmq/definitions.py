@@ -30,28 +30,33 @@ HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "definitions.json"
 
 VHOST = "alliance"
-# The services that own queues: an RPC queue, event handler queues, an event exchange, dead letters.
-SERVICES = ("registry", "tickets", "events", "notifications")
-# Front doors (the HTTP gateway, services/gateway): processes that call the services *as their
-# callers*, with the caller's token, and own nothing on the broker but their reply queues. They
-# answer no call, publish no event and consume none.
-FRONT_DOORS = ("gateway",)
 
-# Who may call which RPC methods: caller -> ["service.method", ...]; "service.*" allows every
-# method of that service. Services list exactly the calls their code makes (grep ServiceRpc in
-# services/; tests/deploy/test_broker_definitions.py fails when code and table differ). Other
-# callers are clients acting through AllianceClient, each with a broker user of its own.
-RPC_CALLS = {
-    "registry": [],
-    "tickets": [],
-    "events": ["registry.get_merchant"],
-    "notifications": ["registry.resolve_audience"],
-    # The gateway serves every public method over HTTP (the routes declared on them): every method
-    # of each service while each has a route (tests/deploy checks; list the routed ones otherwise).
-    "gateway": [f"{service}.*" for service in SERVICES],
-    # The `alliance` operator CLI: demo data, support work, dead letters.
-    "operator": [f"{service}.*" for service in SERVICES],
-}
+# The services, the front doors and who may call which RPC methods (RPC_CALLS) are the platform's
+# table, shared/alliance_platform/grants.py: the receiving services check the same grants. It is
+# loaded by path (this script needs nothing installed): beside this file in the repository, else
+# from the installed alliance_platform package (the image's broker-definitions job).
+
+
+def _load_grants():
+    import importlib.util
+
+    candidates = [HERE.parents[1] / "shared" / "alliance_platform" / "grants.py"]
+    installed = importlib.util.find_spec("alliance_platform")
+    if installed is not None and installed.submodule_search_locations:
+        candidates += [Path(location) / "grants.py" for location in installed.submodule_search_locations]
+    for path in candidates:
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("alliance_grants", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+    raise SystemExit(f"alliance_platform/grants.py not found (looked at {[str(p) for p in candidates]})")
+
+
+_GRANTS = _load_grants()
+SERVICES = _GRANTS.SERVICES
+FRONT_DOORS = _GRANTS.FRONT_DOORS
+RPC_CALLS = _GRANTS.RPC_CALLS
 
 # Which events each service consumes: service -> {source service: [event_type, ...]}, as its
 # event_handler(source, event_type) entrypoints say (checked against the code like RPC_CALLS).

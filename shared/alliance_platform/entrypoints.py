@@ -45,6 +45,7 @@ from nameko.messaging import HEADER_PREFIX, QueueConsumer, QueueConsumerStopped
 
 from alliance_contracts import ContractError, parse_event, versions
 
+from . import audit as auditing
 from . import idempotency
 from .bounds import MAX_EVENT_BYTES, MAX_REQUEST_BYTES, apply_defaults
 from .context import CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY
@@ -207,7 +208,6 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
 
     queue_consumer = SizedQueueConsumer()
 
-    def handle_message(self, body, message):
     def setup(self):
         if self.queue is not None:
             return
@@ -226,6 +226,7 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
             ],
         )
 
+    def handle_message(self, body, message):
         if isinstance(body, Unreadable):
             self.handle_result(message, None, (type(body.error), body.error, None))
             return
@@ -414,6 +415,7 @@ def rpc(
     max_request_bytes=None,
     route=None,
     remember_answer=True,
+    audit=True,
     **kwargs,
 ):
     """Expose a method over RPC.
@@ -429,9 +431,12 @@ def rpc(
     ``{field}`` a field of ``schema`` (``routes.py``). ``remember_answer=False``: a command whose
     answer must not be kept (it holds a secret, e.g. a freshly minted token): a repeated request
     is carried out again instead of answered from ``command_answers``. ``authenticated=False``:
-    anyone may call it, with no token (signing in).
+    anyone may call it, with no token (signing in). ``audit``: a command's row in the service's
+    ``changes`` (``audit.py``): ``True`` by the default rule, an ``audit.Audit`` to correct which
+    fields name which entities or to leave input fields out, ``False`` for none.
     """
     schema = schema() if isinstance(schema, type) else schema
+    audit_rule = None if read_only else auditing.Audit.of(audit)
     if schema is not None:
         apply_defaults(schema)
     result_schema = result() if isinstance(result, type) else result
@@ -441,6 +446,7 @@ def rpc(
         def wrapper(self, *args, **kw):
             if authenticated:
                 identity = self.call.identity
+                identity.require_grant(self.call.entrypoint)
                 if allow:
                     identity.require_roles(*allow)
             data = load_arguments(schema, args, kw)
@@ -458,6 +464,8 @@ def rpc(
                     answer = _dump_result(result_schema, answer, self.call.worker_ctx.config, method.__name__)
                 if command is not None:
                     command.store(self.db, method.__name__, answer)
+                if audit_rule is not None:
+                    auditing.record_command(self, method.__name__, schema, data, answer, audit_rule)
                 return answer
             except Exception as exc:
                 if command is not None and command.explicit:
@@ -476,6 +484,7 @@ def rpc(
         wrapper.rpc_max_request_bytes = max_request_bytes
         wrapper.rpc_routes = parse_routes(route, schema, method.__name__)
         wrapper.rpc_authenticated = authenticated
+        wrapper.rpc_audit = audit_rule
         return Rpc.decorator(**kwargs)(wrapper)
 
     return decorate(fn) if fn is not None else decorate
@@ -611,8 +620,10 @@ class EventHandler(nameko_events.EventHandler):
         return result, exc_info
 
 
-def event_handler(source, event_type, **kwargs):
-    """Handle ``source``'s ``event_type`` events exactly once in effect; the method gets an ``Event``."""
+def event_handler(source, event_type, audit=True, **kwargs):
+    """Handle ``source``'s ``event_type`` events exactly once in effect; the method gets an ``Event``.
+    Each run that is not a duplicate is a row in ``changes`` (``audit.py``) unless ``audit=False``."""
+    rule = auditing.Audit.of(audit)
     if not versions(source, event_type):
         raise ContractError(f"no contract for {source}.{event_type}: declare it in alliance_contracts")
 
@@ -622,7 +633,10 @@ def event_handler(source, event_type, **kwargs):
             if not idempotency.claim_event(self.db, f"{self.name}.{method.__name__}", event.event_id):
                 log.info("duplicate event skipped", event_id=event.event_id, event_type=event.event_type)
                 return None
-            return method(self, event)
+            result = method(self, event)
+            if rule is not None:
+                auditing.record_event(self, method.__name__, event, result, rule)
+            return result
 
         wrapper.handles = (source, event_type)
         return EventHandler.decorator(source, event_type, **kwargs)(wrapper)
@@ -643,4 +657,22 @@ class Timer(nameko_timer.Timer):
         return super().handle_result(worker_ctx, result, exc_info)
 
 
-timer = Timer.decorator
+def timer(interval, eager=False, audit=True, **kwargs):
+    """A timer entrypoint (``Timer``). A run whose result reports work done (``audit.did_work``) is a
+    row in ``changes``, acted by ``system:<service>``, unless ``audit=False``."""
+    rule = auditing.Audit.of(audit)
+
+    def decorate(method):
+        if rule is None:
+            return Timer.decorator(interval=interval, eager=eager, **kwargs)(method)
+
+        @functools.wraps(method)
+        def wrapper(self):
+            result = method(self)
+            if auditing.did_work(result):
+                auditing.record_timer(self, method.__name__, result, rule)
+            return result
+
+        return Timer.decorator(interval=interval, eager=eager, **kwargs)(wrapper)
+
+    return decorate

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import jwt
 
+from . import grants as method_grants
 from .errors import Forbidden, Unauthenticated
 
 ISSUER = "alliance"
@@ -48,6 +49,10 @@ class Identity:
     # acts under (revocable by an administrator).
     actor: str | None = None
     delegation: str | None = None
+    # The RPC methods it may call ("service.method" or "service.*" each): a service's own identity
+    # has its row of grants.RPC_CALLS, a token with a ``grants`` claim those; None: not limited by
+    # method grants (people, whose roles the methods check).
+    grants: frozenset | None = None
 
     def has_any_role(self, roles):
         return not self.roles.isdisjoint(roles)
@@ -62,6 +67,11 @@ class Identity:
     def require_roles(self, *roles):
         if not self.has_any_role(roles):
             raise Forbidden(f"{self.kind} {self.subject} lacks any of the roles {sorted(roles)}")
+
+    def require_grant(self, entrypoint):
+        """Refuse a call of ``entrypoint`` ("service.method") that this identity's grants do not cover."""
+        if self.grants is not None and not method_grants.covers(self.grants, entrypoint):
+            raise Forbidden(f"{self.kind} {self.subject} is not granted {entrypoint}")
 
     def require_district(self, district):
         if not self.covers_district(district):
@@ -114,6 +124,7 @@ class TokenService:
         now=None,
         actor=None,
         delegation=None,
+        grants=None,
     ):
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; one of {sorted(KINDS)}")
@@ -138,6 +149,8 @@ class TokenService:
             claims["act"] = {"sub": str(actor)}
             if delegation is not None:
                 claims["dlg"] = str(delegation)
+        if grants is not None:
+            claims["grants"] = sorted({str(g) for g in grants})
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def verify(self, token):
@@ -190,6 +203,7 @@ class TokenService:
             expires_at=float(claims["exp"]),
             actor=_actor(claims),
             delegation=claims.get("dlg") if _actor(claims) else None,
+            grants=_grants(claims),
         )
 
 
@@ -200,3 +214,12 @@ def _actor(claims):
     if not isinstance(act, dict) or not isinstance(act.get("sub"), str) or not act["sub"]:
         raise Unauthenticated("identity token has a malformed act (actor) claim")
     return act["sub"]
+
+
+def _grants(claims):
+    found = claims.get("grants")
+    if found is None:
+        return None
+    if not isinstance(found, list) or not all(isinstance(g, str) and "." in g for g in found):
+        raise Unauthenticated("identity token has a malformed grants claim")
+    return frozenset(found)

@@ -9,10 +9,10 @@ call one use case and return its result.
 
 from nameko.web.handlers import http
 
-from . import housekeeping
+from . import audit, housekeeping
 from .clock import ClockProvider
 from .context import CallContext
-from .entrypoints import timer
+from .entrypoints import rpc, timer
 from .errors import Unauthenticated
 from .health import HealthCheck, json_response
 from .metrics import CONTENT_TYPE
@@ -74,6 +74,15 @@ class AllianceService(PlatformService):
     def platform_housekeeping(self):
         return housekeeping.purge(self.db, self.call.worker_ctx.config)
 
+    def __init_subclass__(cls, **kwargs):
+        # Every service answers for its own changes: ``list_changes`` routed under its own name
+        # (``GET /v1/changes/<service>``), one method per service class made here, since a route
+        # is part of the method's declaration.
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if isinstance(name, str) and "list_changes" not in cls.__dict__:
+            cls.list_changes = _list_changes_of(name)
+
     def ctx(self):
         """The context of this call's use case: session, verified caller (None without one), now, settings."""
         try:
@@ -81,3 +90,23 @@ class AllianceService(PlatformService):
         except Unauthenticated:
             caller = None  # a timer or an event handler: nobody called
         return UseCaseContext(self.db, caller, self.clock.now(), getattr(self, "settings", None))
+
+
+def _list_changes_of(service):
+    @rpc(
+        schema=audit.ListChanges,
+        result=audit.ChangePage,
+        allow=("admin",),
+        read_only=True,
+        route=f"GET /changes/{service}",
+    )
+    def list_changes(self, cmd):
+        """The changes this service made, oldest first: to one entity (``entity`` and ``entity_id``:
+        merchant, person, ticket, activity, registration … and its id) or all, within ``since`` and
+        ``until``; who acted (a system acting for someone: ``on_behalf_of``), the correlation id and
+        the caller's request id, the entities touched, a summary of the input without secrets. For
+        administrators; ``alliance changes`` merges every service's."""
+        return audit.list_changes(self.db, cmd)
+
+    list_changes.__qualname__ = f"{service}.list_changes"
+    return list_changes

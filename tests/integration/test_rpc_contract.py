@@ -2,6 +2,7 @@
 
 import pytest
 
+from alliance_platform import grants
 from alliance_platform.errors import (
     Conflict,
     Forbidden,
@@ -14,6 +15,12 @@ from alliance_platform.errors import (
 from alliance_platform.identity import TokenService
 from tests.support.helpers import query
 from tests.support.probe import ProbeConsumer, ProbeService
+
+
+@pytest.fixture(autouse=True)
+def _probe_grants(monkeypatch):
+    """The probe's own calls, granted as a service's row of RPC_CALLS grants them."""
+    monkeypatch.setitem(grants.RPC_CALLS, "probe", ["probe_consumer.*"])
 
 
 @pytest.fixture

@@ -67,3 +67,21 @@ def test_a_delegated_token_names_both_the_acting_system_and_the_person():
     assert identity.acted_by == "system:miniprogram" and identity.on_behalf_of == "merchant:m-9"
     own = tokens.verify(tokens.issue("p-1", "staff", roles=["staff"]))
     assert own.actor is None and own.on_behalf_of is None and own.acted_by == "staff:p-1"
+
+
+def test_a_grants_claim_limits_the_methods_an_identity_may_call():
+    tokens = TokenService(SECRET)
+    limited = tokens.verify(
+        tokens.issue("crm", "system", roles=["system"], grants=["tickets.*", "registry.get_person"])
+    )
+    assert limited.grants == {"tickets.*", "registry.get_person"}
+    limited.require_grant("tickets.submit_ticket")
+    limited.require_grant("registry.get_person")
+    with pytest.raises(Forbidden, match="not granted registry.get_merchant"):
+        limited.require_grant("registry.get_merchant")
+    nothing = tokens.verify(tokens.issue("idle", "system", roles=["system"], grants=[]))
+    with pytest.raises(Forbidden):
+        nothing.require_grant("tickets.list_tickets")
+    person = tokens.verify(tokens.issue("p-1", "staff", roles=["staff"]))
+    assert person.grants is None
+    person.require_grant("registry.get_merchant")

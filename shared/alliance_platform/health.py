@@ -13,7 +13,7 @@ import time
 from amqp.exceptions import NotFound as QueueNotFound
 from kombu import Connection
 
-from .messaging import dead_letter_queue
+from .messaging import connect_retries, dead_letter_queue
 
 
 class HealthCheck:
@@ -28,7 +28,7 @@ class HealthCheck:
         ok = self.session is None or self._database(report)
         try:
             with Connection(self.config["AMQP_URI"], connect_timeout=2) as conn:
-                conn.ensure_connection(max_retries=1)
+                conn.ensure_connection(max_retries=connect_retries(self.config["AMQP_URI"]))
                 report["dead_letters"] = self._dead_letters(conn)
             report["broker"] = "ok"
         except Exception as exc:

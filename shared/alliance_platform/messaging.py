@@ -6,13 +6,33 @@ step holds it for its TTL, then dead-letters it to ``alliance.retry.return``, wh
 own queue is bound by ``*.<queue>``. After the last delay the message goes to the service's
 dead-letter queue, ``alliance.dead-letters.<service>``, with the error and the attempt count in
 its headers; an operator lists and replays it with ``alliance dead-letters``.
+
+The platform declares the type of every queue itself, not the broker's vhost default (which would
+make every queue one type): what must survive a node — event handler queues, retry and
+dead-letter queues — is a durable *quorum* queue, replicated across a cluster's nodes; what a
+caller retries anyway — RPC request and reply queues — is a *classic* transient one, cheaper per
+call and recreated on a surviving node when its own goes down (``rpc_queue_arguments``). A handler
+queue also carries a delivery limit and dead-letters at least once (``x-dead-letter-strategy``,
+RabbitMQ 3.10+, which needs ``x-overflow: reject-publish``): a message whose consumers keep dying
+holding it goes to the service's dead letters, and leaves its queue only once they have it.
+On an older broker the queues keep what it supports (``QueueFeatures``).
+
+A queue that already exists with other arguments (declared by an earlier release, or by a vhost
+whose default type was quorum) cannot be redeclared: the broker refuses with PRECONDITION_FAILED.
+``settle_declaration`` then uses it as it is, with a warning; ``alliance queues migrate`` moves
+its messages into a queue declared as the platform declares it now.
 """
 
+import copy
 import uuid
 from datetime import UTC, datetime
 
+import structlog
+from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue, binding
 from nameko.amqp.publish import Publisher
+
+log = structlog.get_logger("alliance.messaging")
 
 RETRY_EXCHANGE = Exchange("alliance.retry", type="topic", durable=True)
 RETRY_RETURN_EXCHANGE = Exchange("alliance.retry.return", type="topic", durable=True)
@@ -28,17 +48,91 @@ HANDLER = "x-alliance-handler"
 _TRANSIENT_HEADERS = {"x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason"}
 
 
-def dead_letter_queue(service):
-    return Queue(f"alliance.dead-letters.{service}", exchange=DEAD_LETTER_EXCHANGE, routing_key=service, durable=True)
+# A message the broker has handed out this many times without an ack (its consumers died or were
+# stopped holding it, again and again) goes to the service's dead letters instead of looping;
+# failures inside a handler are retried and dead-lettered by the platform long before.
+DELIVERY_LIMIT = 20
 
 
-def retry_queue(delay_ms):
+def broker_addresses(amqp_uri):
+    """The nodes ``AMQP_URI`` names: one URL, or several separated by ``;`` (kombu's failover
+    syntax, which nameko passes on as it is): ``amqp://u:p@node-1:5672/v;amqp://u:p@node-2:5672/v``.
+    Each is tried in turn when the one in use cannot be reached."""
+    return [part.strip() for part in str(amqp_uri).split(";") if part.strip()]
+
+
+def connect_retries(amqp_uri):
+    """``max_retries`` for kombu's ``ensure_connection`` that tries every node once."""
+    return max(1, len(broker_addresses(amqp_uri)) - 1)
+
+
+class QueueFeatures:
+    """What the broker supports of the queue arguments the platform asks for."""
+
+    def __init__(self, version):
+        self.version = version
+        # Quorum queues with message TTL (the retry queues) and at-least-once dead-lettering: 3.10.
+        self.modern = version >= (3, 10)
+
+    @classmethod
+    def of(cls, connection):
+        """From a connected kombu connection's server properties (its ``version``)."""
+        raw = connection.connection.server_properties.get("version", b"0")
+        raw = raw.decode() if isinstance(raw, bytes) else str(raw)
+        parts = []
+        for piece in raw.split(".")[:2]:
+            digits = "".join(ch for ch in piece if ch.isdigit())
+            parts.append(int(digits or 0))
+        return cls(tuple(parts + [0] * (2 - len(parts))))
+
+    def quorum(self, arguments):
+        arguments = {"x-queue-type": "quorum", **arguments}
+        if self.modern and "x-dead-letter-exchange" in arguments:
+            arguments.update({"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"})
+        return arguments
+
+
+MODERN = QueueFeatures((3, 10))
+
+
+def handler_queue_arguments(service, features=MODERN):
+    """An event handler's queue: quorum, delivery-limited into the service's dead letters."""
+    return features.quorum(
+        {
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+            "x-dead-letter-routing-key": service,
+        }
+    )
+
+
+def rpc_queue_arguments():
+    """RPC request and reply queues: classic. A call is retried by its caller (with its request id)
+    and answered from the stored result when it was done already, so what a queue holds for a few
+    seconds is not worth a quorum queue's replication, which measured a third slower per call."""
+    return {"x-queue-type": "classic"}
+
+
+def dead_letter_queue(service, features=MODERN):
+    # No delivery limit: listing dead letters reads them and returns them, which counts.
+    return Queue(
+        f"alliance.dead-letters.{service}",
+        exchange=DEAD_LETTER_EXCHANGE,
+        routing_key=service,
+        durable=True,
+        queue_arguments=features.quorum({}),
+    )
+
+
+def retry_queue(delay_ms, features=MODERN):
+    arguments = {"x-message-ttl": delay_ms, "x-dead-letter-exchange": RETRY_RETURN_EXCHANGE.name}
     return Queue(
         f"alliance.retry.{delay_ms}ms",
         exchange=RETRY_EXCHANGE,
         routing_key=f"{delay_ms}ms.#",
         durable=True,
-        queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": RETRY_RETURN_EXCHANGE.name},
+        # Before 3.10 a quorum queue has no message TTL: a classic delay queue then.
+        queue_arguments=features.quorum(arguments) if features.modern else arguments,
     )
 
 
@@ -56,12 +150,54 @@ def retry_delays(config):
 
 def declare_failure_topology(amqp_uri, service, delays):
     with Connection(amqp_uri) as conn:
+        conn.ensure_connection(max_retries=connect_retries(amqp_uri))
+        features = QueueFeatures.of(conn)
         channel = conn.default_channel
         RETRY_EXCHANGE(channel).declare()
         RETRY_RETURN_EXCHANGE(channel).declare()
         for delay in delays:
-            retry_queue(delay)(channel).declare()
-        dead_letter_queue(service)(channel).declare()
+            _declare_or_keep(conn, retry_queue(delay, features))
+        _declare_or_keep(conn, dead_letter_queue(service, features))
+
+
+def _declare_or_keep(conn, queue):
+    """Declare ``queue`` (with its bindings) on a channel of its own; True if the broker took the
+    declaration, False if the queue exists with other arguments and is kept as it is."""
+    channel = conn.channel()
+    try:
+        queue(channel).declare()
+        return True
+    except PreconditionFailed as exc:  # the broker closed this channel; the connection lives
+        log.warning(
+            "queue exists with other arguments than this release declares; used as it is",
+            queue=queue.name,
+            error=str(exc),
+            fix="alliance queues migrate (with the services stopped)",
+        )
+        return False
+    finally:
+        try:
+            channel.close()
+        except Exception as exc:  # closed by the broker already
+            log.debug("closing a declaration channel failed", error=str(exc))
+
+
+def settle_declaration(amqp_uri, build):
+    """Declare the queues ``build(features)`` returns, as the platform wants them for this broker;
+    return them, each one the broker refuses (PRECONDITION_FAILED: it exists with other arguments)
+    replaced by a copy kombu will not declare, so that consuming from the existing queue does not
+    fail on every (re)connection."""
+    settled = []
+    with Connection(amqp_uri) as conn:
+        conn.ensure_connection(max_retries=connect_retries(amqp_uri))
+        for queue in build(QueueFeatures.of(conn)):
+            if _declare_or_keep(conn, queue):
+                settled.append(queue)
+            else:
+                kept = copy.copy(queue)
+                kept.no_declare = True
+                settled.append(kept)
+    return settled
 
 
 def _republish_headers(message, **extra):

@@ -17,16 +17,18 @@ import time
 import eventlet
 import structlog
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu import Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.standalone.rpc import ClusterRpcProxy, SingleThreadedReplyListener
 
 from .context import AUTHORIZATION_KEY, CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY, new_id
 from .entrypoints import SizedQueueConsumer
 from .errors import ServiceTimeout, ServiceUnavailable
 from .grants import service_grants
 from .identity import TokenService
+from .messaging import rpc_queue_arguments
 
 log = structlog.get_logger("alliance.rpc")
 
@@ -76,9 +78,36 @@ class _ServiceProxy(ServiceProxy):
         return _MethodProxy(self.worker_ctx, self.service_name, name, self.reply_listener, **self.options)
 
 
-class _ReplyListener(ReplyListener):
+class _PlatformReplyQueue:
+    """nameko's reply queue (durable, expiring) as the platform declares it: exclusive to its
+    connection, classic. A durable classic queue is unusable while its node is down; an exclusive
+    one goes with its connection and is declared again on whichever node the listener reconnects
+    to. A reply in flight when the connection broke is lost: its caller times out and retries with
+    the same request id. (nameko's ``setup`` assigns ``self.queue``; this keeps its name.)"""
+
+    @property
+    def queue(self):
+        return self._platform_queue
+
+    @queue.setter
+    def queue(self, queue):
+        self._platform_queue = Queue(
+            queue.name,
+            exchange=queue.exchange,
+            routing_key=queue.routing_key,
+            durable=False,
+            exclusive=True,
+            queue_arguments=rpc_queue_arguments(),
+        )
+
+
+class _ReplyListener(_PlatformReplyQueue, ReplyListener):
     # The platform's queue consumer (one per service): it stops even while the broker is down.
     queue_consumer = SizedQueueConsumer()
+
+
+class _ClientReplyListener(_PlatformReplyQueue, SingleThreadedReplyListener):
+    """The standalone client's reply listener (``AllianceClient``)."""
 
 
 class ServiceRpc(RpcProxy):
@@ -194,7 +223,12 @@ class AllianceClient:
     # connection ------------------------------------------------------------------------------
 
     def _connect(self):
-        proxy = ClusterRpcProxy({"AMQP_URI": self._amqp_uri}, context_data=dict(self._context), timeout=self._timeout)
+        proxy = ClusterRpcProxy(
+            {"AMQP_URI": self._amqp_uri},
+            context_data=dict(self._context),
+            timeout=self._timeout,
+            reply_listener_cls=_ClientReplyListener,
+        )
         try:
             proxy.start()
         except _TRANSPORT_ERRORS as exc:

@@ -34,6 +34,7 @@ from amqp import Message
 from kombu import Connection
 from psycopg.rows import dict_row
 
+from ..messaging import connect_retries
 from ..metrics import metrics_of
 from . import CHANNEL
 
@@ -184,8 +185,10 @@ class OutboxRelay:
 
     def _broker_channel(self):
         if self._channel is None:
+            # AMQP_URI may name several nodes ("amqp://a;amqp://b"): each is tried once, in the
+            # order given, before this attempt counts as failed.
             self._amqp = Connection(self.amqp_uri, heartbeat=0, connect_timeout=5)
-            self._amqp.ensure_connection(max_retries=1)
+            self._amqp.ensure_connection(max_retries=connect_retries(self.amqp_uri))
             channel = self._amqp.channel()
             channel.exchange_declare(self.exchange, "topic", durable=True, auto_delete=False)
             channel.confirm_select()

@@ -125,13 +125,16 @@ class Environment:
         _require_free(GATEWAY_HTTP, "gateway")
         self.start_service("gateway", None, GATEWAY_HTTP, queue=False, env=env)
 
-    def start_service(self, name, database, address, queue=None, env=None):
+    def start_service(self, name, database, address, queue=None, env=None, record=False):
         """``alliance-service NAME`` on ``database`` (None: a service without one), ready once it
         answers on ``address`` and consumes ``queue`` (its RPC queue unless named; False: none).
 
-        ``BENCH_PROFILE=NAME`` runs that service under cProfile (``profiled.py``); its figures are
-        then those of a profiled process."""
+        ``record``: its sessions' statements are recorded for a baseline to replay (``recorded.py``,
+        ``composite.py``). ``BENCH_PROFILE=NAME`` runs that service under cProfile
+        (``profiled.py``); its figures are then those of a profiled process."""
         argv = [_bin("alliance-service"), name]
+        if record:
+            argv = [sys.executable, "-m", "bench.recorded", name, str(LOG_DIR / f"{name}.recorded")]
         if name in _profiled():
             argv = [sys.executable, "-m", "bench.profiled", name, str(LOG_DIR / f"{name}.prof")]
         self._start(
@@ -150,6 +153,9 @@ class Environment:
 
     def pid(self, name):
         return self._processes[name].pid
+
+    def signal(self, name, signame):
+        self._processes[name].send_signal(getattr(signal, signame))
 
     def restart_profile(self, name):
         """What the profiler of ``name`` gathered so far is dropped (when it runs under one)."""

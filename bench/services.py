@@ -13,9 +13,10 @@ from .environment import _with_path
 PORTS = {"tickets": 18102, "events": 18103}
 
 
-def fresh_database(env, name):
-    """A new, migrated database ``alliance_bench_<name>`` for service ``name``; returns its URL."""
-    database = f"alliance_bench_{name}"
+def fresh_database(env, name, twin=False):
+    """A new, migrated database ``alliance_bench_<name>`` for service ``name``; returns its URL.
+    ``twin``: another one made the same way (``..._twin``), for a baseline to replay into."""
+    database = f"alliance_bench_{name}" + ("_twin" if twin else "")
     with psycopg.connect(env.admin_db, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
     url = _with_path(env.admin_db, f"/{database}")
@@ -23,11 +24,12 @@ def fresh_database(env, name):
     return url
 
 
-def start(env, name, database):
-    """Run service ``name`` on ``database`` (restarting it if it runs on another one)."""
+def start(env, name, database, record=False, address=None):
+    """Run service ``name`` on ``database`` (restarting it if it runs on another one); ``record``:
+    its sessions' statements recorded for a baseline (``composite.py``)."""
     if name in env._processes:
         env._stop(name)
-    env.start_service(name, database, f"127.0.0.1:{PORTS[name]}")
+    env.start_service(name, database, address or f"127.0.0.1:{PORTS[name]}", record=record)
 
 
 def token(roles=("admin", "system"), districts=("*",), subject="bench", kind="system"):

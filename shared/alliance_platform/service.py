@@ -98,7 +98,7 @@ def _list_changes_of(service):
         result=audit.ChangePage,
         allow=("admin",),
         read_only=True,
-        route=f"GET /changes/{service}",
+        route=f"GET /changes/{service.replace('_', '-')}",  # a path segment has no "_"
     )
     def list_changes(self, cmd):
         """The changes this service made, oldest first: to one entity (``entity`` and ``entity_id``:

@@ -10,6 +10,7 @@ import eventlet
 from marshmallow import Schema, fields, validate
 
 from alliance_contracts import event_contract
+from alliance_platform.audit import Audit
 from alliance_platform.entrypoints import event_handler, rpc
 from alliance_platform.errors import Conflict, NotFound
 from alliance_platform.rpc import ServiceRpc
@@ -79,6 +80,10 @@ class Sleep(Schema):
     seconds = fields.Float(required=True, validate=validate.Range(min=0, max=5))
 
 
+# A probe item is an entity of its own in the audit (``item_id`` names none by default).
+ITEMS = Audit(references={"item_id": "item"})
+
+
 def record_item(session, cmd):
     """The probe's one use case: a row and the event announcing it, in one transaction."""
     session.execute("INSERT INTO probe_items (id, aggregate, seq) VALUES (%(item_id)s, %(aggregate)s, %(seq)s)", cmd)
@@ -108,11 +113,11 @@ class ProbeService(AllianceService):
         self.db.execute("SELECT pg_sleep(%s)", (cmd["seconds"],))
         return cmd["seconds"]
 
-    @rpc(schema=RecordItem, allow=("staff", "admin", "system"))
+    @rpc(schema=RecordItem, allow=("staff", "admin", "system"), audit=ITEMS)
     def record_item(self, cmd):
         return record_item(self.db, cmd)
 
-    @rpc(schema=RecordAny, allow=("staff", "admin", "system"))
+    @rpc(schema=RecordAny, allow=("staff", "admin", "system"), audit=ITEMS)
     def record_any(self, cmd):
         """A command that succeeds every time it runs: an item with a new id (sleeping first, in the
         transaction, if asked to)."""
@@ -166,7 +171,7 @@ class ProbeService(AllianceService):
 class ProbeConsumer(AllianceService):
     name = "probe_consumer"
 
-    @event_handler("probe", "item_recorded")
+    @event_handler("probe", "item_recorded", audit=ITEMS)
     def handle_probe_item_recorded(self, event):
         item = event.payload
         if self.db.fetchone("SELECT 1 FROM probe_failures WHERE item_id = %s", (item["item_id"],)):

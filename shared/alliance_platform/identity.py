@@ -2,8 +2,11 @@
 
 nameko forwards context data as plain message headers, so anyone who can publish could forge a
 header that merely *names* a caller. A caller's identity therefore travels as a JWT signed with
-the alliance's secret (HS256); services verify it on every call. Rotation: tokens are signed with
-the current secret, and the previous secrets stay accepted until they are removed from config.
+Ed25519 (EdDSA) by its signer's private key; services verify it on every call with the public
+key set only (``keys.py``), by the token's ``kid``. A key of the people issuer signs people's (and
+other systems') tokens; a service's key signs only that service's own identity (kind ``system``,
+subject = the service, role ``system``) — anything else it signed is ``Unauthenticated``, so no
+service can mint another's power. A service's method grants are its row of ``grants.RPC_CALLS``.
 """
 
 import time
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 import jwt
 
 from . import grants as method_grants
+from . import keys
 from .errors import Forbidden, Unauthenticated
 
 ISSUER = "alliance"
@@ -95,22 +99,38 @@ class Identity:
 
 
 class TokenService:
-    """Issues and verifies identity tokens with the current and previously accepted secrets."""
+    """Verifies identity tokens with the public key set; issues them with the signer's key, if it holds one."""
 
-    def __init__(self, secret, previous=(), cache_size=10_000):
-        if len(secret or "") < 32:
-            raise ValueError("SIGNING_SECRET must be at least 32 characters (HS256 needs a 256-bit key)")
-        self.secret = secret
-        self.accepted = [secret, *[s for s in previous if s]]
-        # Verifying an HS256 token costs tens of microseconds; a caller reuses its token for
+    def __init__(self, key_set, signing_key=None, cache_size=10_000):
+        if not isinstance(key_set, keys.KeySet):
+            raise TypeError("TokenService takes a keys.KeySet (and a keys.SigningKey to issue tokens)")
+        self.key_set = key_set
+        self.signing_key = signing_key
+        # Verifying an Ed25519 token costs tens of microseconds; a caller reuses its token for
         # many calls, so verified tokens are remembered until they expire.
         self._cache = {}
         self._cache_size = cache_size
 
     @classmethod
     def from_config(cls, config):
-        previous = str(config.get("SIGNING_SECRETS_PREVIOUS") or "").split(",")
-        return cls(config["SIGNING_SECRET"], [p.strip() for p in previous])
+        """The verifier of ``config``'s key set, issuing people's tokens when it holds the people
+        issuer's key (``PEOPLE_SIGNING_KEY``: the registry, the operator's CLI)."""
+        key_set = keys.KeySet.load(config.get("TOKEN_PUBLIC_KEYS", keys.DEV))
+        signing_key = keys.load_signing_key(
+            config.get("PEOPLE_SIGNING_KEY"), keys.PEOPLE, key_set, config.get("PEOPLE_SIGNING_KEY_ID")
+        )
+        return cls(key_set, signing_key)
+
+    @classmethod
+    def for_service(cls, config, service=None):
+        """Issues the service's own tokens with its key (``SIGNING_KEY``) and verifies with the key set."""
+        service = service or config["SERVICE_NAME"]
+        key_set = keys.KeySet.load(config.get("TOKEN_PUBLIC_KEYS", keys.DEV))
+        signer = keys.service_signer(service)
+        signing_key = keys.load_signing_key(config.get("SIGNING_KEY"), signer, key_set, config.get("SIGNING_KEY_ID"))
+        if signing_key is None:
+            raise keys.KeyConfigError(f"{service} calls other services but holds no signing key (SIGNING_KEY)")
+        return cls(key_set, signing_key)
 
     def issue(
         self,
@@ -126,6 +146,8 @@ class TokenService:
         delegation=None,
         grants=None,
     ):
+        if self.signing_key is None:
+            raise RuntimeError("this process holds no signing key: it verifies tokens but cannot issue them")
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r}; one of {sorted(KINDS)}")
         unknown = set(roles) - ROLES
@@ -151,7 +173,12 @@ class TokenService:
                 claims["dlg"] = str(delegation)
         if grants is not None:
             claims["grants"] = sorted({str(g) for g in grants})
-        return jwt.encode(claims, self.secret, algorithm="HS256")
+        service = keys.signer_service(self.signing_key.signer)
+        if service is not None:
+            problem = _beyond_service(claims, service)
+            if problem:
+                raise ValueError(f"{service}'s key signs only its own identity: {problem}")
+        return jwt.encode(claims, self.signing_key.key, algorithm=keys.ALGORITHM, headers={"kid": self.signing_key.kid})
 
     def verify(self, token):
         if not token:
@@ -170,29 +197,40 @@ class TokenService:
         return identity
 
     def _decode(self, token):
-        claims = None
-        for secret in self.accepted:
-            try:
-                claims = jwt.decode(
-                    token,
-                    secret,
-                    algorithms=["HS256"],
-                    issuer=ISSUER,
-                    options={"require": ["exp", "iat", "sub", "iss"]},
-                )
-                break
-            except jwt.ExpiredSignatureError as exc:
-                raise Unauthenticated("identity token has expired") from exc
-            except jwt.InvalidSignatureError:
-                continue
-            except jwt.InvalidTokenError as exc:
-                raise Unauthenticated(f"invalid identity token: {exc}") from exc
-        if claims is None:
-            raise Unauthenticated("identity token signature is not valid")
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"invalid identity token: {exc}") from exc
+        public = self.key_set.get(kid) if isinstance(kid, str) else None
+        if public is None:
+            raise Unauthenticated("identity token signature is not valid: signed by no key of the key set")
+        try:
+            claims = jwt.decode(
+                token,
+                public.key,
+                algorithms=[keys.ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("identity token has expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise Unauthenticated("identity token signature is not valid") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated(f"invalid identity token: {exc}") from exc
         kind = claims.get("kind")
         roles = claims.get("roles")
         if kind not in KINDS or not isinstance(roles, list):
             raise Unauthenticated("identity token lacks a valid kind or roles")
+        service = keys.signer_service(public.signer)
+        if service is not None:
+            problem = _beyond_service(claims, service)
+            if problem:
+                raise Unauthenticated(f"identity token signed by {service}'s key claims more than {service}: {problem}")
+            granted = method_grants.service_grants(service)
+        else:
+            granted = _grants(claims)
+        actor = _actor(claims)
         return Identity(
             subject=claims["sub"],
             kind=kind,
@@ -201,10 +239,22 @@ class TokenService:
             merchant_id=claims.get("merchant_id"),
             name=claims.get("name"),
             expires_at=float(claims["exp"]),
-            actor=_actor(claims),
-            delegation=claims.get("dlg") if _actor(claims) else None,
-            grants=_grants(claims),
+            actor=actor,
+            delegation=claims.get("dlg") if actor else None,
+            grants=granted,
         )
+
+
+def _beyond_service(claims, service):
+    """What a token signed by ``service``'s key claims beyond that service's own identity (None: nothing)."""
+    if claims.get("kind") != "system" or claims.get("sub") != service:
+        return f"it names {claims.get('kind')}:{claims.get('sub')}"
+    if not set(claims.get("roles") or ()) <= {"system"}:
+        return f"roles {sorted(set(claims['roles']) - {'system'})}"
+    extra = sorted({"merchant_id", "act", "dlg", "grants"} & set(claims))
+    if extra:
+        return f"claims {extra}"
+    return None
 
 
 def _actor(claims):

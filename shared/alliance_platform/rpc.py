@@ -3,8 +3,9 @@
 Both put a signed identity on every call and a timeout on every wait, and turn nameko's transport
 errors into the platform's typed errors: ``ServiceTimeout`` and ``ServiceUnavailable``.
 
-- A service calls another with its *own* identity (kind ``system``, subject = its name), minted
-  from the shared signing secret; the correlation id of the current call travels along.
+- A service calls another with its *own* identity (kind ``system``, subject = its name), signed
+  with its own key (``SIGNING_KEY``), which can sign nothing else; the receiver gives it the
+  service's method grants (``grants.RPC_CALLS``). The correlation id of the current call travels along.
 - Other internal systems, the CLI, the demo and the tests use ``AllianceClient`` with a token
   for the identity they act as::
 
@@ -26,7 +27,6 @@ from nameko.standalone.rpc import ClusterRpcProxy, SingleThreadedReplyListener
 from .context import AUTHORIZATION_KEY, CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY, new_id
 from .entrypoints import SizedQueueConsumer
 from .errors import ServiceTimeout, ServiceUnavailable
-from .grants import service_grants
 from .identity import TokenService
 from .messaging import rpc_queue_arguments
 
@@ -38,15 +38,12 @@ class _ServiceToken:
 
     def __init__(self, tokens, service, ttl):
         self._tokens, self._service, self._ttl = tokens, service, ttl
-        self._grants = service_grants(service)
         self._token, self._renew_at = None, 0.0
 
     def __call__(self):
         now = time.time()
         if now >= self._renew_at:
-            self._token = self._tokens.issue(
-                self._service, "system", roles=["system"], districts=["*"], ttl=self._ttl, grants=self._grants
-            )
+            self._token = self._tokens.issue(self._service, "system", roles=["system"], districts=["*"], ttl=self._ttl)
             self._renew_at = now + self._ttl / 2
         return self._token
 
@@ -119,7 +116,9 @@ class ServiceRpc(RpcProxy):
         super().setup()
         config = self.container.config
         self.options["token"] = _ServiceToken(
-            TokenService.from_config(config), self.container.service_name, int(config.get("SERVICE_TOKEN_TTL", 3600))
+            TokenService.for_service(config, self.container.service_name),
+            self.container.service_name,
+            int(config.get("SERVICE_TOKEN_TTL", 3600)),
         )
         self.options.setdefault("timeout", float(config.get("RPC_TIMEOUT", 10)))
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from alliance_platform import grants
+from alliance_platform import grants, keys
+from alliance_platform.config import load_config
 from alliance_platform.errors import (
     Conflict,
     Forbidden,
@@ -15,6 +16,12 @@ from alliance_platform.errors import (
 from alliance_platform.identity import TokenService
 from tests.support.helpers import query
 from tests.support.probe import ProbeConsumer, ProbeService
+
+
+def _stranger(kid=None):
+    """An issuer whose key no service knows (even one that borrows a known key id)."""
+    key = keys.generate(keys.PEOPLE, kid=kid)
+    return TokenService(keys.KeySet([key.public()]), key)
 
 
 @pytest.fixture(autouse=True)
@@ -80,11 +87,16 @@ def test_not_found_and_conflict_are_caught_by_class(probe, client):
         pytest.param(
             lambda tokens: tokens.issue("admin-1", "staff", roles=["admin"], ttl=60, now=1_000_000), id="expired"
         ),
+        pytest.param(lambda tokens: _stranger().issue("admin-1", "staff", roles=["admin"]), id="forged"),
+        pytest.param(lambda tokens: _stranger(kid="dev-people-1").issue("admin-1", "staff"), id="forged-kid"),
         pytest.param(
-            lambda tokens: TokenService("someone-elses-secret-of-32-characters!").issue(
-                "admin-1", "staff", roles=["admin"]
+            lambda tokens: (
+                TokenService.for_service(load_config("notifications")).issue(
+                    "notifications", "system", roles=["system"]
+                )[:-4]
+                + "AAAA"
             ),
-            id="forged",
+            id="tampered",
         ),
     ],
 )

@@ -48,7 +48,7 @@ def test_codes_are_six_digits_from_the_random_source_and_kept_only_as_a_keyed_ha
     assert not RULES.matches(digest, "13900000001", "123457", salt)
     assert not RULES.matches(digest, "13900000002", "123456", salt)  # bound to its mobile
     assert not RULES.matches(digest, "13900000001", "123456", sign_in.new_salt())  # and to its salt
-    other_secret = SignInRules.from_config({**load_config("registry"), "SIGNING_SECRET": "x" * 40})
+    other_secret = SignInRules.from_config({**load_config("registry"), "SIGN_IN_CODE_SECRET": "x" * 40})
     assert not other_secret.matches(digest, "13900000001", "123456", salt)  # a dump alone reveals nothing
     assert b"123456" not in digest
 

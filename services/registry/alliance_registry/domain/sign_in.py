@@ -77,7 +77,7 @@ class SignInRules:
             resend_after=int(config["SIGN_IN_RESEND_AFTER"]),
             per_mobile=parse_limits(config["SIGN_IN_CODES_PER_MOBILE"]),
             per_client=parse_limits(config["SIGN_IN_CODES_PER_CLIENT"]),
-            key=code_key(config["SIGNING_SECRET"]),
+            key=code_key(config["SIGN_IN_CODE_SECRET"]),
         )
 
     @property
@@ -100,9 +100,11 @@ class SignInRules:
         return hmac.compare_digest(bytes(stored), self.digest(mobile, code, salt))
 
 
-def code_key(signing_secret):
-    """The key of the codes' hashes: the signing secret's, for this use alone."""
-    return hmac.new(signing_secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+def code_key(secret):
+    """The key of the codes' hashes, from the registry's SIGN_IN_CODE_SECRET (no signing key)."""
+    if len(secret or "") < 32:
+        raise ValueError("SIGN_IN_CODE_SECRET must be at least 32 characters")
+    return hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
 
 
 def new_code(randbelow=secrets.randbelow):

@@ -22,7 +22,7 @@ from alliance_gateway.operations import operations
 from alliance_ops import demo_data
 from alliance_ops.deadletters import list_dead_letters
 from alliance_platform.config import installed_services, load_config, service_class, service_package
-from alliance_platform.messaging import ATTEMPTS
+from alliance_platform.messaging import ATTEMPTS, handler_queue_arguments, rpc_queue_arguments
 from alliance_platform.rpc import AllianceClient
 from tests.deploy.conftest import DEPLOY, load_definitions_module, write_broker_passwords
 from tests.support.helpers import get_json, http_port, query, wait_until
@@ -100,13 +100,21 @@ def _connect(broker, user, vhost=DEFINITIONS.VHOST):
     return connection
 
 
-def _declare(queue):
-    return lambda channel: channel.queue_declare(queue, durable=True, auto_delete=False)
+# Queues declared here as the platform declares them (alliance_platform/messaging.py), so that the
+# services started later in this module find them as they would declare them themselves.
+RPC_QUEUE = {"durable": False, "arguments": rpc_queue_arguments()}
+QUORUM = {"durable": True, "arguments": {"x-queue-type": "quorum"}}
 
 
-def _bind(queue, exchange, routing_key):
+def _declare(queue, how=QUORUM):
+    return lambda channel: channel.queue_declare(queue, auto_delete=False, **how)
+
+
+def _bind(queue, exchange, routing_key, how=None):
+    how = how or {"durable": True, "arguments": handler_queue_arguments(queue.rpartition("--")[2].partition(".")[0])}
+
     def act(channel):
-        channel.queue_declare(queue, durable=True, auto_delete=False)
+        channel.queue_declare(queue, auto_delete=False, **how)
         channel.queue_bind(queue, exchange, routing_key)
 
     return act
@@ -134,18 +142,19 @@ def _then(*actions):
 
 
 def _reply_queue(queue, routing_key):
-    """Declared as nameko's reply listener declares it (expiring, bound to nameko-rpc by a uuid)."""
+    """Declared as the platform's reply listener declares it (exclusive, classic, bound to
+    nameko-rpc by a uuid)."""
 
     def act(channel):
-        channel.queue_declare(queue, durable=True, auto_delete=False, arguments={"x-expires": 300000})
+        channel.queue_declare(queue, durable=False, exclusive=True, arguments=rpc_queue_arguments())
         channel.queue_bind(queue, "nameko-rpc", routing_key)
 
     return act
 
 
 ALLOWED = [
-    ("tickets", "declare its own rpc queue", _declare("rpc-tickets")),
-    ("tickets", "bind its rpc queue to its own methods", _bind("rpc-tickets", "nameko-rpc", "tickets.*")),
+    ("tickets", "declare its own rpc queue", _declare("rpc-tickets", RPC_QUEUE)),
+    ("tickets", "bind its rpc queue to its own methods", _bind("rpc-tickets", "nameko-rpc", "tickets.*", RPC_QUEUE)),
     ("tickets", "publish an RPC reply", _publish("nameko-rpc", str(uuid.uuid4()))),
     (
         "tickets",
@@ -175,11 +184,15 @@ REFUSED = [
         for target in SERVICES
         if target != caller
     ),
-    ("tickets", "declare another service's rpc queue", _declare("rpc-registry")),
+    ("tickets", "declare another service's rpc queue", _declare("rpc-registry", RPC_QUEUE)),
     ("tickets", "declare another service's handler queue", _declare("evt-registry-merchant_registered--events.h")),
     ("tickets", "consume another service's rpc queue", _get("rpc-registry")),
-    ("tickets", "bind its queue to another service's calls", _bind("rpc-tickets", "nameko-rpc", "registry.*")),
-    ("tickets", "bind its queue to every call", _bind("rpc-tickets", "nameko-rpc", "#")),
+    (
+        "tickets",
+        "bind its queue to another service's calls",
+        _bind("rpc-tickets", "nameko-rpc", "registry.*", RPC_QUEUE),
+    ),
+    ("tickets", "bind its queue to every call", _bind("rpc-tickets", "nameko-rpc", "#", RPC_QUEUE)),
     ("tickets", "publish another service's events", _publish("registry.events", "merchant_registered")),
     (
         "tickets",
@@ -195,11 +208,11 @@ REFUSED = [
     ("notifications", "read another service's dead letters", _get("alliance.dead-letters.tickets")),
     ("tickets", "dead-letter into another service's queue", _publish("alliance.dead-letters", "notifications")),
     ("tickets", "put a message into any queue by name", _publish("", "evt-registry-merchant_registered--events.h")),
-    ("operator", "declare a service's rpc queue", _declare("rpc-registry")),
+    ("operator", "declare a service's rpc queue", _declare("rpc-registry", RPC_QUEUE)),
     # The gateway passes calls on and takes their replies: nothing else.
     ("gateway", "answer a call (publish an RPC reply)", _publish("nameko-rpc", str(uuid.uuid4()))),
     ("gateway", "call the gateway itself", _publish("nameko-rpc", "gateway.any_method")),
-    ("gateway", "declare a service's rpc queue", _declare("rpc-registry")),
+    ("gateway", "declare a service's rpc queue", _declare("rpc-registry", RPC_QUEUE)),
     ("gateway", "consume a service's rpc queue", _get("rpc-tickets")),
     ("gateway", "declare another caller's reply queue", _reply_queue(f"rpc.reply-tickets-{uuid.uuid4()}", "x")),
     ("gateway", "bind its reply queue to a service's calls", _reply_queue(GATEWAY_REPLY_QUEUE, "tickets.*")),
@@ -304,7 +317,23 @@ def test_every_service_runs_under_its_own_user(broker, container_factory, fresh_
     queues = {q["name"]: q for q in broker.api("GET", f"queues/{DEFINITIONS.VHOST}")}
     rpc_queues = [name for name in queues if name.startswith("rpc-")]
     assert "rpc-registry" in rpc_queues
-    assert {queues[name]["type"] for name in [HANDLER_QUEUE, *rpc_queues]} == {"quorum"}
+    # The platform declares the types (alliance_platform/messaging.py), not a vhost default:
+    # handler, retry and dead-letter queues quorum with their delivery limit and at-least-once dead
+    # letters; RPC request and reply queues classic and transient.
+    handler = queues[HANDLER_QUEUE]
+    assert handler["type"] == "quorum" and handler["durable"]
+    assert handler["arguments"]["x-delivery-limit"] == DEFINITIONS.DELIVERY_LIMIT
+    assert handler["arguments"]["x-dead-letter-exchange"] == "alliance.dead-letters"
+    assert handler["arguments"]["x-dead-letter-routing-key"] == "tickets"
+    assert handler["arguments"]["x-dead-letter-strategy"] == "at-least-once"
+    assert handler["arguments"]["x-overflow"] == "reject-publish"
+    assert {queues[name]["type"] for name in queues if name.startswith("alliance.retry.")} == {"quorum"}
+    assert queues["alliance.dead-letters.tickets"]["type"] == "quorum"
+    replies = [name for name in queues if name.startswith("rpc.reply-")]
+    assert replies and {(queues[n]["type"], queues[n]["durable"], queues[n]["exclusive"]) for n in replies} == {
+        ("classic", False, True)
+    }
+    assert {(queues[name]["type"], queues[name]["durable"]) for name in rpc_queues} == {("classic", False)}
     # The management plugin reports a queue's policy with its statistics, every 5 s.
     wait_until(
         lambda: (
@@ -324,8 +353,12 @@ def test_a_message_whose_consumers_keep_dying_goes_to_the_dead_letters(broker):
     tickets = _connect(broker, "tickets")
     try:
         channel = tickets.channel()
-        _bind(probe, "registry.events", "merchant_registered")(channel)
-        channel.queue_declare("alliance.dead-letters.tickets", durable=True, auto_delete=False)
+        # Declared as the platform declares a handler queue (quorum, its delivery limit).
+        channel.queue_declare(probe, durable=True, auto_delete=False, arguments=handler_queue_arguments("tickets"))
+        channel.queue_bind(probe, "registry.events", "merchant_registered")
+        channel.queue_declare(
+            "alliance.dead-letters.tickets", durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"}
+        )
         _publish("registry.events", "merchant_registered")(_connect(broker, "registry").channel())
         deliveries = 0
         while (message := channel.basic_get(probe)) is not None:

@@ -46,7 +46,7 @@ def migrate(services, all_):
 @click.option("--name", default=None, help="The caller's name, as logs and timelines show it.")
 @click.option("--ttl", default=3600, show_default=True, help="Lifetime in seconds.")
 def token(subject, kind, roles, districts, merchant_id, name, ttl):
-    """Print a signed identity token (uses the configured signing secret).
+    """Print a signed identity token (signed with the people issuer's key, PEOPLE_SIGNING_KEY).
 
     \b
     A merchant's owner or representative:
@@ -338,4 +338,4 @@ def demo():
     play()
 
 
-from . import lookups  # noqa: E402,F401  (registers status, tickets and activities)
+from . import keys_cli, lookups  # noqa: E402,F401  (register keys; status, tickets and activities)

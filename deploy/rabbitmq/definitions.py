@@ -60,8 +60,9 @@ RPC_CALLS = _GRANTS.RPC_CALLS
 
 # Which events each service consumes: service -> {source service: [event_type, ...]}, as its
 # event_handler(source, event_type) entrypoints say (checked against the code like RPC_CALLS).
+# Every service (the platform's handler, alliance_platform/delegation.py) hears system_access_revoked.
 SUBSCRIPTIONS = {
-    "registry": {"events": ["evaluation_closed"]},
+    "registry": {"events": ["evaluation_closed"], "registry": ["system_access_revoked"]},
     "tickets": {
         "registry": [
             "merchant_registered",
@@ -71,9 +72,11 @@ SUBSCRIPTIONS = {
             "person_updated",
             "pairing_started",
             "pairing_ended",
+            "system_access_revoked",
         ],
         "notifications": ["notification_delivered", "notification_failed"],
     },
+    "events": {"registry": ["system_access_revoked"]},
     "notifications": {
         "tickets": [
             "ticket_submitted",
@@ -97,7 +100,12 @@ SUBSCRIPTIONS = {
             "registration_cancelled",
             "activity_reminder_due",
         ],
-        "registry": ["party_member_registered", "honour_awarded", "floating_member_transfer_due"],
+        "registry": [
+            "party_member_registered",
+            "honour_awarded",
+            "floating_member_transfer_due",
+            "system_access_revoked",
+        ],
     },
 }
 
@@ -163,8 +171,10 @@ def _service_access(service, calls, sources):
             {"exchange": "alliance.retry", "write": _only(rf"[0-9]+ms\.{queue}"), "read": _only(r"[0-9]+ms\.#")},
             {"exchange": "alliance.retry.return", "write": _only(), "read": _only(rf"\*\.{queue}")},
         ]
+        # Another service's events: bind to the types it handles, publish none. Its own exchange
+        # (the registry hears its own system_access_revoked): publish any of its events as before.
         topics += [
-            {"exchange": f"{source}.events", "write": _only(), "read": _only(*types)}
+            {"exchange": f"{source}.events", "write": ".*" if source == service else _only(), "read": _only(*types)}
             for source, types in sorted(sources.items())
         ]
     return {"configure": _only(*configure), "write": _only(*write), "read": _only(*read)}, topics

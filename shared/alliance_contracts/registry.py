@@ -332,3 +332,26 @@ class PairingEnded(Schema):
     started_on = fields.Date(required=True)
     ended_on = fields.Date(required=True)
     reason = fields.String(required=True, allow_none=True)
+
+
+@event_contract(
+    "registry",
+    "system_access_revoked",
+    examples=[
+        {
+            "system_id": "5b7e2c10-9d4f-4a3b-8c21-0f1e2d3c4b5a",
+            "name": "miniprogram",
+            "reason": "小程序后台迁移，旧凭据停用",
+            "revoked_at": "2026-09-01T08:00:00+00:00",
+        }
+    ],
+)
+class SystemAccessRevoked(Schema):
+    """An administrator revoked an internal system's access (docs/contract/DELEGATION.md): its
+    credential exchanges nothing any more, and every service refuses the tokens it obtained, from
+    now on, with ``Unauthenticated`` — ``system_id`` is their ``dlg`` claim."""
+
+    system_id = fields.String(required=True)
+    name = fields.String(required=True)
+    reason = fields.String(required=True)
+    revoked_at = fields.AwareDateTime(required=True)

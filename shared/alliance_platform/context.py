@@ -13,6 +13,7 @@ from contextvars import ContextVar
 import structlog
 from nameko.extensions import DependencyProvider
 
+from . import delegation
 from .errors import AllianceError, Unauthenticated
 from .identity import TokenService
 from .metrics import metrics_of
@@ -63,7 +64,9 @@ class Call:
         if not self._verified:
             self._verified = True
             try:
-                self._identity = self._tokens.verify(self.worker_ctx.data.get(AUTHORIZATION_KEY))
+                identity = self._tokens.verify(self.worker_ctx.data.get(AUTHORIZATION_KEY))
+                delegation.check(self.worker_ctx.container, identity)  # a revoked delegation's token
+                self._identity = identity
             except Unauthenticated as exc:
                 self._problem = exc
         if self._identity is None:

@@ -9,10 +9,10 @@ call one use case and return its result.
 
 from nameko.web.handlers import http
 
-from . import audit, housekeeping
+from . import audit, delegation, housekeeping
 from .clock import ClockProvider
 from .context import CallContext
-from .entrypoints import rpc, timer
+from .entrypoints import event_handler, rpc, timer
 from .errors import Unauthenticated
 from .health import HealthCheck, json_response
 from .metrics import CONTENT_TYPE
@@ -68,11 +68,18 @@ class AllianceService(PlatformService):
     """A service that owns a database: one transaction per worker, with the outbox and its relay."""
 
     db = Database()
+    # The delegations an administrator revoked, known to every call (``delegation.py``).
+    revocations = delegation.RevocationWatch()
 
     @timer(interval="HOUSEKEEPING_INTERVAL")
     @quiet
     def platform_housekeeping(self):
         return housekeeping.purge(self.db, self.call.worker_ctx.config)
+
+    # Every service learns of a revoked internal system at once and refuses its tokens from then on.
+    @event_handler("registry", "system_access_revoked")
+    def platform_system_access_revoked(self, event):
+        return delegation.record_revocation(self.db, event.payload["system_id"], event.payload["revoked_at"])
 
     def __init_subclass__(cls, **kwargs):
         # Every service answers for its own changes: ``list_changes`` routed under its own name

@@ -24,6 +24,7 @@ from alliance_platform.store import green  # noqa: E402
 from . import (  # noqa: E402
     console_pages,
     demand_desk,
+    event_latency,
     gateway_roundtrip,
     notifications_fanout,
     outbox_drain,
@@ -39,6 +40,7 @@ green.install()  # database work in this process yields to the hub, as in the se
 SCENARIOS = {
     "rpc": rpc_roundtrip.run,
     "outbox": outbox_drain.run,
+    "latency": event_latency.run,
     "registry": registry_scale.run,
     "tickets": demand_desk.run,
     "events": registration_burst.run,

@@ -139,12 +139,16 @@ class OutboxRelay:
                     log.info("outbox relay back", service=self.service, failures=failures)
                 failures = 0
                 # drain() returns once a batch comes back short: nothing else was ready. Commits
-                # since then have notified (psycopg keeps notifications that arrive during other
-                # statements), so the wait ends at once for them. After a wake, a few milliseconds
-                # more gather the commits that follow into the same batch: under a steady stream of
-                # small transactions that divides the relay's round trips per event.
-                if self._wait_for_commits(self.poll_interval) and self.gather:
-                    eventlet.sleep(self.gather)
+                # made while it drained have notified (psycopg keeps notifications that arrive
+                # during other statements): a stream is going, and a few milliseconds more gather
+                # the commits that follow into the next batch, which divides the relay's round
+                # trips per event. Otherwise it waits, and drains at once when a commit wakes it:
+                # a quiet system's events leave in milliseconds, not after a gathering window.
+                if self._commits_meanwhile():
+                    if self.gather:
+                        eventlet.sleep(self.gather)
+                else:
+                    self._wait_for_commits(self.poll_interval)
             except Exception as exc:
                 failures += 1
                 self._set_state("cannot publish", str(exc) or type(exc).__name__)
@@ -168,6 +172,12 @@ class OutboxRelay:
         for _ in self._db.notifies(timeout=seconds, stop_after=1):
             woken = True
         return woken
+
+    def _commits_meanwhile(self):
+        """Whether commits notified since the last wait (all such notifications are consumed)."""
+        if self._db is None:
+            return False
+        return sum(1 for _ in self._db.notifies(timeout=0)) > 0
 
     # connections -----------------------------------------------------------------------------
 

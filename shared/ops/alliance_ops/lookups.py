@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import datetime
 
 import click
 import requests
@@ -22,7 +23,7 @@ from rich.table import Table
 from alliance_platform.config import installed_services, load_config
 from alliance_platform.errors import AllianceError
 
-from .common import _local, _operator_client, _zone, _zone_label, main
+from .common import _local, _operator_client, _services, _uuid, _zone, _zone_label, main
 from .supervisor import health_url
 
 
@@ -322,3 +323,93 @@ def activities_show(activity_id):
         "—" if figures["attendance_rate"] is None else f"{figures['attendance_rate']:.0%}",
     )
     console.print(table)
+
+
+# ``alliance changes``: every service's record of who changed an entity, merged ---------------------
+
+ENTITY_OPTIONS = ("merchant", "person", "ticket", "activity")
+
+
+def _changes_of(alliance, service, entity, entity_id, since, until, limit):
+    """The changes ``service`` made to the entity, oldest first, at most ``limit``."""
+    found, cursor = [], None
+    while len(found) < limit:
+        page = getattr(alliance, service).list_changes(
+            entity=entity,
+            entity_id=entity_id,
+            since=since,
+            until=until,
+            limit=min(200, limit - len(found)),
+            cursor=cursor,
+        )
+        found += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    return found
+
+
+def _brief(summary, width=80):
+    text = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in summary.items())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@main.command()
+@click.option("--merchant", help="A merchant's id.")
+@click.option("--person", help="A person's id.")
+@click.option("--ticket", help="A ticket's id or its reference (DM-2026-000001).")
+@click.option("--activity", help="An activity's id, or its start as `activities list` prints.")
+@click.option("--since", type=click.DateTime(), default=None, help="From this time (the alliance's local time).")
+@click.option("--until", type=click.DateTime(), default=None, help="Before this time (local).")
+@click.option("--limit", default=200, show_default=True, help="At most this many changes from each service.")
+@click.option("--service", "names", multiple=True, help="Ask only this service (repeatable); all by default.")
+def changes(merchant, person, ticket, activity, since, until, limit, names):
+    """Who changed a merchant, a person, a ticket or an activity, in every service, oldest first
+    (exit 1 if a service did not answer)."""
+    asked = zip(ENTITY_OPTIONS, (merchant, person, ticket, activity), strict=True)
+    given = {name: value for name, value in asked if value}
+    if len(given) != 1:
+        raise click.UsageError("give one of --merchant, --person, --ticket, --activity")
+    [(entity, entity_id)] = given.items()
+    zone = _zone()
+    since, until = (None if t is None else t.replace(tzinfo=zone).isoformat() for t in (since, until))
+    services = [name for name in _services(names, False) if load_config(name).get("DATABASE_URL")]
+    rows, missing = [], []
+    with _operator_client() as alliance:
+        if entity == "ticket" and _uuid(entity_id) is None:
+            entity_id = _call(alliance.tickets.get_ticket, reference=entity_id)["ticket_id"]
+        elif entity == "activity":
+            entity_id = _resolve_activity(alliance, entity_id)
+        for service in services:
+            try:
+                rows += _changes_of(alliance, service, entity, str(entity_id), since, until, limit)
+            except AllianceError as exc:
+                missing.append(f"{service}: {type(exc).__name__}: {exc}")
+    rows.sort(key=lambda c: (datetime.fromisoformat(c["at"]), c["service"], c["change_id"]))
+    console = Console()
+    table = Table(
+        title=f"changes to {entity} {entity_id}",
+        caption="by: who acted (system:<name> for a system, event:<type> for an event handled) · for: on whose behalf",
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column(f"when {_zone_label(zone)}", no_wrap=True, min_width=16)
+    for header in ("service", "change", "by", "for", "correlation", "other entities", "input"):
+        table.add_column(header, overflow="fold")
+    own = f"{entity}:{entity_id}"
+    for c in rows:
+        table.add_row(
+            _local(c["at"], zone, with_zone=False),
+            c["service"],
+            c["command"],
+            c["acted_by"],
+            c["on_behalf_of"] or "",
+            c["correlation_id"],
+            ", ".join(e for e in c["entities"] if e != own),
+            escape(_brief(c["summary"])),
+        )
+    console.print(table)
+    console.print(f"{len(rows)} change(s) from {len(services) - len(missing)} service(s)", highlight=False)
+    for problem in missing:
+        console.print(f"[red]no answer from {escape(problem)}[/red]")
+    raise SystemExit(1 if missing else 0)

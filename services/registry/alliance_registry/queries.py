@@ -10,7 +10,7 @@ from alliance_contracts.registry import HONOUR_KINDS
 from alliance_platform.errors import Forbidden, ValidationError
 
 from . import storage
-from .domain import access, membership, paging, pairings, people
+from .domain import access, membership, paging, pairings, people, systems
 from .domain.days import today
 from .use_cases import load_branch, load_merchant, load_person, require_person_access
 
@@ -150,3 +150,9 @@ def stats(ctx):
         "floating_members": counts["floating"]["floating"],
         "floating_members_due_for_transfer": counts["floating"]["due"],
     }
+
+
+def list_systems(ctx, cmd):
+    """The internal systems registered (standing ones unless ``include_revoked``), with their limits."""
+    found = storage.systems(ctx.session, cmd["include_revoked"])
+    return [systems.shown(system) for system in found]

@@ -11,6 +11,7 @@ from alliance_contracts.registry import (
     MERCHANT_STATUSES,
     PERSON_ROLES,
 )
+from alliance_platform.identity import ALL_DISTRICTS
 from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Url
 from alliance_platform.paging import page_of
 from alliance_platform.routes import CALLER_ADDRESS
@@ -21,6 +22,9 @@ from .domain.pairings import STATUSES as PAIRING_STATUSES
 from .domain.people import DEFAULT_LANGUAGE
 from .domain.roster import REPORT_STATUSES
 from .domain.sign_in import CODE_DIGITS
+from .domain.systems import DEFAULT_TTL as SYSTEM_DEFAULT_TTL
+from .domain.systems import KINDS as SYSTEM_KINDS
+from .domain.systems import LONGEST_TTL as SYSTEM_LONGEST_TTL
 
 MAX_PAGE = 100
 MAX_AUDIENCE_PAGE = 1000
@@ -292,6 +296,59 @@ class SignIn(Schema):
     )
 
 
+# Internal systems and delegation (docs/contract/DELEGATION.md) -----------------------------------
+
+
+class RegisterSystem(Schema):
+    """An internal system and its limits: the methods it may call, whom and where it may act for,
+    the longest lifetime of a token it obtains."""
+
+    name = fields.String(required=True, validate=validate.Length(min=2, max=40))
+    grants = fields.List(
+        fields.String(validate=validate.Length(min=3, max=100)), required=True, validate=validate.Length(min=1, max=100)
+    )
+    kinds = fields.List(
+        fields.String(validate=validate.OneOf(SYSTEM_KINDS)),
+        required=True,
+        validate=validate.Length(min=1, max=len(SYSTEM_KINDS)),
+    )
+    districts = fields.List(
+        fields.String(validate=validate.OneOf((*DISTRICT_IDS, ALL_DISTRICTS))),
+        required=True,
+        validate=validate.Length(min=1, max=len(DISTRICT_IDS) + 1),
+    )
+    max_ttl = fields.Integer(
+        load_default=SYSTEM_DEFAULT_TTL, strict=True, validate=validate.Range(min=1, max=SYSTEM_LONGEST_TTL)
+    )
+
+
+class ListSystems(Schema):
+    include_revoked = fields.Boolean(load_default=False)
+
+
+class SystemRef(Schema):
+    system_id = fields.UUID(required=True)
+
+
+class RevokeSystem(Schema):
+    system_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ExchangeToken(Schema):
+    """A system's credential and the one it acts for: a merchant (its owner acts) or a staff member."""
+
+    credential = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    merchant_id = fields.UUID()
+    person_id = fields.UUID()
+    ttl = fields.Integer(strict=True, validate=validate.Range(min=1, max=SYSTEM_LONGEST_TTL))
+
+    @validates_schema
+    def _whom(self, data, **kwargs):
+        if ("merchant_id" in data) == ("person_id" in data):
+            raise ValidationError("name a merchant_id or a staff member's person_id", "merchant_id")
+
+
 # Results ----------------------------------------------------------------------------------------
 # Every field of a result is present (``required``); ``allow_none`` where the register may hold
 # nothing. Days are ISO dates, instants ISO date-times with their offset.
@@ -496,6 +553,47 @@ class SignedIn(Schema):
     name = _str()
     roles = fields.List(fields.String(), required=True)
     districts = fields.List(fields.String(), required=True)
+
+
+class System(Schema):
+    """An internal system's registration (never its credential, which is shown once)."""
+
+    system_id = _id()
+    name = _str()
+    grants = fields.List(fields.String(), required=True)
+    kinds = fields.List(fields.String(validate=validate.OneOf(SYSTEM_KINDS)), required=True)
+    districts = fields.List(fields.String(), required=True)
+    max_ttl = fields.Integer(required=True, validate=validate.Range(min=1))
+    credential_issued_at = fields.AwareDateTime(required=True)
+    registered_at = fields.AwareDateTime(required=True)
+    registered_by = _str()
+    revoked_at = _maybe(fields.AwareDateTime)
+    revoked_by = _maybe(fields.String)
+    revoked_reason = _maybe(fields.String)
+
+
+class SystemCredential(System):
+    """A registration with its new credential: shown this once, kept by nobody but the system."""
+
+    credential = _str()
+
+
+class ExchangedToken(Schema):
+    """RFC 8693's answer: the person's token, with what it says (and who acts under which grant)."""
+
+    token = _str()
+    token_type = _str(validate=validate.Equal("Bearer"))
+    issued_token_type = _str()
+    expires_in = fields.Integer(required=True, validate=validate.Range(min=1))
+    expires_at = fields.AwareDateTime(required=True)
+    kind = _str(validate=validate.OneOf(SYSTEM_KINDS))
+    subject = _str()
+    merchant_id = _maybe(fields.String)
+    roles = fields.List(fields.String(), required=True)
+    districts = fields.List(fields.String(), required=True)
+    grants = fields.List(fields.String(), required=True)
+    actor = _str()
+    delegation = _str()
 
 
 MerchantPage = page_of(Merchant)

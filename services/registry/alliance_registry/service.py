@@ -6,7 +6,7 @@ from alliance_platform.service import AllianceService, quiet
 
 from . import queries, timers, use_cases
 from . import schemas as s
-from .domain.access import MEMBER_KEEPERS, READERS, SELF_SERVICE, STAFF
+from .domain.access import ADMIN, MEMBER_KEEPERS, READERS, SELF_SERVICE, STAFF
 from .settings import RegistrySettings
 
 
@@ -152,6 +152,42 @@ class RegistryService(AllianceService):
     @quiet
     def purge_sign_ins(self):
         return timers.purge_sign_ins(self.ctx())
+
+    # Internal systems acting for people (docs/contract/DELEGATION.md) ---------------------------
+
+    # Its answer holds the credential, shown once: never kept in command_answers.
+    @rpc(schema=s.RegisterSystem, result=s.SystemCredential, allow=ADMIN, remember_answer=False, route="POST /systems")
+    def register_system(self, cmd):
+        return use_cases.register_system(self.ctx(), cmd)
+
+    @rpc(schema=s.ListSystems, result=s.System(many=True), allow=ADMIN, read_only=True, route="GET /systems")
+    def list_systems(self, cmd):
+        return queries.list_systems(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.SystemRef,
+        result=s.SystemCredential,
+        allow=ADMIN,
+        remember_answer=False,
+        route="POST /systems/{system_id}/credential",
+    )
+    def rotate_system_credential(self, cmd):
+        return use_cases.rotate_system_credential(self.ctx(), cmd)
+
+    @rpc(schema=s.RevokeSystem, result=s.System, allow=ADMIN, route="POST /systems/{system_id}/revoke")
+    def revoke_system(self, cmd):
+        return use_cases.revoke_system(self.ctx(), cmd)
+
+    # A system presents its credential, not a token; the answer holds a token (never kept).
+    @rpc(
+        schema=s.ExchangeToken,
+        result=s.ExchangedToken,
+        authenticated=False,
+        remember_answer=False,
+        route="POST /delegation/tokens",
+    )
+    def exchange_token(self, cmd):
+        return use_cases.exchange_token(self.ctx(), cmd)
 
     # Facts from the other services --------------------------------------------------------------
 

@@ -701,3 +701,72 @@ def counts(session, districts, today):
             {**scope, "today": today},
         ),
     }
+
+
+# Internal systems (delegation) ------------------------------------------------------------------
+
+SYSTEM_COLUMNS = (
+    "s.id::text AS system_id, s.name, s.grants, s.kinds, s.districts, s.max_ttl, s.credential_digest,"
+    " s.credential_issued_at, s.registered_at, s.registered_by, s.revoked_at, s.revoked_by, s.revoked_reason"
+)
+
+
+def system_name_taken(session, name):
+    found = session.fetchone("SELECT 1 FROM internal_systems WHERE name = %s AND revoked_at IS NULL", (name,))
+    return found is not None
+
+
+def insert_system(session, limits, credential_digest, caller, now):
+    return session.fetchone(
+        "WITH s AS (INSERT INTO internal_systems (name, grants, kinds, districts, max_ttl, credential_digest,"
+        " credential_issued_at, registered_at, registered_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        f" RETURNING *) SELECT {SYSTEM_COLUMNS} FROM s",
+        (
+            limits["name"],
+            limits["grants"],
+            limits["kinds"],
+            limits["districts"],
+            limits["max_ttl"],
+            credential_digest,
+            now,
+            now,
+            _actor(caller),
+        ),
+    )
+
+
+def system(session, system_id, *, lock=False):
+    return session.fetchone(
+        f"SELECT {SYSTEM_COLUMNS} FROM internal_systems s WHERE s.id = %s" + (" FOR UPDATE" if lock else ""),
+        (str(system_id),),
+    )
+
+
+def system_by_credential(session, credential_digest):
+    return session.fetchone(
+        f"SELECT {SYSTEM_COLUMNS} FROM internal_systems s WHERE s.credential_digest = %s", (credential_digest,)
+    )
+
+
+def systems(session, include_revoked):
+    return session.fetchall(
+        f"SELECT {SYSTEM_COLUMNS} FROM internal_systems s"
+        + ("" if include_revoked else " WHERE s.revoked_at IS NULL")
+        + " ORDER BY s.name, s.registered_at"
+    )
+
+
+def replace_system_credential(session, system_id, credential_digest, now):
+    return session.fetchone(
+        "WITH s AS (UPDATE internal_systems SET credential_digest = %s, credential_issued_at = %s WHERE id = %s"
+        f" RETURNING *) SELECT {SYSTEM_COLUMNS} FROM s",
+        (credential_digest, now, str(system_id)),
+    )
+
+
+def revoke_system(session, system_id, reason, caller, now):
+    return session.fetchone(
+        "WITH s AS (UPDATE internal_systems SET revoked_at = %s, revoked_by = %s, revoked_reason = %s WHERE id = %s"
+        f" RETURNING *) SELECT {SYSTEM_COLUMNS} FROM s",
+        (now, _actor(caller), reason, str(system_id)),
+    )

@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from alliance_platform import delegation
 from alliance_platform.errors import Conflict, NotFound, Unauthenticated, ValidationError
 from alliance_platform.identity import ALL_DISTRICTS, Identity
 
 from . import storage
-from .domain import access, changes, honours, membership, merchants, pairings, people, roster
+from .domain import access, changes, honours, membership, merchants, pairings, people, roster, systems
 from .domain import sign_in as signing
 from .domain.days import today
 from .domain.organisations import ALLIANCE
@@ -538,4 +539,107 @@ def sign_in(ctx, cmd):
         "name": person["name"],
         "roles": sorted(identity.roles),
         "districts": sorted(identity.districts),
+    }
+
+
+# Internal systems and delegation (domain/systems.py, docs/contract/DELEGATION.md) ---------------
+
+
+def load_system(session, system_id, *, lock=False):
+    system = storage.system(session, system_id, lock=lock)
+    if system is None:
+        raise NotFound(f"no internal system {system_id}")
+    return system
+
+
+def register_system(ctx, cmd):
+    """Register an internal system with its limits; the answer holds its credential, shown this once."""
+    limits = systems.limits(cmd)
+    if storage.system_name_taken(ctx.session, limits["name"]):
+        raise Conflict(f"an internal system named {limits['name']} is registered already; revoke it first")
+    credential = systems.new_credential()
+    system = storage.insert_system(ctx.session, limits, systems.digest(credential), ctx.caller, ctx.now)
+    storage.remember(ctx.session, "system", system["system_id"], "registered", limits, ctx.caller, ctx.now)
+    log.info("internal system registered", system_id=system["system_id"], name=system["name"])
+    return {**systems.shown(system), "credential": credential}
+
+
+def rotate_system_credential(ctx, cmd):
+    """A new credential for a standing system; the old one exchanges nothing from now on (tokens
+    obtained with it stay valid until they expire: revoke the system to end those too)."""
+    system = load_system(ctx.session, cmd["system_id"], lock=True)
+    if system["revoked_at"] is not None:
+        raise Conflict(f"internal system {system['name']} was revoked; register it again")
+    credential = systems.new_credential()
+    system = storage.replace_system_credential(ctx.session, system["system_id"], systems.digest(credential), ctx.now)
+    storage.remember(ctx.session, "system", system["system_id"], "credential_rotated", {}, ctx.caller, ctx.now)
+    log.info("internal system credential rotated", system_id=system["system_id"], name=system["name"])
+    return {**systems.shown(system), "credential": credential}
+
+
+def revoke_system(ctx, cmd):
+    """End a system's access: its credential exchanges nothing, and every service refuses the tokens
+    it obtained, from this commit on (``system_access_revoked``; alliance_platform/delegation.py)."""
+    system = load_system(ctx.session, cmd["system_id"], lock=True)
+    if system["revoked_at"] is not None:
+        raise Conflict(f"internal system {system['name']} was revoked already on {system['revoked_at']:%Y-%m-%d}")
+    system = storage.revoke_system(ctx.session, system["system_id"], cmd["reason"], ctx.caller, ctx.now)
+    # The registry refuses the tokens at once, without waiting for its own event to come back.
+    delegation.record_revocation(ctx.session, system["system_id"], ctx.now)
+    ctx.session.publish(
+        "system_access_revoked",
+        {"system_id": system["system_id"], "name": system["name"], "reason": cmd["reason"], "revoked_at": ctx.now},
+        aggregate_id=system["system_id"],
+    )
+    details = {"reason": cmd["reason"]}
+    storage.remember(ctx.session, "system", system["system_id"], "revoked", details, ctx.caller, ctx.now)
+    log.info("internal system revoked", system_id=system["system_id"], name=system["name"])
+    return systems.shown(system)
+
+
+def exchange_token(ctx, cmd):
+    """RFC 8693 token exchange: a system's credential and the person it acts for (a merchant, or a
+    staff member) for a short-lived token of that person within the system's limits.
+
+    A credential that is unknown, rotated away or of a revoked system is ``Unauthenticated``; a
+    person outside the system's limits (kind, district, roles) ``Forbidden``; a merchant not active
+    or without owner, a person no longer staff ``Conflict``; nobody of that id ``NotFound``.
+    """
+    session = ctx.session
+    system = storage.system_by_credential(session, systems.digest(cmd["credential"]))
+    if not systems.check_standing(system):
+        raise Unauthenticated("unknown or revoked system credential")
+    ttl = systems.check_ttl(system, cmd.get("ttl"))
+    if cmd.get("merchant_id") is not None:
+        merchant = load_merchant(session, cmd["merchant_id"])
+        owner = storage.person(session, merchant["owner_id"]) if merchant["owner_id"] else None
+        claims = systems.merchant_claims(system, merchant, owner)
+    else:
+        claims = systems.staff_claims(system, load_person(session, cmd["person_id"]))
+    # Minted on the real time, as sign_in's: every service checks its expiry against the real time.
+    tokens = ctx.settings.tokens
+    token = tokens.issue(**claims, ttl=ttl)
+    identity = tokens.verify(token)
+    log.info(
+        "token exchanged",
+        system_id=system["system_id"],
+        system=system["name"],
+        on_behalf_of=identity.on_behalf_of,
+        merchant_id=identity.merchant_id,
+        ttl=ttl,
+    )
+    return {
+        "token": token,
+        "token_type": "Bearer",
+        "issued_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "expires_in": ttl,
+        "expires_at": datetime.fromtimestamp(identity.expires_at, UTC),
+        "kind": identity.kind,
+        "subject": identity.subject,
+        "merchant_id": identity.merchant_id,
+        "roles": sorted(identity.roles),
+        "districts": sorted(identity.districts),
+        "grants": sorted(identity.grants or ()),
+        "actor": identity.actor,
+        "delegation": identity.delegation,
     }

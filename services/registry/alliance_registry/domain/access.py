@@ -8,6 +8,7 @@ everywhere), a merchant reaches only its own record and its owner's.
 from alliance_platform.errors import Forbidden
 from alliance_platform.identity import ALL_DISTRICTS
 
+ADMIN = ("admin",)
 STAFF = ("admin", "staff", "system")
 SELF_SERVICE = (*STAFF, "merchant")
 READERS = (*STAFF, "branch_secretary")

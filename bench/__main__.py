@@ -31,6 +31,7 @@ from . import (  # noqa: E402
     registration_burst,
     registry_scale,
     rpc_roundtrip,
+    scale_out,
 )
 from .environment import LOG_DIR, BenchError, Environment  # noqa: E402
 from .report import console, print_table, write_json  # noqa: E402
@@ -47,6 +48,7 @@ SCENARIOS = {
     "notifications": notifications_fanout.run,
     "gateway": gateway_roundtrip.run,
     "console": console_pages.run,
+    "scaleout": scale_out.run,
 }
 
 

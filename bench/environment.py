@@ -125,12 +125,13 @@ class Environment:
         _require_free(GATEWAY_HTTP, "gateway")
         self.start_service("gateway", None, GATEWAY_HTTP, queue=False, env=env)
 
-    def start_service(self, name, database, address, queue=None, env=None, record=False):
+    def start_service(self, name, database, address, queue=None, env=None, record=False, label=None):
         """``alliance-service NAME`` on ``database`` (None: a service without one), ready once it
         answers on ``address`` and consumes ``queue`` (its RPC queue unless named; False: none).
 
         ``record``: its sessions' statements are recorded for a baseline to replay (``recorded.py``,
-        ``composite.py``). ``BENCH_PROFILE=NAME`` runs that service under cProfile
+        ``composite.py``). ``label``: the process's own name here (another instance of a service
+        started already). ``BENCH_PROFILE=NAME`` runs that service under cProfile
         (``profiled.py``); its figures are then those of a profiled process."""
         argv = [_bin("alliance-service"), name]
         if record:
@@ -138,7 +139,7 @@ class Environment:
         if name in _profiled():
             argv = [sys.executable, "-m", "bench.profiled", name, str(LOG_DIR / f"{name}.prof")]
         self._start(
-            name,
+            label or name,
             argv,
             queue=f"rpc-{name}" if queue is None else queue,
             ready_url=f"http://{address}/health/ready",

@@ -112,6 +112,9 @@ SUBSCRIPTIONS = {
 # A message the broker has handed out this many times without an ack (its consumer died or was
 # stopped while holding it, again and again) goes to the service's dead letters instead of
 # looping; failures inside a handler are retried and dead-lettered by the platform long before.
+# The platform declares its handler queues with the same limit and dead-lettering as arguments
+# (alliance_platform/messaging.py, DELIVERY_LIMIT); the policy below keeps it for a handler queue
+# declared by an earlier release without them (used as it is: deploy/README.md, "Queue types").
 DELIVERY_LIMIT = 20
 
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -249,10 +252,10 @@ def generate(vhost=VHOST, rpc_calls=None, subscriptions=None):
         "vhosts": [
             {
                 "name": vhost,
-                # Every queue declared without a type is a quorum queue: replicated across the
-                # nodes of a cluster. nameko declares no type, so this is how the event handler
-                # queues become quorum queues (a policy cannot change a queue's type).
-                "metadata": {"description": "Red Star Debai alliance platform", "default_queue_type": "quorum"},
+                # No default queue type: the platform declares each queue's type itself
+                # (alliance_platform/messaging.py): handler, retry and dead-letter queues quorum,
+                # RPC request and reply queues classic and transient.
+                "metadata": {"description": "Red Star Debai alliance platform"},
             }
         ],
         # The dead-letter exchange exists from boot: the delivery-limit policy below sends to it.

@@ -19,8 +19,8 @@ On an older broker the queues keep what it supports (``QueueFeatures``).
 
 A queue that already exists with other arguments (declared by an earlier release, or by a vhost
 whose default type was quorum) cannot be redeclared: the broker refuses with PRECONDITION_FAILED.
-``settle_declaration`` then uses it as it is, with a warning; ``alliance queues migrate`` moves
-its messages into a queue declared as the platform declares it now.
+``settle_declaration`` then uses it as it is, with a warning (deploy/README.md, "Queue types", says
+how to redeclare it).
 """
 
 import copy
@@ -172,7 +172,7 @@ def _declare_or_keep(conn, queue):
             "queue exists with other arguments than this release declares; used as it is",
             queue=queue.name,
             error=str(exc),
-            fix="alliance queues migrate (with the services stopped)",
+            fix="deploy/README.md, Queue types",
         )
         return False
     finally:

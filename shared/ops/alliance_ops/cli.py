@@ -338,4 +338,4 @@ def demo():
     play()
 
 
-from . import keys_cli, lookups  # noqa: E402,F401  (register keys; status, tickets and activities)
+from . import keys_cli, lookups, systems_cli  # noqa: E402,F401  (keys; status, tickets, activities; systems)

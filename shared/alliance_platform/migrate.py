@@ -10,12 +10,12 @@ An applied file that was edited afterwards is an error, never silently skipped.
 import hashlib
 import re
 from importlib import resources
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import psycopg.errors
 import structlog
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from .config import load_config, service_package
 
@@ -41,10 +41,12 @@ def migration_files(package):
 
 
 def ensure_database(url):
-    """Create the database named in ``url`` if it does not exist yet."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    """Create the database named in ``url`` if it does not exist yet. ``url`` may be a URL or
+    libpq's keywords, and name several hosts (``target_session_attrs=read-write``: the primary)."""
+    name = conninfo_to_dict(url).get("dbname")
+    if not name:
+        return False
+    admin_url = make_conninfo(url, dbname="postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False

@@ -90,3 +90,14 @@ def test_without_a_synchronous_standby_reads_stay_on_the_primary(container_facto
         assert alliance.tickets.get_ticket(ticket_id=submitted["ticket_id"])["reference"] == submitted["reference"]
     assert db.standby_reads is False
     assert db.read_pool.get_stats().get("requests_num", 0) == 0
+
+
+def test_migrations_reach_the_primary_named_anywhere_in_a_multi_host_conninfo(replicated):
+    # libpq's keywords, the standby first: the database is made and migrated where writes go.
+    standby, primary = replicated.standby, replicated.primary
+    conninfo = (
+        f"host={standby.host},{primary.host} port={standby.port},{primary.port} user=postgres"
+        " dbname=alliance_tickets_migrated target_session_attrs=read-write"
+    )
+    assert apply(conninfo, ["alliance_platform", "alliance_tickets"])  # something applied
+    assert query(primary.url("alliance_tickets_migrated"), "SELECT count(*) AS n FROM schema_migrations")[0]["n"] > 0

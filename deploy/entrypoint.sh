@@ -9,17 +9,19 @@
 #
 # Secrets arrive as files (compose and Kubernetes mount them) while the platform reads environment
 # variables, so before starting anything:
-#   <VAR>_FILE           sets VAR to the file's content, for ALLIANCE_SIGNING_SECRET and
-#                        ALLIANCE_SIGNING_SECRETS_PREVIOUS;
+#   <VAR>_FILE           sets VAR to the file's content, for ALLIANCE_TOKEN_PUBLIC_KEYS (the
+#                        public key set), ALLIANCE_SIGNING_KEY (the service's own private key),
+#                        ALLIANCE_PEOPLE_SIGNING_KEY (the people issuer's: registry, operator)
+#                        and REGISTRY_SIGN_IN_CODE_SECRET;
 #   <URL>_PASSWORD_FILE  puts the file's content into the URL held by URL as its password
 #                        (percent-encoded), for AMQP_URI and <SERVICE>_DATABASE_URL — one secret
 #                        per password, shared with the broker definitions and the database init.
-# The gateway takes only AMQP_URI's password: it has no database, and it needs no signing secret
+# The gateway takes only AMQP_URI's password: it has no database, and it needs no key at all
 # (it verifies no token: the service it calls does).
 set -eu
 
 SERVICES="registry tickets events notifications gateway"
-FILE_VARS="ALLIANCE_SIGNING_SECRET ALLIANCE_SIGNING_SECRETS_PREVIOUS"
+FILE_VARS="ALLIANCE_TOKEN_PUBLIC_KEYS ALLIANCE_SIGNING_KEY ALLIANCE_PEOPLE_SIGNING_KEY REGISTRY_SIGN_IN_CODE_SECRET"
 URL_VARS="AMQP_URI REGISTRY_DATABASE_URL TICKETS_DATABASE_URL EVENTS_DATABASE_URL NOTIFICATIONS_DATABASE_URL"
 
 usage() {

@@ -1,6 +1,7 @@
 """deploy/entrypoint.sh run as a plain process, the way the image runs it: each argument starts
 what it should, secrets given as files reach the platform, and anything else is a usage error."""
 
+import json
 import os
 import signal
 import subprocess
@@ -8,10 +9,10 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-import jwt
 import pytest
 import requests
 
+from alliance_platform import keys
 from alliance_platform.config import installed_services, service_package
 from alliance_platform.identity import TokenService
 from alliance_platform.migrate import migration_files
@@ -22,7 +23,13 @@ from tests.support.helpers import get_json, query, wait_until
 from tests.support.servers import free_ports
 
 ENTRYPOINT = str(DEPLOY / "entrypoint.sh")
-SIGNING_SECRET = "entrypoint-test-signing-secret-0123456789abcdef"
+# The keys of a deployment: a people issuer and the registry's own, published in a key set of
+# their own (no development key in it).
+PEOPLE_KEY = keys.generate(keys.PEOPLE)
+SERVICE_KEYS = {
+    name: keys.generate(keys.service_signer(name)) for name in ("registry", "tickets", "events", "notifications")
+}
+KEY_SET = keys.KeySet([PEOPLE_KEY.public(), *(key.public() for key in SERVICE_KEYS.values())])
 # Characters that must be percent-encoded in a URL: a password pasted in raw would break it.
 AWKWARD_PASSWORD = "p@ss:w/rd%#?"
 
@@ -38,7 +45,10 @@ def secrets_env(tmp_path, rabbit_config):
     secret as files, the way compose and Kubernetes mount secrets."""
     amqp_uri, amqp_password = _without_password(rabbit_config["AMQP_URI"])
     (tmp_path / "broker_password").write_text(amqp_password + "\n")
-    (tmp_path / "signing_secret").write_text(SIGNING_SECRET + "\n")
+    (tmp_path / "token_public_keys").write_text(json.dumps(KEY_SET.jwks()))
+    (tmp_path / "signing_key_people").write_text(PEOPLE_KEY.private_pem())
+    for name, key in SERVICE_KEYS.items():
+        (tmp_path / f"signing_key_{name}").write_text(key.private_pem())
     (tmp_path / "database_password").write_text(AWKWARD_PASSWORD + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "AMQP_")) and "_DATABASE_URL" not in k}
     return {
@@ -46,7 +56,8 @@ def secrets_env(tmp_path, rabbit_config):
         "PATH": f"{os.path.dirname(sys.executable)}:{env['PATH']}",
         "AMQP_URI": amqp_uri,
         "AMQP_URI_PASSWORD_FILE": str(tmp_path / "broker_password"),
-        "ALLIANCE_SIGNING_SECRET_FILE": str(tmp_path / "signing_secret"),
+        "ALLIANCE_TOKEN_PUBLIC_KEYS_FILE": str(tmp_path / "token_public_keys"),
+        "ALLIANCE_PEOPLE_SIGNING_KEY_FILE": str(tmp_path / "signing_key_people"),
         "ALLIANCE_LOG_FORMAT": "json",
     }
 
@@ -77,8 +88,12 @@ def test_each_service_argument_starts_that_service_until_sigterm(secrets_env, fr
     try:
         for name in installed_services():
             with open(tmp_path / f"{name}.log", "w") as log:
+                # Each service its own key; the gateway none.
+                own = (
+                    {"ALLIANCE_SIGNING_KEY_FILE": str(tmp_path / f"signing_key_{name}")} if name in SERVICE_KEYS else {}
+                )
                 processes[name] = subprocess.Popen(
-                    [ENTRYPOINT, name], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                    [ENTRYPOINT, name], env={**env, **own}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
         for name, port in ports.items():
             wait_until(
@@ -91,8 +106,8 @@ def test_each_service_argument_starts_that_service_until_sigterm(secrets_env, fr
             )
             assert processes[name].poll() is None, (tmp_path / f"{name}.log").read_text()
 
-        # The signing secret came from its file: a token signed with it is accepted.
-        token = TokenService(SIGNING_SECRET).issue("entrypoint-test", "staff", roles=["admin"], districts=["*"])
+        # The key set came from its file: a token signed with its people key is accepted.
+        token = TokenService(KEY_SET, PEOPLE_KEY).issue("entrypoint-test", "staff", roles=["admin"], districts=["*"])
         with AllianceClient(rabbit_config["AMQP_URI"], token, timeout=10) as alliance:
             assert alliance.registry.list_districts()
         # ... and the gateway passes it on to the registry, which verifies it.
@@ -145,8 +160,7 @@ def test_alliance_runs_the_operator_cli_with_the_secrets_from_files(secrets_env)
 
     token = _run("alliance", "token", "--subject", "ops", "--kind", "system", "--role", "system", env=secrets_env)
     assert token.returncode == 0, token.stderr
-    claims = jwt.decode(token.stdout.strip(), SIGNING_SECRET, algorithms=["HS256"], options={"verify_iss": False})
-    assert claims["sub"] == "ops"
+    assert TokenService(KEY_SET).verify(token.stdout.strip()).subject == "ops"
 
 
 @pytest.mark.parametrize(
@@ -156,8 +170,8 @@ def test_alliance_runs_the_operator_cli_with_the_secrets_from_files(secrets_env)
         (("bogus",), {}, "unknown command 'bogus'"),
         (("registry", "--debug"), {}, "registry takes no arguments"),
         (("migrate", "registry"), {}, "migrate takes no arguments"),
-        (("alliance", "--help"), {"ALLIANCE_SIGNING_SECRET_FILE": "/nonexistent/secret"}, "not a readable file"),
-        (("alliance", "--help"), {"ALLIANCE_SIGNING_SECRET": "x" * 40}, "not both"),
+        (("alliance", "--help"), {"ALLIANCE_SIGNING_KEY_FILE": "/nonexistent/secret"}, "not a readable file"),
+        (("alliance", "--help"), {"ALLIANCE_TOKEN_PUBLIC_KEYS": "{}"}, "not both"),
         (("alliance", "--help"), {"AMQP_URI": "amqp://guest:guest@127.0.0.1/"}, "already holds a password"),
         (("alliance", "--help"), {"AMQP_URI": "amqp://127.0.0.1/"}, "must name its user"),
     ],

@@ -22,6 +22,11 @@ HANDLING_MODES = {"on_the_spot": "即办", "assisted": "帮办"}
 DEADLINES = ("first_response", "resolution")
 ESCALATED_TO = ("branch_secretary", "alliance")
 CLOSED_BY = ("merchant", "auto")
+# Why a follow-up call (回访) is owed, and what it found out ("closed" is not "solved").
+FOLLOW_UP_REASONS = ("poor_rating", "sample")
+FOLLOW_UP_OUTCOMES = ("solved", "not_solved", "unreachable")
+# Why a supervision (督办) ended: the step that took the ticket out of work.
+SUPERVISION_LIFTED_BY = ("resolved", "closed", "rejected", "cancelled", "merged")
 TICKET = "6d1f7c2e-58b4-4f0e-9a6b-2c4d8e1f3a5b"
 MERCHANT = "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f"
 WHEN = "2026-03-02T02:15:00+00:00"
@@ -255,6 +260,8 @@ class TaskRefused(_Ticket):
             "call_by_id": "p-3",
             "due_at": "2026-03-03T02:15:00+00:00",
             "scheduled_at": WHEN,
+            "follow_up_id": "5b7c9d1e-2f3a-4b5c-8d6e-7f8a9b0c1d2e",
+            "reason": "poor_rating",
         },
         {
             **_BASE,
@@ -264,15 +271,191 @@ class TaskRefused(_Ticket):
             "due_at": "2026-03-03T02:15:00+00:00",
             "scheduled_at": WHEN,
         },
+        {
+            **_BASE,
+            "responsible_id": "p-17",
+            "rating": None,
+            "comment": None,
+            "call_by_id": "p-3",
+            "due_at": "2026-03-03T02:15:00+00:00",
+            "scheduled_at": WHEN,
+            "follow_up_id": "6c8d0e2f-3a4b-4c5d-9e7f-8a9b0c1d2e3f",
+            "reason": "sample",
+        },
     ],
 )
 class FollowUpCallScheduled(_Ticket):
-    """A poor rating (1–2) put a follow-up call (回访) to the merchant on the ticket's timeline: who
-    should call (the district's branch secretary, the supervisor of its handling; ``call_by_id``
-    is None when the service knows none) and by when (one working day)."""
+    """A follow-up call (回访) to the merchant is owed: for a poor rating (1–2, the case reopened),
+    or because the demand closed and the configured sample drew it. Who should call (the district's
+    branch secretary, the supervisor of its handling; ``call_by_id`` is None when the service knows
+    none) and by when (one working day). ``follow_up_id`` names the task whose outcome
+    ``record_follow_up`` records (None in events published before tasks had ids)."""
 
-    rating = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+    rating = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=5))
     comment = fields.String(required=True, allow_none=True)
     call_by_id = fields.String(required=True, allow_none=True)
     due_at = fields.AwareDateTime(required=True)
     scheduled_at = fields.AwareDateTime(required=True)
+    follow_up_id = fields.String(load_default=None, allow_none=True)
+    reason = fields.String(load_default="poor_rating", validate=validate.OneOf(FOLLOW_UP_REASONS))
+
+
+@event_contract(
+    "tickets",
+    "follow_up_call_recorded",
+    examples=[
+        {
+            **_BASE,
+            "responsible_id": "p-17",
+            "follow_up_id": "5b7c9d1e-2f3a-4b5c-8d6e-7f8a9b0c1d2e",
+            "reason": "poor_rating",
+            "outcome": "not_solved",
+            "note": "商户表示贷款额度仍不够",
+            "call_by_id": "p-3",
+            "recorded_by": "p-3",
+            "recorded_at": WHEN,
+        }
+    ],
+)
+class FollowUpCallRecorded(_Ticket):
+    """The outcome of a follow-up call: whether the merchant's matter is solved (not only closed),
+    not solved, or the merchant could not be reached; it counts in the units' figures."""
+
+    follow_up_id = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_REASONS))
+    outcome = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_OUTCOMES))
+    note = fields.String(required=True, allow_none=True)
+    call_by_id = fields.String(required=True, allow_none=True)
+    recorded_by = fields.String(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
+_SUPERVISION = {
+    **_BASE,
+    "responsible_id": "p-17",
+    "supervision_id": "7d9e1f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a",
+    "supervisor_id": "p-3",
+}
+
+
+@event_contract(
+    "tickets",
+    "ticket_supervised",
+    examples=[
+        {**_SUPERVISION, "reason": "超时未办结，督促办理", "due_at": "2026-03-04T09:30:00+00:00", "placed_at": WHEN}
+    ],
+)
+class TicketSupervised(_Ticket):
+    """A district leader put an overdue or escalated demand under supervision (督办), to be
+    resolved by ``due_at``; its owner is reminded in working time until it is."""
+
+    supervision_id = fields.String(required=True)
+    supervisor_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    due_at = fields.AwareDateTime(required=True)
+    placed_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "tickets",
+    "supervision_reminded",
+    examples=[
+        {**_SUPERVISION, "due_at": "2026-03-04T09:30:00+00:00", "overdue": False, "reminder": 1, "reminded_at": WHEN}
+    ],
+)
+class SupervisionReminded(_Ticket):
+    """A supervised demand is still not resolved: its owner is reminded (the n-th ``reminder``);
+    ``overdue`` once the supervision's own due date has passed."""
+
+    supervision_id = fields.String(required=True)
+    supervisor_id = fields.String(required=True)
+    due_at = fields.AwareDateTime(required=True)
+    overdue = fields.Boolean(required=True)
+    reminder = fields.Integer(required=True, validate=validate.Range(min=1))
+    reminded_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "tickets",
+    "supervision_lifted",
+    examples=[{**_SUPERVISION, "lifted_because": "resolved", "on_time": True, "lifted_at": WHEN}],
+)
+class SupervisionLifted(_Ticket):
+    """A supervision ended because the demand left work (resolved, or closed, rejected, cancelled,
+    merged); ``on_time``: before the supervision's due date."""
+
+    supervision_id = fields.String(required=True)
+    supervisor_id = fields.String(required=True)
+    lifted_because = fields.String(required=True, validate=validate.OneOf(SUPERVISION_LIFTED_BY))
+    on_time = fields.Boolean(required=True)
+    lifted_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "tickets",
+    "ticket_merged",
+    examples=[
+        {
+            **_BASE,
+            "survivor_id": "8e0f2a4b-5c6d-4e7f-9a8b-0c1d2e3f4a5b",
+            "survivor_reference": "DM-2026-000118",
+            "reason": "与DM-2026-000118为同一诉求",
+            "merged_at": WHEN,
+        }
+    ],
+)
+class TicketMerged(_Ticket):
+    """A duplicate demand was merged into another of the same merchant (the survivor) and closed;
+    both timelines keep the fact, and the merchant follows the survivor from now on."""
+
+    survivor_id = fields.String(required=True)
+    survivor_reference = fields.String(required=True, validate=validate.Regexp(r"^DM-\d{4}-\d{6}$"))
+    reason = fields.String(required=True, allow_none=True)
+    merged_at = fields.AwareDateTime(required=True)
+
+
+_DOCUMENT = {**_BASE, "item_id": "9f1a3b5c-6d7e-4f8a-8b9c-1d2e3f4a5b6c", "document": "营业执照副本"}
+
+
+@event_contract(
+    "tickets",
+    "document_received",
+    examples=[{**_DOCUMENT, "received_from": "店主王女士", "location": "服务中心档案柜A-3", "received_at": WHEN}],
+)
+class DocumentReceived(_Ticket):
+    """The centre took a document of the merchant's into its custody to handle a matter on its
+    behalf (帮办): what, from whom, where it is kept."""
+
+    item_id = fields.String(required=True)
+    document = fields.String(required=True)
+    received_from = fields.String(required=True)
+    location = fields.String(required=True)
+    received_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "tickets",
+    "document_returned",
+    examples=[{**_DOCUMENT, "returned_to": "店主王女士", "returned_at": WHEN}],
+)
+class DocumentReturned(_Ticket):
+    """A document in the centre's custody was handed back; the merchant is asked to confirm it."""
+
+    item_id = fields.String(required=True)
+    document = fields.String(required=True)
+    returned_to = fields.String(required=True)
+    returned_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "tickets",
+    "document_return_confirmed",
+    examples=[{**_DOCUMENT, "confirmed_by": "owner-3f0c8a52", "confirmed_at": WHEN}],
+)
+class DocumentReturnConfirmed(_Ticket):
+    """The merchant confirmed it has its document back: the custody of it is over."""
+
+    item_id = fields.String(required=True)
+    document = fields.String(required=True)
+    confirmed_by = fields.String(required=True)
+    confirmed_at = fields.AwareDateTime(required=True)

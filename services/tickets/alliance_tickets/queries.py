@@ -8,7 +8,7 @@ reads only what ``domain.access`` lets it see: a merchant its own tickets, witho
 from alliance_platform.paging import decode_cursor, page
 
 from . import storage
-from .domain import access, deadlines
+from .domain import access, deadlines, ranking
 from .domain import lifecycle as lc
 
 
@@ -34,9 +34,19 @@ def get_ticket(ctx, cmd):
     internal = access.sees_internals(caller, ticket)
     view = {**ticket, "responsible": owner, "paused_because": paused_because, "sees_internals": internal}
     view["standing"] = _standing(ctx, ticket)
+    view["documents"] = storage.custody_log(session, ticket["id"])
     if internal:
         view["children"] = storage.children(session, ticket["id"])
+        view["follow_ups"] = storage.follow_ups(session, ticket["id"])
+        view["supervisions"] = storage.supervisions(session, ticket["id"])
     return view
+
+
+def list_documents(ctx, cmd):
+    """The ticket's custody log (帮办), oldest first: kept, and shown, after the ticket closes."""
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"], lock=False)
+    access.require_view(ctx.caller, ticket)
+    return storage.custody_log(ctx.session, ticket["id"])
 
 
 def timeline(ctx, cmd):
@@ -73,11 +83,26 @@ def _standing(ctx, ticket):
 
 
 def stats(ctx, cmd):
-    """Per category, district and responsible person, for tickets submitted in the period."""
-    found = storage.figures(ctx.session, access.scope_of(ctx.caller), cmd["since"], cmd["until"])
+    """Per category, district, responsible person and unit, for tickets submitted in the period."""
+    found = storage.figures(ctx.session, access.scope_of(ctx.caller), cmd["since"], cmd["until"], ctx.now)
     return {
         "since": cmd["since"],
         "until": cmd["until"],
         "total": found["total"],
         **{dimension: {str(row["key"]): row for row in found[dimension]} for dimension in storage.FIGURE_DIMENSIONS},
+    }
+
+
+def rank_units(ctx, cmd):
+    """The units ranked by their figures (``domain.ranking``), for tickets submitted in the period."""
+    found = storage.figures(
+        ctx.session, access.scope_of(ctx.caller), cmd["since"], cmd["until"], ctx.now, dimensions=("by_unit",)
+    )
+    weights = ctx.settings.ranking_weights
+    units = {str(row["key"]): row for row in found["by_unit"]}
+    return {
+        "since": cmd["since"],
+        "until": cmd["until"],
+        "weights": {part: getattr(weights, part) for part in ranking.PARTS},
+        "units": ranking.rank(units, weights),
     }

@@ -3,10 +3,17 @@ the platform's ``rpc``) and what it answers (results, dumped by the entrypoint).
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
-from alliance_contracts.tickets import DEADLINES, HANDLING_MODES
-from alliance_platform.inputs import MAX_URL_LENGTH, DistrictId, Moment
+from alliance_contracts.tickets import (
+    DEADLINES,
+    FOLLOW_UP_OUTCOMES,
+    FOLLOW_UP_REASONS,
+    HANDLING_MODES,
+    SUPERVISION_LIFTED_BY,
+)
+from alliance_platform.inputs import MAX_URL_LENGTH, DistrictId, Moment, Period
 from alliance_platform.paging import PageSchema, page_of
 
+from .domain import custody
 from .domain.deadlines import STANDINGS
 from .domain.lifecycle import STATES
 from .domain.sla import CATEGORIES
@@ -96,6 +103,48 @@ class AddChildTask(Schema):
     description = fields.String(required=True, validate=_text)
     handling_mode = fields.String(load_default="assisted", validate=validate.OneOf(HANDLING_MODES))
     category = fields.String(load_default=None, validate=validate.OneOf(CATEGORIES))
+
+
+class RecordFollowUp(TicketRef):
+    outcome = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_OUTCOMES))
+    note = fields.String(load_default=None, validate=_text)
+
+
+class SuperviseTicket(TicketRef):
+    due_at = Moment(required=True)
+    reason = fields.String(required=True, validate=_reason)
+
+
+class MergeTicket(TicketRef):
+    """Merge the duplicate ``ticket_id`` into ``into_id`` (the survivor)."""
+
+    into_id = fields.UUID(required=True)
+    reason = fields.String(load_default=None, validate=_reason)
+
+
+_short = validate.Length(min=1, max=200)
+
+
+class ReceiveDocument(TicketRef):
+    document = fields.String(required=True, validate=_short)
+    received_from = fields.String(required=True, validate=_short)
+    location = fields.String(required=True, validate=_short)
+
+
+class DocumentRef(Schema):
+    item_id = fields.UUID(required=True)
+
+
+class MoveDocument(DocumentRef):
+    location = fields.String(required=True, validate=_short)
+
+
+class ReturnDocument(DocumentRef):
+    returned_to = fields.String(required=True, validate=_short)
+
+
+class RankUnits(Period):
+    """The units' ranking for tickets submitted in [since, until)."""
 
 
 class ListTickets(PageSchema):
@@ -196,6 +245,10 @@ class MerchantTicketView(_TicketHead):
     resolution = _text_or_none()
     rating = fields.Integer(required=True, allow_none=True, strict=True)
     parent_id = _text_or_none()
+    merged_into = fields.String(
+        allow_none=True, metadata={"description": "a duplicate's survivor: the demand this one was merged into"}
+    )
+    documents = fields.List(fields.Nested(lambda: CustodyItem()), metadata={"description": "the custody log (帮办)"})
 
 
 class TicketView(MerchantTicketView):
@@ -215,6 +268,8 @@ class TicketView(MerchantTicketView):
     escalation_level = fields.Integer(strict=True)
     reopen_count = fields.Integer(strict=True)
     children = fields.List(fields.Nested(ChildTask))
+    follow_ups = fields.List(fields.Nested(lambda: FollowUp()))
+    supervisions = fields.List(fields.Nested(lambda: Supervision()))
     standing = fields.Nested(lambda: Standing(), allow_none=True)
 
     @post_dump(pass_original=True)
@@ -225,6 +280,73 @@ class TicketView(MerchantTicketView):
 
 
 _MERCHANT_SEES = frozenset(MerchantTicketView().fields)
+
+
+class CustodyItem(Schema):
+    """A document in the custody log of assisted handling (帮办): received, kept, handed back,
+    its return confirmed by the merchant."""
+
+    item_id = _id()
+    ticket_id = fields.String(required=True)
+    document = fields.String(required=True)
+    received_from = fields.String(required=True)
+    received_at = _moment()
+    received_by = fields.String(required=True)
+    location = fields.String(required=True)
+    returned_at = _moment(allow_none=True)
+    returned_to = _text_or_none()
+    confirmed_at = _moment(allow_none=True)
+    state = fields.Function(
+        lambda item: custody.state_of(item),
+        required=True,
+        metadata={"enum": [custody.HELD, custody.RETURNED, custody.CONFIRMED]},
+    )
+
+
+class FollowUp(Schema):
+    """A follow-up call (回访): why it is owed, who calls by when, what it found out."""
+
+    follow_up_id = _id()
+    ticket_id = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_REASONS))
+    rating = fields.Integer(required=True, allow_none=True, strict=True)
+    call_by_id = _text_or_none()
+    due_at = _moment()
+    scheduled_at = _moment()
+    outcome = fields.String(required=True, allow_none=True, validate=validate.OneOf(FOLLOW_UP_OUTCOMES))
+    note = _text_or_none()
+    recorded_by = _text_or_none()
+    recorded_at = _moment(allow_none=True)
+
+
+class Supervision(Schema):
+    supervision_id = _id()
+    supervisor_id = fields.String(required=True)
+    reason = fields.String(required=True)
+    placed_at = _moment()
+    due_at = _moment()
+    reminders_sent = fields.Integer(required=True, strict=True)
+    lifted_at = _moment(allow_none=True)
+    lifted_because = fields.String(required=True, allow_none=True, validate=validate.OneOf(SUPERVISION_LIFTED_BY))
+
+
+class SupervisedTicket(Schema):
+    """The answer of ``supervise_ticket``: the ticket's state and its supervision."""
+
+    ticket_id = _id()
+    reference = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    responsible_id = _text_or_none()
+    supervision = fields.Nested(Supervision, required=True)
+
+
+class MergedTicket(Schema):
+    """The answer of ``merge_ticket``: the duplicate, closed, and the demand it was merged into."""
+
+    ticket_id = _id()
+    reference = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATES))
+    merged_into = fields.String(required=True)
 
 
 class TimelineEntry(Schema):
@@ -295,13 +417,37 @@ def _figure():
 class Figures(Schema):
     submitted = _count()
     resolved = _count()
-    closed = _count()
+    closed = fields.Integer(
+        required=True, strict=True, metadata={"description": "closed, merged duplicates not counted ('merged')"}
+    )
+    merged = _count()
     median_hours_to_first_response = _figure()
     median_hours_to_resolution = _figure()
+    response_rate = Figure(
+        required=True,
+        allow_none=True,
+        metadata={"description": "accepted within the first-response target, of those accepted or past it"},
+    )
     on_time_rate = _figure()
     average_rating = _figure()
     reopen_rate = _figure()
     refusals = _count()
+    followed_up = fields.Integer(
+        required=True, strict=True, metadata={"description": "tickets whose follow-up call (回访) has an outcome"}
+    )
+    solved = fields.Integer(
+        required=True,
+        strict=True,
+        metadata={"description": "confirmed solved by their last follow-up call: 'closed' is not 'solved'"},
+    )
+    not_solved = _count()
+    unreachable = _count()
+    solved_rate = Figure(
+        required=True, allow_none=True, metadata={"description": "solved of those followed up with an answer"}
+    )
+    supervised = fields.Integer(
+        required=True, strict=True, metadata={"description": "tickets ever put under supervision (督办)"}
+    )
 
 
 def _per():
@@ -310,7 +456,8 @@ def _per():
 
 class Stats(Schema):
     """The figures units are ranked by, for tickets submitted in [since, until): in total, and per
-    category, district and responsible person (``"None"``: nobody owns them yet)."""
+    category, district, responsible person (``"None"``: nobody owns them yet) and unit (the unit
+    a joint task was sent to, else the demand's district)."""
 
     since = _moment()
     until = _moment()
@@ -318,3 +465,20 @@ class Stats(Schema):
     by_category = _per()
     by_district = _per()
     by_responsible = _per()
+    by_unit = _per()
+
+
+class RankedUnit(Figures):
+    unit = fields.String(required=True)
+    score = Figure(required=True, allow_none=True, metadata={"description": "0–1, higher is better"})
+    rank = fields.Integer(required=True, allow_none=True, strict=True)
+
+
+class UnitRanking(Schema):
+    """The units ranked by response, on-time resolution, rating, reopened and supervised demands
+    (domain/ranking.py), best first, for tickets submitted in [since, until)."""
+
+    since = _moment()
+    until = _moment()
+    weights = fields.Dict(keys=fields.String(), values=fields.Float(), required=True)
+    units = fields.List(fields.Nested(RankedUnit), required=True)

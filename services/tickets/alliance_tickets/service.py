@@ -9,6 +9,7 @@ from alliance_platform.service import AllianceService
 
 from . import queries, schemas, timers, use_cases
 from .domain.access import HANDLER_ROLES
+from .domain.supervision import SUPERVISOR_ROLES
 from .settings import SettingsProvider
 
 # The events this service keeps up with, each handed to one use case by a handler named
@@ -190,6 +191,71 @@ class TicketsService(AllianceService):
     def refuse_task(self, cmd):
         return use_cases.refuse_task(self.ctx(), cmd)
 
+    # --- the follow-up practice: calls back, supervision, duplicates, custody ------------------
+
+    @rpc(
+        schema=schemas.RecordFollowUp,
+        result=schemas.FollowUp,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/follow-up",
+    )
+    def record_follow_up(self, cmd):
+        return use_cases.record_follow_up(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.SuperviseTicket,
+        result=schemas.SupervisedTicket,
+        allow=SUPERVISOR_ROLES,
+        route="POST /tickets/{ticket_id}/supervise",
+    )
+    def supervise_ticket(self, cmd):
+        return use_cases.supervise_ticket(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.MergeTicket,
+        result=schemas.MergedTicket,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/merge",
+    )
+    def merge_ticket(self, cmd):
+        return use_cases.merge_ticket(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.ReceiveDocument,
+        result=schemas.CustodyItem,
+        allow=HANDLER_ROLES,
+        route="POST /tickets/{ticket_id}/documents",
+    )
+    def receive_document(self, cmd):
+        return use_cases.receive_document(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.MoveDocument,
+        result=schemas.CustodyItem,
+        allow=HANDLER_ROLES,
+        route="POST /documents/{item_id}/move",
+    )
+    def move_document(self, cmd):
+        return use_cases.move_document(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.ReturnDocument,
+        result=schemas.CustodyItem,
+        allow=HANDLER_ROLES,
+        route="POST /documents/{item_id}/return",
+    )
+    def return_document(self, cmd):
+        return use_cases.return_document(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.DocumentRef,
+        result=schemas.CustodyItem,
+        allow=("merchant",),
+        route="POST /documents/{item_id}/confirm-return",
+    )
+    def confirm_document_return(self, cmd):
+        return use_cases.confirm_document_return(self.ctx(), cmd)
+
     # --- reading ----------------------------------------------------------------------------
 
     @rpc(
@@ -214,12 +280,35 @@ class TicketsService(AllianceService):
     def timeline(self, cmd):
         return queries.timeline(self.ctx(), cmd)
 
+    @rpc(
+        schema=schemas.TicketRef,
+        result=schemas.CustodyItem(many=True),
+        read_only=True,
+        route="GET /tickets/{ticket_id}/documents",
+    )
+    def list_documents(self, cmd):
+        return queries.list_documents(self.ctx(), cmd)
+
     @rpc(schema=Period, result=schemas.Stats, allow=HANDLER_ROLES, read_only=True, route="GET /stats/tickets")
     def stats(self, cmd):
         return queries.stats(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.RankUnits,
+        result=schemas.UnitRanking,
+        allow=HANDLER_ROLES,
+        read_only=True,
+        route="GET /stats/tickets/units",
+    )
+    def rank_units(self, cmd):
+        return queries.rank_units(self.ctx(), cmd)
 
     # --- time passing -----------------------------------------------------------------------
 
     @timer(interval="SLA_SWEEP_INTERVAL")
     def sweep_deadlines(self):
         return timers.sweep_deadlines(self.ctx())
+
+    @timer(interval="SUPERVISION_SWEEP_INTERVAL")
+    def remind_supervised(self):
+        return timers.remind_supervised(self.ctx())

@@ -3,7 +3,8 @@
 Tables: ``tickets`` (one row per demand or joint task), ``timeline`` (what happened to each, with
 actor and time), ``reference_counters`` (DM-<year>-<number>, never reused), and the read model of
 the registry's facts that routing and reading a ticket use without an RPC: ``merchant_directory``,
-``people_directory``, ``pairing_directory``. State names come from ``domain.lifecycle``; the
+``people_directory``, ``pairing_directory``; the follow-up practice's ``follow_up_calls``,
+``supervisions`` and ``custody_items`` (0004). State names come from ``domain.lifecycle``; the
 partial indexes of the migrations name the same states (a use-case test compares them).
 """
 
@@ -182,32 +183,169 @@ def list_tickets(session, scope, filters, limit, after=None, overdue_at=None, su
 _FIGURES = (
     "count(*) AS submitted,"
     " count(*) FILTER (WHERE resolved_at IS NOT NULL) AS resolved,"
-    f" count(*) FILTER (WHERE status = '{lc.CLOSED}') AS closed,"
+    f" count(*) FILTER (WHERE status = '{lc.CLOSED}' AND merged_into IS NULL) AS closed,"
+    " count(*) FILTER (WHERE merged_into IS NOT NULL) AS merged,"
     " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM accepted_at - submitted_at) / 3600)"
     "   AS median_hours_to_first_response,"
     " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - submitted_at) / 3600)"
     "   AS median_hours_to_resolution,"
+    # Accepted within the first-response target, of those accepted or whose target has passed.
+    " avg((accepted_at IS NOT NULL AND accepted_at <= first_response_due_at)::int)"
+    "   FILTER (WHERE accepted_at IS NOT NULL OR first_response_due_at <= %(now)s) AS response_rate,"
     " avg(resolved_on_time::int) FILTER (WHERE resolved_at IS NOT NULL) AS on_time_rate,"
     " avg(rating) AS average_rating,"
     " avg((reopen_count > 0)::int) FILTER (WHERE resolved_at IS NOT NULL) AS reopen_rate,"
-    " count(*) FILTER (WHERE refusal_reason IS NOT NULL) AS refusals"
+    " count(*) FILTER (WHERE refusal_reason IS NOT NULL) AS refusals,"
+    # "Closed" is not "solved": what the last follow-up call of each ticket found out.
+    " count(follow_up.outcome) AS followed_up,"
+    " count(*) FILTER (WHERE follow_up.outcome = 'solved') AS solved,"
+    " count(*) FILTER (WHERE follow_up.outcome = 'not_solved') AS not_solved,"
+    " count(*) FILTER (WHERE follow_up.outcome = 'unreachable') AS unreachable,"
+    " avg((follow_up.outcome = 'solved')::int) FILTER (WHERE follow_up.outcome IN ('solved', 'not_solved'))"
+    "   AS solved_rate,"
+    " count(*) FILTER (WHERE supervision.placed) AS supervised"
 )
-FIGURE_DIMENSIONS = {"by_category": "category", "by_district": "district_id", "by_responsible": "responsible_id"}
+_FIGURES_FROM = (
+    "FROM tickets LEFT JOIN LATERAL (SELECT f.outcome FROM follow_up_calls f"
+    "   WHERE f.ticket_id = tickets.id AND f.outcome IS NOT NULL ORDER BY f.recorded_at DESC LIMIT 1) follow_up ON true"
+    " LEFT JOIN LATERAL (SELECT true AS placed FROM supervisions s WHERE s.ticket_id = tickets.id LIMIT 1)"
+    "   supervision ON true"
+)
+# A unit: the district or unit a joint task was sent to, else the demand's district.
+UNIT = "coalesce(unit, district_id)"
+FIGURE_DIMENSIONS = {
+    "by_category": "category",
+    "by_district": "district_id",
+    "by_responsible": "responsible_id",
+    "by_unit": UNIT,
+}
 
 
-def figures(session, scope, since, until):
+def figures(session, scope, since, until, now, dimensions=FIGURE_DIMENSIONS):
     """The figures of tickets submitted in [since, until) in ``scope`` (everything, or its
-    districts): ``{"total": row, "by_category": [row with "key"], ...}``."""
-    params = {"since": since, "until": until}
+    districts), as they stand at ``now``: ``{"total": row, "by_category": [row with "key"], ...}``."""
+    params = {"since": since, "until": until, "now": now}
     where = "TRUE"
     if not scope.everything:
         where = "district_id = ANY(%(districts)s)"
         params["districts"] = list(scope.districts)
-    base = f"FROM tickets WHERE submitted_at >= %(since)s AND submitted_at < %(until)s AND {where}"
+    base = f"{_FIGURES_FROM} WHERE submitted_at >= %(since)s AND submitted_at < %(until)s AND {where}"
     result = {"total": session.fetchone(f"SELECT {_FIGURES} {base}", params)}
-    for dimension, column in FIGURE_DIMENSIONS.items():
+    for dimension in dimensions:
+        column = FIGURE_DIMENSIONS[dimension]
         result[dimension] = session.fetchall(f"SELECT {column} AS key, {_FIGURES} {base} GROUP BY 1 ORDER BY 1", params)
     return result
+
+
+# --- follow-up calls (回访) ----------------------------------------------------------------------
+
+
+def insert_follow_up(session, values):
+    """A follow-up call owed; None if the ticket owes one already (one at a time)."""
+    return session.fetchone(
+        "INSERT INTO follow_up_calls (id, ticket_id, reason, rating, call_by_id, due_at, scheduled_at)"
+        " VALUES (%(id)s, %(ticket_id)s, %(reason)s, %(rating)s, %(call_by_id)s, %(due_at)s, %(scheduled_at)s)"
+        " ON CONFLICT (ticket_id) WHERE outcome IS NULL DO NOTHING RETURNING *",
+        {**values, "id": str(uuid.uuid4())},
+    )
+
+
+def last_follow_up(session, ticket_id):
+    """The ticket's latest follow-up call (owed or recorded), locked; None if it never had one."""
+    return session.fetchone(
+        "SELECT * FROM follow_up_calls WHERE ticket_id = %s ORDER BY scheduled_at DESC, id LIMIT 1 FOR UPDATE",
+        (str(ticket_id),),
+    )
+
+
+def record_follow_up(session, follow_up_id, outcome, note, recorded_by, recorded_at):
+    return session.fetchone(
+        "UPDATE follow_up_calls SET outcome = %s, note = %s, recorded_by = %s, recorded_at = %s"
+        " WHERE id = %s RETURNING *",
+        (outcome, note, recorded_by, recorded_at, str(follow_up_id)),
+    )
+
+
+def follow_ups(session, ticket_id):
+    return session.fetchall(
+        "SELECT * FROM follow_up_calls WHERE ticket_id = %s ORDER BY scheduled_at, id", (str(ticket_id),)
+    )
+
+
+# --- supervision (督办) ---------------------------------------------------------------------------
+
+
+def insert_supervision(session, values):
+    return session.fetchone(
+        "INSERT INTO supervisions (id, ticket_id, supervisor_id, reason, placed_at, due_at, next_reminder_at)"
+        " VALUES (%(id)s, %(ticket_id)s, %(supervisor_id)s, %(reason)s, %(placed_at)s, %(due_at)s,"
+        " %(next_reminder_at)s) RETURNING *",
+        {**values, "id": str(uuid.uuid4())},
+    )
+
+
+def lift_supervision(session, ticket_id, lifted_at, because):
+    """End the ticket's open supervision; the row, or None if it had none."""
+    return session.fetchone(
+        "UPDATE supervisions SET lifted_at = %s, lifted_because = %s WHERE ticket_id = %s AND lifted_at IS NULL"
+        " RETURNING *",
+        (lifted_at, because, str(ticket_id)),
+    )
+
+
+def supervisions_to_remind(session, now, batch):
+    """Open supervisions whose reminder is due, soonest first, locked; rows another sweep or a
+    command holds are skipped."""
+    return session.fetchall(
+        "SELECT * FROM supervisions WHERE lifted_at IS NULL AND next_reminder_at <= %(now)s"
+        " ORDER BY next_reminder_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
+        {"now": now, "batch": batch},
+    )
+
+
+def mark_reminded(session, supervision_id, next_reminder_at):
+    return session.fetchone(
+        "UPDATE supervisions SET reminders_sent = reminders_sent + 1, next_reminder_at = %s WHERE id = %s"
+        " RETURNING reminders_sent",
+        (next_reminder_at, supervision_id),
+    )
+
+
+def supervisions(session, ticket_id):
+    return session.fetchall("SELECT * FROM supervisions WHERE ticket_id = %s ORDER BY placed_at, id", (str(ticket_id),))
+
+
+# --- the custody log of assisted handling (帮办) -------------------------------------------------
+
+
+def insert_custody_item(session, values):
+    return session.fetchone(
+        "INSERT INTO custody_items (id, ticket_id, merchant_id, document, received_from, received_at,"
+        " received_by, location) VALUES (%(id)s, %(ticket_id)s, %(merchant_id)s, %(document)s,"
+        " %(received_from)s, %(received_at)s, %(received_by)s, %(location)s) RETURNING *",
+        {**values, "id": str(uuid.uuid4())},
+    )
+
+
+def custody_item(session, item_id):
+    """The item, locked until commit; ``NotFound`` if none."""
+    row = session.fetchone("SELECT * FROM custody_items WHERE id = %s FOR UPDATE", (str(item_id),))
+    if row is None:
+        raise NotFound(f"no document {item_id} in the custody log")
+    return row
+
+
+def update_custody_item(session, item_id, **changes):
+    assignments = ", ".join(f"{column} = %({column})s" for column in changes)
+    return session.fetchone(
+        f"UPDATE custody_items SET {assignments} WHERE id = %(id)s RETURNING *", {**changes, "id": str(item_id)}
+    )
+
+
+def custody_log(session, ticket_id):
+    return session.fetchall(
+        "SELECT * FROM custody_items WHERE ticket_id = %s ORDER BY received_at, id", (str(ticket_id),)
+    )
 
 
 # --- what the SLA sweep reads and marks ------------------------------------------------------
@@ -354,6 +492,23 @@ class RoutingDirectory:
             {**params, "district": self.district_id},
         )
         return [row["person_id"] for row in rows]
+
+    def holding(self, roles):
+        """People of the demand's district holding one of ``roles``."""
+        return self._people("p.roles && %(roles)s AND p.district_id = %(district)s", {"roles": sorted(roles)})
+
+    def open_work(self, person_ids):
+        """{person id: [(resolution_due_at, sla_paused_at)]} of the open demands each owns or was
+        proposed for."""
+        rows = self.session.fetchall(
+            "SELECT coalesce(responsible_id, proposed_id) AS person_id, resolution_due_at, sla_paused_at"
+            f" FROM tickets WHERE status IN {_OPEN} AND coalesce(responsible_id, proposed_id) = ANY(%s)",
+            (list(person_ids),),
+        )
+        work = {}
+        for row in rows:
+            work.setdefault(row["person_id"], []).append((row["resolution_due_at"], row["sla_paused_at"]))
+        return work
 
     def experts(self, skills):
         return self._people("p.skills @> %(skills)s", {"skills": sorted(skills)})

@@ -1,5 +1,5 @@
 """The SLA sweep (a timer): deadlines near or missed, escalation, and closing resolved tickets
-nobody confirmed.
+nobody confirmed; and the reminders of supervised demands (督办), in working time.
 
 What a ticket is owed is ``domain.deadlines``; each warning and escalation is sent by the same
 use-case functions, and an unconfirmed resolution closes by the same lifecycle step, timeline line
@@ -34,3 +34,12 @@ def sweep_deadlines(ctx):
         use_cases.close_unconfirmed(ctx, ticket)
         counts["auto_closed"] += 1
     return counts
+
+
+def remind_supervised(ctx):
+    """Supervised demands whose reminder is due (in working time): each owner reminded once per
+    interval. Returns how many reminders went out."""
+    due = storage.supervisions_to_remind(ctx.session, ctx.now, BATCH)
+    for placed in due:
+        use_cases.remind_supervised(ctx, placed)
+    return len(due)

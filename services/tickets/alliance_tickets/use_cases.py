@@ -16,10 +16,9 @@ from alliance_contracts.tickets import CLOSED_BY
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
 
 from . import storage
-from .domain import access
+from .domain import access, custody, deadlines, follow_up, supervision
 from .domain import lifecycle as lc
 from .domain.checklists import new_checklist, tick
-from .domain.follow_up import follow_up_call
 from .domain.routing import Route
 
 BY_MERCHANT, BY_TIME = CLOSED_BY
@@ -58,8 +57,12 @@ def _publish(ctx, ticket, event_type, **payload):
 
 def _transition(ctx, ticket, action, text=None, visible=True, **changes):
     """Move ``ticket`` by ``action`` (a ``Conflict`` if not allowed), record and announce it;
-    ``text`` is told the merchant unless ``visible`` is false."""
+    ``text`` is told the merchant unless ``visible`` is false. A step that takes a supervised
+    ticket out of work lifts its supervision."""
     target = lc.next_state(ticket["status"], action)
+    lifted_because = supervision.lifted_because(action) if ticket["supervision_due_at"] is not None else None
+    if lifted_because:
+        changes["supervision_due_at"] = None
     updated = storage.update_ticket(ctx.session, ticket, status=target, **changes)
     _record(ctx, updated, "transition", text=text, visible=visible, from_status=ticket["status"], to_status=target)
     _publish(
@@ -72,6 +75,8 @@ def _transition(ctx, ticket, action, text=None, visible=True, **changes):
         text=text if visible else None,
         changed_at=ctx.now,
     )
+    if lifted_because:
+        _lift_supervision(ctx, updated, lifted_because, ticket["supervision_due_at"])
     return updated
 
 
@@ -105,7 +110,7 @@ def _submit(ctx, cmd, parent=None, unit=None):
     to_district = unit is not None and storage.is_known_district(session, unit)
     district = unit if to_district else merchant["district_id"]
     directory = storage.RoutingDirectory(session, merchant["merchant_id"], district)
-    route = settings.routing.route(cmd["category"], district, directory)
+    route = settings.routing.route(cmd["category"], district, directory, now=ctx.now)
     if unit is not None and not to_district:
         route = Route("team", None, unit, route.rule)
     targets = settings.sla.targets(cmd["category"], cmd["handling_mode"])
@@ -266,6 +271,7 @@ def close_ticket(ctx, cmd):
         return ticket
     ticket = _transition(ctx, rated, "close", text=comment, closed_at=ctx.now)
     _publish(ctx, ticket, "ticket_closed", rating=rating, closed_by=BY_MERCHANT, closed_at=ctx.now)
+    _sample_follow_up_call(ctx, ticket)
     return ticket
 
 
@@ -286,6 +292,8 @@ def reopen_ticket(ctx, cmd):
     if not (access.is_merchant_of(caller, ticket) or caller.is_admin):
         raise Forbidden(f"only the merchant may dispute {ticket['reference']}")
     lc.next_state(ticket["status"], "reopen")
+    if ticket["merged_into"] is not None:
+        raise Conflict(f"{ticket['reference']} was merged into another demand: reopen that one")
     if not caller.is_admin and not lc.within_reopen_window(ticket["resolved_at"], ctx.now):
         raise Conflict(f"{ticket['reference']} was resolved more than {lc.REOPEN_WINDOW_DAYS} days ago")
     return _reopen(ctx, ticket, cmd["reason"])
@@ -298,8 +306,34 @@ def _reopen(ctx, ticket, reason):
 
 
 def _schedule_follow_up_call(ctx, ticket, rating, comment):
+    call = follow_up.follow_up_call(ctx.settings.calendar, ctx.now, rating)
+    _owe_follow_up_call(ctx, ticket, follow_up.POOR_RATING, call, rating=rating, comment=comment)
+
+
+def _sample_follow_up_call(ctx, ticket):
+    """A closed demand the configured sample draws is called back too (``domain.follow_up``)."""
+    if follow_up.drawn(ticket["id"], ctx.settings.follow_up_sample_share):
+        call = follow_up.sampled_call(ctx.settings.calendar, ctx.now)
+        _owe_follow_up_call(ctx, ticket, follow_up.SAMPLE, call, rating=ticket["rating"], comment=None)
+
+
+def _owe_follow_up_call(ctx, ticket, reason, call, rating, comment):
+    """A follow-up task for the district's branch secretary, due in working time, on the timeline
+    and announced; nothing if the ticket owes a call already (that one is still to be made)."""
     call_by = storage.branch_secretary_of(ctx.session, ticket["district_id"])
-    call = follow_up_call(ctx.settings.calendar, ctx.now, rating)
+    task = storage.insert_follow_up(
+        ctx.session,
+        {
+            "ticket_id": ticket["id"],
+            "reason": reason,
+            "rating": rating,
+            "call_by_id": call_by,
+            "due_at": call.due_at,
+            "scheduled_at": ctx.now,
+        },
+    )
+    if task is None:
+        return
     _record(
         ctx,
         ticket,
@@ -307,7 +341,14 @@ def _schedule_follow_up_call(ctx, ticket, rating, comment):
         text=call.note,
         visible=False,
         actor=access.SERVICE_ACTOR,
-        data={"rating": rating, "comment": comment, "call_by": call_by, "due_at": call.due_at.isoformat()},
+        data={
+            "follow_up_id": str(task["id"]),
+            "reason": reason,
+            "rating": rating,
+            "comment": comment,
+            "call_by": call_by,
+            "due_at": call.due_at.isoformat(),
+        },
     )
     _publish(
         ctx,
@@ -318,7 +359,293 @@ def _schedule_follow_up_call(ctx, ticket, rating, comment):
         call_by_id=call_by,
         due_at=call.due_at,
         scheduled_at=ctx.now,
+        follow_up_id=str(task["id"]),
+        reason=reason,
     )
+
+
+def record_follow_up(ctx, cmd):
+    """The outcome of the ticket's follow-up call, by the person named to call or a handler of the
+    ticket; once. It counts in the figures: "solved" is what the call found, not the ticket's state."""
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"], lock=False)
+    task = storage.last_follow_up(ctx.session, ticket["id"])
+    caller = ctx.caller
+    if not (task is not None and caller.kind == "staff" and caller.subject == task["call_by_id"]):
+        access.require_handler(caller, ticket)
+    follow_up.require_owed(task, ticket["reference"])
+    outcome, note = cmd["outcome"], cmd["note"]
+    task = storage.record_follow_up(ctx.session, task["id"], outcome, note, caller.subject, ctx.now)
+    text = follow_up.OUTCOME_NOTES[outcome] + (f"：{note}" if note else "")
+    _record(
+        ctx,
+        ticket,
+        "follow_up_recorded",
+        text=text,
+        visible=False,
+        data={"follow_up_id": str(task["id"]), "outcome": outcome},
+    )
+    _publish(
+        ctx,
+        ticket,
+        "follow_up_call_recorded",
+        follow_up_id=str(task["id"]),
+        reason=task["reason"],
+        outcome=outcome,
+        note=note,
+        call_by_id=task["call_by_id"],
+        recorded_by=caller.subject,
+        recorded_at=ctx.now,
+    )
+    return task
+
+
+# --- supervision (督办) -------------------------------------------------------------------------
+
+
+def supervise_ticket(ctx, cmd):
+    """A district leader puts an overdue or escalated demand under supervision, due by ``due_at``;
+    the owner is told now and reminded in working time (``timers.remind_supervised``)."""
+    ticket = storage.ticket(ctx.session, cmd["ticket_id"])
+    supervision.require_supervisor(ctx.caller, ticket)
+    settings = ctx.settings
+    standing = deadlines.standing(ticket, settings.calendar, ctx.now, settings.due_soon_minutes)
+    overdue = standing is not None and standing["state"] == "overdue"
+    due_at = cmd["due_at"]
+    supervision.require_supervisable(ticket, overdue, due_at, ctx.now)
+    placed = storage.insert_supervision(
+        ctx.session,
+        {
+            "ticket_id": ticket["id"],
+            "supervisor_id": ctx.caller.subject,
+            "reason": cmd["reason"],
+            "placed_at": ctx.now,
+            "due_at": due_at,
+            "next_reminder_at": supervision.next_reminder(
+                settings.calendar, ctx.now, settings.supervision_remind_every
+            ),
+        },
+    )
+    ticket = storage.update_ticket(ctx.session, ticket, supervision_due_at=due_at)
+    local = due_at.astimezone(settings.calendar.timezone)
+    _record(
+        ctx,
+        ticket,
+        "supervised",
+        text=f"督办：{cmd['reason']}（{local.month}月{local.day}日 {local:%H:%M}前办结）",
+        visible=False,
+        data={"supervision_id": str(placed["id"]), "due_at": due_at.isoformat()},
+    )
+    _publish(
+        ctx,
+        ticket,
+        "ticket_supervised",
+        supervision_id=str(placed["id"]),
+        supervisor_id=placed["supervisor_id"],
+        reason=placed["reason"],
+        due_at=due_at,
+        placed_at=ctx.now,
+    )
+    return {**ticket, "supervision": placed}
+
+
+def remind_supervised(ctx, placed):
+    """A supervised demand still in work: its owner is reminded, the next reminder set."""
+    ticket = storage.ticket(ctx.session, placed["ticket_id"], lock=False)
+    settings = ctx.settings
+    next_at = supervision.next_reminder(settings.calendar, ctx.now, settings.supervision_remind_every)
+    count = storage.mark_reminded(ctx.session, placed["id"], next_at)["reminders_sent"]
+    overdue = placed["due_at"] <= ctx.now
+    _record(
+        ctx,
+        ticket,
+        "supervision_reminded",
+        text=f"督办提醒（第{count}次）" + ("：已超过督办期限" if overdue else ""),
+        visible=False,
+        data={"supervision_id": str(placed["id"]), "reminder": count, "overdue": overdue},
+    )
+    _publish(
+        ctx,
+        ticket,
+        "supervision_reminded",
+        supervision_id=str(placed["id"]),
+        supervisor_id=placed["supervisor_id"],
+        due_at=placed["due_at"],
+        overdue=overdue,
+        reminder=count,
+        reminded_at=ctx.now,
+    )
+
+
+def _lift_supervision(ctx, ticket, because, due_at):
+    lifted = storage.lift_supervision(ctx.session, ticket["id"], ctx.now, because)
+    if lifted is None:
+        return
+    _record(
+        ctx,
+        ticket,
+        "supervision_lifted",
+        text=f"督办解除：{because}",
+        visible=False,
+        actor=access.SERVICE_ACTOR,
+        data={"supervision_id": str(lifted["id"]), "because": because},
+    )
+    _publish(
+        ctx,
+        ticket,
+        "supervision_lifted",
+        supervision_id=str(lifted["id"]),
+        supervisor_id=lifted["supervisor_id"],
+        lifted_because=because,
+        on_time=ctx.now <= due_at,
+        lifted_at=ctx.now,
+    )
+
+
+# --- duplicates --------------------------------------------------------------------------------
+
+
+def merge_ticket(ctx, cmd):
+    """A duplicate (``ticket_id``) merged into another demand of the same merchant (``into_id``):
+    closed with ``merged_into`` naming the survivor, a line on both timelines (the merchant sees
+    them), the merchant told. Both rows are locked in id order, so two merges never deadlock."""
+    duplicate_id, survivor_id = str(cmd["ticket_id"]), str(cmd["into_id"])
+    if duplicate_id == survivor_id:
+        raise ValidationError("same ticket", {"into_id": ["a demand cannot be merged into itself"]})
+    locked = {tid: storage.ticket(ctx.session, tid) for tid in sorted((duplicate_id, survivor_id))}
+    duplicate, survivor = locked[duplicate_id], locked[survivor_id]
+    access.require_handler(ctx.caller, duplicate)
+    access.require_handler(ctx.caller, survivor)
+    if duplicate["merchant_id"] != survivor["merchant_id"]:
+        raise Conflict(f"{duplicate['reference']} and {survivor['reference']} are demands of different merchants")
+    if survivor["status"] in lc.FINAL:
+        raise Conflict(f"{survivor['reference']} is {survivor['status']}: merge into a demand still open")
+    if storage.open_children(ctx.session, duplicate["id"]):
+        raise Conflict(f"{duplicate['reference']} has open child tasks: resolve or refuse them first")
+    reason = cmd["reason"]
+    text = f"与{survivor['reference']}为同一诉求，已合并办理" + (f"：{reason}" if reason else "")
+    merged = _transition(ctx, duplicate, "merge", text=text, merged_into=survivor["id"], closed_at=ctx.now)
+    _record(
+        ctx,
+        survivor,
+        "merged",
+        text=f"已合并重复诉求{duplicate['reference']}" + (f"：{reason}" if reason else ""),
+        data={"merged": duplicate["reference"], "merged_id": str(duplicate["id"])},
+    )
+    _publish(
+        ctx,
+        merged,
+        "ticket_merged",
+        survivor_id=str(survivor["id"]),
+        survivor_reference=survivor["reference"],
+        reason=reason,
+        merged_at=ctx.now,
+    )
+    return merged
+
+
+# --- the custody log of assisted handling (帮办) -------------------------------------------------
+
+
+def _custody_event(ctx, ticket, event_type, item, **payload):
+    _publish(ctx, ticket, event_type, item_id=str(item["id"]), document=item["document"], **payload)
+
+
+def receive_document(ctx, cmd):
+    """A document the centre takes in to handle the merchant's matter: what, from whom, where kept."""
+    ticket = _handled(ctx, cmd["ticket_id"])
+    custody.require_may_receive(ticket)
+    item = storage.insert_custody_item(
+        ctx.session,
+        {
+            "ticket_id": ticket["id"],
+            "merchant_id": ticket["merchant_id"],
+            "document": cmd["document"],
+            "received_from": cmd["received_from"],
+            "received_at": ctx.now,
+            "received_by": ctx.caller.subject,
+            "location": cmd["location"],
+        },
+    )
+    _record(
+        ctx,
+        ticket,
+        "document_received",
+        text=f"代管材料：{item['document']}（交件人：{item['received_from']}）",
+        data={"item_id": str(item["id"]), "location": item["location"]},
+    )
+    _custody_event(
+        ctx,
+        ticket,
+        "document_received",
+        item,
+        received_from=item["received_from"],
+        location=item["location"],
+        received_at=ctx.now,
+    )
+    return item
+
+
+def _held_item(ctx, item_id):
+    """The item and its ticket, if the caller handles the ticket (whatever its state)."""
+    item = storage.custody_item(ctx.session, item_id)
+    ticket = storage.ticket(ctx.session, item["ticket_id"], lock=False)
+    return item, ticket
+
+
+def move_document(ctx, cmd):
+    item, ticket = _held_item(ctx, cmd["item_id"])
+    access.require_handler(ctx.caller, ticket)
+    custody.require_held(item)
+    moved = storage.update_custody_item(ctx.session, item["id"], location=cmd["location"], moved_at=ctx.now)
+    _record(
+        ctx,
+        ticket,
+        "document_moved",
+        text=f"材料{item['document']}移至{cmd['location']}",
+        visible=False,
+        data={"item_id": str(item["id"]), "from": item["location"], "to": cmd["location"]},
+    )
+    return moved
+
+
+def return_document(ctx, cmd):
+    """Handed back (when, to whom); the merchant is asked to confirm it."""
+    item, ticket = _held_item(ctx, cmd["item_id"])
+    access.require_handler(ctx.caller, ticket)
+    custody.require_held(item)
+    returned = storage.update_custody_item(
+        ctx.session, item["id"], returned_at=ctx.now, returned_to=cmd["returned_to"], returned_by=ctx.caller.subject
+    )
+    _record(
+        ctx,
+        ticket,
+        "document_returned",
+        text=f"材料{item['document']}已交还{cmd['returned_to']}，请确认",
+        data={"item_id": str(item["id"])},
+    )
+    _custody_event(ctx, ticket, "document_returned", item, returned_to=cmd["returned_to"], returned_at=ctx.now)
+    return returned
+
+
+def confirm_document_return(ctx, cmd):
+    """The merchant confirms it has the document back."""
+    item, ticket = _held_item(ctx, cmd["item_id"])
+    access.require_merchant(ctx.caller, ticket)
+    custody.require_returned(item)
+    confirmed = storage.update_custody_item(
+        ctx.session, item["id"], confirmed_at=ctx.now, confirmed_by=ctx.caller.subject
+    )
+    _record(
+        ctx,
+        ticket,
+        "document_return_confirmed",
+        text=f"商户确认已收回材料{item['document']}",
+        data={"item_id": str(item["id"])},
+    )
+    _custody_event(
+        ctx, ticket, "document_return_confirmed", item, confirmed_by=ctx.caller.subject, confirmed_at=ctx.now
+    )
+    return confirmed
 
 
 def add_note(ctx, cmd):
@@ -418,6 +745,7 @@ def close_unconfirmed(ctx, ticket):
     """A resolution nobody confirmed or disputed for ``AUTO_CLOSE_DAYS`` closes itself."""
     ticket = _transition(ctx, ticket, "close", text=f"{lc.AUTO_CLOSE_DAYS}天内未确认，自动办结", closed_at=ctx.now)
     _publish(ctx, ticket, "ticket_closed", rating=None, closed_by=BY_TIME, closed_at=ctx.now)
+    _sample_follow_up_call(ctx, ticket)
     return ticket
 
 

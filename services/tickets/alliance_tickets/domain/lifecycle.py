@@ -4,7 +4,9 @@
                                          │   ▲   │                │ ▲
                           request_info ──┘   │   └── refer ──┐    │ └ reopen (dispute or rating ≤ 2,
                 waiting_on_merchant ─provide_info┘  referred ─record_partner_reply→ in_progress
-    reject (reason required) from submitted or accepted; cancel (by the merchant) while open.
+    reject (reason required) from submitted or accepted; cancel (by the merchant) while open;
+    merge (a duplicate into another demand of the same merchant) while open: closed, with
+    ``merged_into`` naming the survivor.
 
 Whoever accepts a case owns it (首接负责制). An illegal step is a ``Conflict`` and changes nothing.
 The SLA clock stops while the ticket waits on the merchant.
@@ -39,6 +41,9 @@ TRANSITIONS = {
     "reopen": ({RESOLVED, CLOSED}, IN_PROGRESS),
     "reject": ({SUBMITTED, ACCEPTED}, REJECTED),
     "cancel": (OPEN, CANCELLED),
+    # A duplicate is closed with a reason (merged_into), not by a state of its own: every caller
+    # already knows "closed", and the survivor carries the demand on.
+    "merge": (OPEN, CLOSED),
 }
 
 REOPEN_WINDOW_DAYS = 7

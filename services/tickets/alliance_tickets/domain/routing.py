@@ -8,6 +8,13 @@ A rule matches a category and a district (``*`` for any) and names an assistance
 - ``checklist`` (清单式): the rule's team works through the category's checklist;
 - ``team``: the rule's team (a department or bank liaison group, a district's staff).
 
+A rule may say how the person is picked (``assign``): ``fixed`` (the default: the style's own
+order, fewest open cases, the demand's own district first) or ``least_loaded``: of the qualified
+handlers, the one with the least open work, each open demand weighted by the working time left
+to its deadline (``weighted_load``): a colleague with two demands due this afternoon carries more
+than one with three due next week. For ``team`` and ``checklist`` rules ``least_loaded`` proposes
+a person of the team's district holding one of the rule's ``roles``; the team stays the fallback.
+
 The first matching rule wins; rules for a district come before ``*`` rules. A style that finds no
 one (no paired member, no volunteer) falls through to the rule's ``fallback_team``, so a demand is
 never routed to nobody. Routing only proposes: whoever accepts the case owns it (首接负责制).
@@ -16,6 +23,9 @@ never routed to nobody. Routing only proposes: whoever accepts the case owns it 
 from dataclasses import dataclass, field
 
 STYLES = ("expertise", "pairing", "volunteer", "checklist", "team")
+ASSIGNMENTS = ("fixed", "least_loaded")
+# Working minutes beyond which a deadline adds no urgency: five working days of the default calendar.
+LOAD_HORIZON_MINUTES = 2700
 
 
 @dataclass(frozen=True)
@@ -26,8 +36,14 @@ class Rule:
     team: str | None = None
     skills: frozenset = field(default_factory=frozenset)
     fallback_team: str | None = None
+    assign: str = "fixed"
+    roles: frozenset = field(default_factory=frozenset)  # who qualifies for least_loaded team work
 
     def __post_init__(self):
+        if self.assign not in ASSIGNMENTS:
+            raise ValueError(f"routing assign {self.assign!r} is not one of {ASSIGNMENTS}")
+        if self.assign == "least_loaded" and self.style in ("team", "checklist") and not self.roles:
+            raise ValueError(f"a least_loaded {self.style} rule for {self.category}/{self.district} needs roles")
         if self.style not in STYLES:
             raise ValueError(f"routing style {self.style!r} is not one of {STYLES}")
         if self.style in ("team", "checklist") and not self.team:
@@ -46,11 +62,31 @@ class Route:
     rule: Rule
 
 
+def weighted_load(open_work, now, calendar, horizon=LOAD_HORIZON_MINUTES):
+    """The load of a person's open demands ``open_work`` (``[(resolution_due_at, paused_at)]``):
+    each weighs 1, plus up to 1 more the closer its deadline is in working time (2 when due now or
+    overdue, 1 when ``horizon`` working minutes or more are left). A paused demand counts the time
+    that was left when its clock stopped."""
+    total = 0.0
+    for due_at, paused_at in open_work:
+        at = paused_at or now
+        left = calendar.working_minutes(at, due_at) if due_at > at else 0.0
+        total += 1 + (horizon - min(left, horizon)) / horizon
+    return total
+
+
 class RoutingTable:
-    def __init__(self, rules):
+    def __init__(self, rules, calendar=None, horizon=LOAD_HORIZON_MINUTES):
         self.rules = [
-            r if isinstance(r, Rule) else Rule(**{**r, "skills": frozenset(r.get("skills", ()))}) for r in rules
+            r
+            if isinstance(r, Rule)
+            else Rule(**{**r, "skills": frozenset(r.get("skills", ())), "roles": frozenset(r.get("roles", ()))})
+            for r in rules
         ]
+        self.calendar = calendar
+        self.horizon = horizon
+        if calendar is None and any(r.assign == "least_loaded" for r in self.rules):
+            raise ValueError("least_loaded routing counts working time: the table needs the calendar")
         if not any(r.category == "*" and r.district == "*" for r in self.rules):
             raise ValueError("the routing table needs a catch-all rule (category '*', district '*')")
 
@@ -63,19 +99,34 @@ class RoutingTable:
                 return rule
         raise AssertionError("unreachable: the catch-all rule matches everything")
 
-    def route(self, category, district, directory):
+    def route(self, category, district, directory, now=None):
         """Propose who handles a demand. ``directory`` answers from the service's read model, for
-        this demand's merchant: ``experts(skills)``, ``paired_members()`` and ``volunteers()`` each
-        return person ids, best first (fewest open cases)."""
+        this demand's merchant: ``experts(skills)``, ``paired_members()``, ``volunteers()`` and
+        ``holding(roles)`` each return person ids, best first (fewest open cases), and
+        ``open_work(person_ids)`` their open demands' deadlines; ``now`` is needed by
+        ``least_loaded`` rules."""
         rule = self.rule_for(category, district)
         candidates = {
             "expertise": lambda: directory.experts(rule.skills),
             "pairing": lambda: directory.paired_members(),
             "volunteer": lambda: directory.volunteers(),
         }.get(rule.style)
+        if rule.assign == "least_loaded" and candidates is None:
+            candidates = lambda: directory.holding(rule.roles)  # noqa: E731
         if candidates is None:
             return Route(rule.style, None, rule.team, rule)
         found = candidates()
+        if found and rule.assign == "least_loaded":
+            found = self.least_loaded_first(found, directory.open_work(found), now)
         if found:
             return Route(rule.style, found[0], None, rule)
-        return Route(rule.style, None, rule.fallback_team, rule)
+        return Route(rule.style, None, rule.fallback_team or rule.team, rule)
+
+    def least_loaded_first(self, people, open_work, now):
+        """``people`` by weighted load, least first (ties keep the directory's order)."""
+        if now is None:
+            raise ValueError("least_loaded routing needs the moment of routing")
+        loads = {
+            person: weighted_load(open_work.get(person, ()), now, self.calendar, self.horizon) for person in people
+        }
+        return sorted(people, key=lambda person: loads[person])

@@ -7,11 +7,12 @@ cursor is refused for another query (``domain.paging``).
 """
 
 from alliance_contracts.registry import HONOUR_KINDS
-from alliance_platform.errors import Forbidden, ValidationError
+from alliance_platform.errors import Forbidden, ServiceUnavailable, ValidationError
 
 from . import storage
 from .domain import access, membership, paging, pairings, people, systems
 from .domain.days import today
+from .domain.id_cards import UnreadableIdCard, rotation_report
 from .use_cases import load_branch, load_merchant, load_person, require_person_access
 
 
@@ -49,7 +50,10 @@ def get_person(ctx, cmd):
     require_person_access(ctx, person)
     id_card_no = None
     if caller.is_admin and person["id_card_masked"] is not None:
-        id_card_no = ctx.settings.id_cards.unseal(storage.id_card_sealed(session, person["person_id"]))
+        try:
+            id_card_no = ctx.settings.id_cards.unseal(storage.id_card_sealed(session, person["person_id"]))
+        except UnreadableIdCard as exc:
+            raise ServiceUnavailable(f"{exc} (REGISTRY_ID_CARD_KEYS_PREVIOUS; alliance id-card-keys)") from exc
     result = people.shown(person, id_card_no)
     member = storage.party_member(session, person["person_id"])
     if member is not None:
@@ -64,13 +68,19 @@ def search_people(ctx, cmd):
     query = paging.query_of(cmd)
     after = paging.decode_cursor(cmd["cursor"], query)
     districts = access.narrow_districts(ctx.caller, [cmd["district_id"]] if "district_id" in cmd else None)
-    digest = None
+    digests = None
     if "id_card_no" in cmd:
         access.require_id_card_lookup(ctx.caller)
-        digest = ctx.settings.id_cards.digest(cmd["id_card_no"])
-    rows = storage.search_people(ctx.session, cmd, districts, digest, after, cmd["limit"] + 1)
+        digests = ctx.settings.id_cards.digests(cmd["id_card_no"])  # under every key held
+    rows = storage.search_people(ctx.session, cmd, districts, digests, after, cmd["limit"] + 1)
     items, next_cursor = paging.page(rows, cmd["limit"], query, key="person_id")
     return {"items": [people.shown(p) for p in items], "next_cursor": next_cursor}
+
+
+def id_card_keys(ctx):
+    """Where the ID-card key rotation stands: the numbers under each key, as this instance sees
+    the keys (``domain.id_cards.rotation_report``)."""
+    return {"as_of": ctx.now, **rotation_report(ctx.settings.id_cards, storage.id_card_key_counts(ctx.session))}
 
 
 def list_pairings(ctx, cmd):

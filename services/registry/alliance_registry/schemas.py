@@ -536,6 +536,27 @@ class ImportReport(Schema):
     owners_registered = _count()
 
 
+class IdCardKey(Schema):
+    key_id = fields.Integer(required=True, validate=validate.Range(min=1, max=255))
+    # current: seals; retiring: older, its numbers are being re-sealed under the current key;
+    # incoming: newer, held to read only; unknown: numbers under a key this instance does not hold
+    state = _str(validate=validate.OneOf(["current", "retiring", "incoming", "unknown"]))
+    numbers = _count()
+
+
+class IdCardKeys(Schema):
+    """Where the ID-card key rotation stands, as the answering registry instance holds the keys."""
+
+    as_of = fields.AwareDateTime(required=True)
+    current_key_id = fields.Integer(required=True, validate=validate.Range(min=1, max=255))
+    keys = fields.List(fields.Nested(IdCardKey), required=True)
+    to_reseal = _count()  # numbers under retiring keys
+    unreadable = _count()  # numbers under keys this instance does not hold
+    done = fields.Boolean(required=True)  # every number under the current key
+    # retiring keys no number uses any more: remove them from REGISTRY_ID_CARD_KEYS_PREVIOUS
+    remove_from_config = fields.List(fields.Integer(), required=True)
+
+
 class SignInCodeSent(Schema):
     """The same answer for every mobile: whether a code went to it is not told."""
 

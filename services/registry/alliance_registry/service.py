@@ -6,7 +6,7 @@ from alliance_platform.service import AllianceService, quiet
 
 from . import queries, timers, use_cases
 from . import schemas as s
-from .domain.access import ADMIN, MEMBER_KEEPERS, READERS, SELF_SERVICE, STAFF
+from .domain.access import ADMIN, MEMBER_KEEPERS, OPERATORS, READERS, SELF_SERVICE, STAFF
 from .settings import RegistrySettings
 
 
@@ -136,6 +136,17 @@ class RegistryService(AllianceService):
     @rpc(allow=READERS, result=s.Stats, read_only=True, route="GET /stats/registry")
     def stats(self):
         return queries.stats(self.ctx())
+
+    # The ID-card key: re-sealing under the current key, and where it stands ---------------------
+
+    @timer(interval="ID_CARD_RESEAL_INTERVAL")
+    @quiet
+    def reseal_id_cards(self):
+        return timers.reseal_id_cards(self.ctx())
+
+    @rpc(allow=OPERATORS, result=s.IdCardKeys, read_only=True, route="GET /id-card-keys")
+    def id_card_keys(self):
+        return queries.id_card_keys(self.ctx())
 
     # Signing in to the staff console (no identity yet: anyone may call these) ------------------
 

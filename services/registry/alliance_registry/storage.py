@@ -266,13 +266,30 @@ def mobile_taken(session, mobile):
     return session.fetchone("SELECT 1 FROM people WHERE mobile = %s", (mobile,)) is not None
 
 
-def id_card_taken(session, digest):
-    return session.fetchone("SELECT 1 FROM people WHERE id_card_digest = %s", (digest,)) is not None
+def id_card_taken(session, digests):
+    """Whether a person's number has one of ``digests`` (the number's, one per key held)."""
+    return session.fetchone("SELECT 1 FROM people WHERE id_card_digest = ANY(%s)", (digests,)) is not None
+
+
+# Taken before looking a number up to write it while more than one ID-card key is held: two
+# instances sealing under different keys (mid-rotation) make different digests of one number, which
+# the unique index cannot compare, so such writes take their turns instead (they are rare: people
+# registered or given a number by staff).
+ID_CARD_WRITE_LOCK = 0x1DCA4D5
+
+
+def lock_id_card_writes(session):
+    """Wait for the lock (till the commit), with the next statement: that one, the look-up, then
+    sees what the previous holder committed (each statement reads as of its own start)."""
+    session.defer("SELECT pg_advisory_xact_lock(%s)", (ID_CARD_WRITE_LOCK,))
 
 
 def id_card_digest(session, person_id):
-    digest = session.fetchval("SELECT id_card_digest FROM people WHERE id = %s", (person_id,))
-    return None if digest is None else bytes(digest)
+    """(digest, key id) of a person's number, or (None, None)."""
+    row = session.fetchone("SELECT id_card_digest, id_card_key_id FROM people WHERE id = %s", (person_id,))
+    if row is None or row["id_card_digest"] is None:
+        return None, None
+    return bytes(row["id_card_digest"]), row["id_card_key_id"]
 
 
 def id_card_sealed(session, person_id):
@@ -321,8 +338,8 @@ def people_by_mobile(session, mobiles):
     return found
 
 
-def search_people(session, filters, districts, id_card_digest, after, limit):
-    """People matching ``filters`` (a search command's; the ID-card number by its digest), in
+def search_people(session, filters, districts, id_card_digests, after, limit):
+    """People matching ``filters`` (a search command's; the ID-card number by its digests), in
     ``districts`` (None: all), after the key ``after``, at most ``limit`` in id order."""
     where, params = [], {"limit": limit}
     if districts is not None:
@@ -333,9 +350,9 @@ def search_people(session, filters, districts, id_card_digest, after, limit):
     if "mobile" in filters:
         where.append("p.mobile = %(mobile)s")
         params["mobile"] = filters["mobile"]
-    if id_card_digest is not None:
-        where.append("p.id_card_digest = %(digest)s")
-        params["digest"] = id_card_digest
+    if id_card_digests is not None:
+        where.append("p.id_card_digest = ANY(%(digests)s)")
+        params["digests"] = id_card_digests
     if "role" in filters:
         where.append("p.roles @> ARRAY[%(role)s]")
         params["role"] = filters["role"]
@@ -394,6 +411,60 @@ def claim_due_transfers(session, today, now, batch):
         " pm.arrived_on, pm.transfer_due_on",
         {"now": now, "today": today, "batch": batch},
     )
+
+
+# ID-card keys -----------------------------------------------------------------------------------
+
+
+def claim_id_cards_to_reseal(session, key_ids, except_people, batch):
+    """At most ``batch`` people whose number is sealed under one of ``key_ids`` (but those of
+    ``except_people``), locked; rows another instance holds are skipped (``SKIP LOCKED``), so two
+    instances re-seal different rows."""
+    return session.fetchall(
+        "SELECT id::text AS person_id, id_card_sealed, id_card_key_id FROM people"
+        " WHERE id_card_key_id = ANY(%s) AND id <> ALL(%s::uuid[])"
+        " ORDER BY id_card_key_id, id LIMIT %s FOR UPDATE SKIP LOCKED",
+        (list(key_ids), list(except_people), batch),
+    )
+
+
+def id_card_digests_taken(session, digests):
+    """Those of ``digests`` some person's number has."""
+    rows = session.fetchall("SELECT id_card_digest FROM people WHERE id_card_digest = ANY(%s)", (digests,))
+    return {bytes(row["id_card_digest"]) for row in rows}
+
+
+def reseal_id_cards(session, resealed):
+    """Write ``resealed`` ({person id: {id_card_sealed, id_card_digest}}) in one statement: the
+    same numbers under another key, so neither the version nor the history changes."""
+    ids = list(resealed)
+    session.execute(
+        "UPDATE people p SET id_card_sealed = v.sealed, id_card_digest = v.digest"
+        " FROM unnest(%s::uuid[], %s::bytea[], %s::bytea[]) AS v (id, sealed, digest) WHERE p.id = v.id",
+        (
+            ids,
+            [resealed[i]["id_card_sealed"] for i in ids],
+            [resealed[i]["id_card_digest"] for i in ids],
+        ),
+    )
+
+
+def id_card_keys_in_use(session, key_ids):
+    """Those of ``key_ids`` some number is sealed under."""
+    rows = session.fetchall(
+        "SELECT k.key_id FROM unnest(%s::smallint[]) AS k (key_id)"
+        " WHERE EXISTS (SELECT 1 FROM people WHERE id_card_key_id = k.key_id)",
+        (list(key_ids),),
+    )
+    return {row["key_id"] for row in rows}
+
+
+def id_card_key_counts(session):
+    """{key id: numbers sealed under it}."""
+    rows = session.fetchall(
+        "SELECT id_card_key_id AS key_id, count(*) AS n FROM people WHERE id_card_key_id IS NOT NULL GROUP BY 1"
+    )
+    return {row["key_id"]: row["n"] for row in rows}
 
 
 # Honours ----------------------------------------------------------------------------------------

@@ -64,7 +64,13 @@ def _mobile_free(session, mobile):
 
 
 def _id_card_free(ctx, number):
-    if number is not None and storage.id_card_taken(ctx.session, ctx.settings.id_cards.digest(number)):
+    """No one has ``number``, under whichever ID-card key their row is sealed."""
+    if number is None:
+        return
+    vault = ctx.settings.id_cards
+    if len(vault.key_ids) > 1:  # mid-rotation: see storage.ID_CARD_WRITE_LOCK
+        storage.lock_id_card_writes(ctx.session)
+    if storage.id_card_taken(ctx.session, vault.digests(number)):
         raise Conflict("a person with this ID-card number is already registered")
 
 
@@ -265,7 +271,7 @@ def update_person(ctx, cmd):
     columns = dict(changed)
     if "id_card_no" in cmd:
         number = cmd["id_card_no"]
-        if (None if number is None else vault.digest(number)) != storage.id_card_digest(session, person["person_id"]):
+        if not vault.matches(number, *storage.id_card_digest(session, person["person_id"])):
             _id_card_free(ctx, number)
             columns.update(vault.columns(number))
             changed["id_card_no"] = "changed" if number else "removed"  # never the number in the history

@@ -325,6 +325,41 @@ def activities_show(activity_id):
     console.print(table)
 
 
+KEY_STATES = {
+    "current": "seals every number written",
+    "retiring": "being re-sealed under the current key",
+    "incoming": "held to read (newer than the current key)",
+    "unknown": "not held by the registry: these numbers cannot be read",
+}
+
+
+@main.command("id-card-keys")
+def id_card_keys():
+    """Where the ID-card key rotation stands: numbers under each key (exit 1 if some cannot be read)."""
+    with _operator_client() as alliance:
+        report = _call(alliance.registry.id_card_keys)
+    console = Console()
+    table = Table("key id", "state", "numbers", "")
+    for key in report["keys"]:
+        table.add_row(str(key["key_id"]), key["state"], str(key["numbers"]), KEY_STATES[key["state"]])
+    console.print(table)
+    if report["done"]:
+        console.print(f"every number is sealed under the current key {report['current_key_id']}", highlight=False)
+    else:
+        console.print(f"{report['to_reseal']} number(s) still to re-seal under key {report['current_key_id']}")
+    for key_id in report["remove_from_config"]:
+        console.print(
+            f"key {key_id} is no longer used: remove it from REGISTRY_ID_CARD_KEYS_PREVIOUS, then restart the registry",
+            highlight=False,
+        )
+    if report["unreadable"]:
+        console.print(
+            f"[red]{report['unreadable']} number(s) under a key the registry does not hold: put it back in "
+            "REGISTRY_ID_CARD_KEYS_PREVIOUS[/red]"
+        )
+    raise SystemExit(1 if report["unreadable"] else 0)
+
+
 # ``alliance changes``: every service's record of who changed an entity, merged ---------------------
 
 ENTITY_OPTIONS = ("merchant", "person", "ticket", "activity")

@@ -13,6 +13,7 @@ STAFF = ("admin", "staff", "system")
 SELF_SERVICE = (*STAFF, "merchant")
 READERS = (*STAFF, "branch_secretary")
 MEMBER_KEEPERS = (*STAFF, "branch_secretary")
+OPERATORS = ("admin", "operator")  # who runs the platform (the ID-card key's rotation)
 
 
 def is_merchant(caller):

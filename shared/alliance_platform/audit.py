@@ -93,6 +93,9 @@ class Audit:
     references: dict = field(default_factory=dict)
     omit: tuple = ()
 
+    def __post_init__(self):
+        object.__setattr__(self, "_entities", {})  # field name -> entity or None, as decided
+
     @classmethod
     def of(cls, declared):
         """The rule for ``rpc(audit=declared)``: None when the method is not audited."""
@@ -106,6 +109,13 @@ class Audit:
 
     def entity_of(self, name):
         """The entity a field named ``name`` refers to, or None."""
+        try:
+            return self._entities[name]
+        except KeyError:
+            entity = self._entities[name] = self._decide(name) if len(self._entities) < 10_000 else None
+            return entity
+
+    def _decide(self, name):
         if name in self.references:
             return self.references[name]
         if name in NOT_REFERENCES:
@@ -133,21 +143,26 @@ def references(*values, rule=DEFAULT):
     return list(found)[:MAX_REFERENCES]
 
 
+_CONTAINERS = (dict, list, tuple)
+_SEQUENCES = (list, tuple)
+_IDS = (str, int, uuid.UUID)
+
+
 def _collect(value, rule, found, depth):
     if depth > MAX_DEPTH or len(found) >= MAX_REFERENCES:
         return
     if isinstance(value, dict):
         for name, item in value.items():
-            entity = rule.entity_of(name) if isinstance(name, str) else None
+            entity = rule.entity_of(name) if name.__class__ is str else None
             if entity:
-                for one in item if isinstance(item, list | tuple) else (item,):
-                    if isinstance(one, str | int | uuid.UUID) and not isinstance(one, bool) and str(one):
+                for one in item if isinstance(item, _SEQUENCES) else (item,):
+                    if isinstance(one, _IDS) and one is not True and one is not False and one != "":
                         found.setdefault(f"{entity}:{one}", None)
-            elif isinstance(item, dict | list | tuple):
+            elif isinstance(item, _CONTAINERS):
                 _collect(item, rule, found, depth + 1)
-    elif isinstance(value, list | tuple):
+    elif isinstance(value, _SEQUENCES):
         for item in value:
-            if isinstance(item, dict | list | tuple):
+            if isinstance(item, _CONTAINERS):
                 _collect(item, rule, found, depth + 1)
 
 
@@ -158,52 +173,66 @@ def summary(data, schema=None, rule=DEFAULT):
     """A bounded, secret-free copy of a command's loaded input (a dict; ``{}`` for none)."""
     if not isinstance(data, dict):
         return {} if data is None else {"value": _bounded(data, None, 0)}
-    omitted = set(rule.omit) | _secrets_of(schema)
-    out = _bounded_dict(data, schema, 0, omitted)
+    out = _bounded_dict(data, schema, 0, rule.omit)
     text = json.dumps(out, ensure_ascii=False, default=str)
     if len(text) > MAX_SUMMARY_CHARS:
         out = {"_fields": sorted(out), "_truncated": f"{len(text)} characters"}
     return out
 
 
-def _secrets_of(schema):
-    if schema is None:
-        return set()
-    return {f.attribute or name for name, f in schema.fields.items() if f.metadata.get(SECRET)}
+_SHAPES = {}  # id(schema) -> (schema, its secret field names, {field: nested schema})
 
 
-def _nested_schema(schema, name):
-    """The schema of field ``name`` of ``schema`` when it is a Nested (or a List of Nested)."""
+def _shape(schema):
+    """What the summary needs of ``schema``, worked out once per schema object."""
     if schema is None:
-        return None
+        return frozenset(), {}
+    known = _SHAPES.get(id(schema))
+    if known is not None and known[0] is schema:
+        return known[1], known[2]
+    secrets, nested = set(), {}
     for key, f in schema.fields.items():
-        if (f.attribute or key) == name:
-            inner = f.inner if isinstance(f, fields.List) else f
-            return inner.schema if isinstance(inner, fields.Nested) else None
-    return None
+        name = f.attribute or key
+        if f.metadata.get(SECRET):
+            secrets.add(name)
+        inner = f.inner if isinstance(f, fields.List) else f
+        if isinstance(inner, fields.Nested):
+            nested[name] = inner.schema
+    if len(_SHAPES) < 10_000:
+        _SHAPES[id(schema)] = (schema, frozenset(secrets), nested)
+    return frozenset(secrets), nested
 
 
-def _bounded_dict(data, schema, depth, omitted=frozenset()):
-    secrets = omitted | _secrets_of(schema)
+def _bounded_dict(data, schema, depth, omitted=()):
+    secrets, nested = _shape(schema)
     out = {}
     for name, value in data.items():
-        key = str(name)
-        if key in secrets or key.lower() in SECRET_NAMES:
+        key = name if name.__class__ is str else str(name)
+        if key in secrets or key in omitted or key.lower() in SECRET_NAMES:
             continue
-        out[key] = _bounded(value, _nested_schema(schema, key), depth + 1)
+        out[key] = _bounded(value, nested.get(key), depth + 1)
     return out
 
 
+_PLAIN = (bool, int, float)
+_AS_TEXT = (Decimal, uuid.UUID, datetime, date)
+
+
+def _mask(match):
+    number = match.group()
+    return number[:3] + "*" * 11 + number[-4:]
+
+
 def _bounded(value, schema, depth):
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, _PLAIN):
         return value
-    if isinstance(value, Decimal | uuid.UUID | datetime | date):
+    if isinstance(value, str):
+        text = _ID_CARD.sub(_mask, value) if len(value) >= 18 else value
+        return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}… ({len(text)} characters)"
+    if isinstance(value, _AS_TEXT):
         return str(value)
     if isinstance(value, bytes | bytearray):
         return f"<{len(value)} bytes>"
-    if isinstance(value, str):
-        text = _ID_CARD.sub(lambda m: m.group()[:3] + "*" * 11 + m.group()[-4:], value)
-        return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]}… ({len(text)} characters)"
     if depth >= MAX_DEPTH:
         return f"<{type(value).__name__}>"
     if isinstance(value, dict):

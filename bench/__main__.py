@@ -23,6 +23,7 @@ from alliance_platform.store import green  # noqa: E402
 
 from . import (  # noqa: E402
     console_pages,
+    cost_curves,
     demand_desk,
     event_latency,
     gateway_roundtrip,
@@ -49,6 +50,7 @@ SCENARIOS = {
     "gateway": gateway_roundtrip.run,
     "console": console_pages.run,
     "scaleout": scale_out.run,
+    "curves": cost_curves.run,
 }
 
 

@@ -60,18 +60,19 @@ GOAL_SEARCH_MS, GOAL_AUDIENCE_MS = 20, 100
 WARMUP = 5  # calls before timing: the first ones read pages from disk and plan statements
 
 
-def _people_rows(rng, now):
+def _people_rows(rng, now, count=PEOPLE):
     surnames, weights = list(ZhNames.last_names), list(ZhNames.last_names.values())
     districts = list(ALLIANCE_DISTRICTS) + OTHER_DISTRICTS
-    for n in range(PEOPLE):
+    for n in range(count):
         given = "".join(rng.choice(GIVEN) for _ in range(1 if rng.random() < 0.3 else 2))
         roles = "{merchant_owner}" if n % 10 == 0 else ("{volunteer}" if n % 17 == 0 else "{}")
         yield (rng.choices(surnames, weights)[0] + given, f"13{n:09d}", roles, rng.choice(districts), now, now)
 
 
-def _merchant_rows(rng, now):
-    districts = [d for d, count in ALLIANCE_DISTRICTS.items() for _ in range(count)]
-    others = MERCHANTS - len(districts)
+def _merchant_rows(rng, now, count=MERCHANTS, alliance=None):
+    alliance = ALLIANCE_DISTRICTS if alliance is None else alliance
+    districts = [d for d, count in alliance.items() for _ in range(count)]
+    others = count - len(districts)
     districts += [OTHER_DISTRICTS[n % len(OTHER_DISTRICTS)] for n in range(others)]
     for n, district in enumerate(districts):
         trade = TRADES[n % len(TRADES)]
@@ -79,24 +80,30 @@ def _merchant_rows(rng, now):
         yield (name, district, trade, make_credit_code(f"91371400{n:09d}"), f"15{n:09d}", now, now)
 
 
-def ensure_city(admin_db):
-    """The city database, loaded (once) with COPY; returns its URL."""
-    url = _with_path(admin_db, f"/{DATABASE}")
+def ensure_city(admin_db, people=PEOPLE, merchants=MERCHANTS, alliance=None):
+    """The city database, loaded (once) with COPY; returns its URL. Other sizes (``people``,
+    ``merchants``, the merchants of the alliance's districts ``alliance``) load a database of
+    their own, for the cost curves."""
+    alliance = ALLIANCE_DISTRICTS if alliance is None else alliance
+    city = (people, merchants, alliance) == (PEOPLE, MERCHANTS, ALLIANCE_DISTRICTS)
+    database = DATABASE if city else f"{DATABASE}_{people}_{merchants}"
+    dataset = DATASET if city else f"{DATASET}-{people}-{merchants}-{sum(alliance.values())}"
+    url = _with_path(admin_db, f"/{database}")
     with psycopg.connect(admin_db, autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
     if exists:
         with psycopg.connect(url) as conn:
             loaded = conn.execute(
                 "SELECT to_regclass('bench_dataset') IS NOT NULL AND EXISTS"
                 " (SELECT 1 FROM bench_dataset WHERE version = %s)",
-                (DATASET,),
+                (dataset,),
             ).fetchone()[0]
         if loaded:
             apply(url, ["alliance_platform", service_package("registry")])
-            progress(f"registry  city data already loaded in {DATABASE}")
+            progress(f"registry  city data already loaded in {database}")
             return url
         with psycopg.connect(admin_db, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
     apply(url, ["alliance_platform", service_package("registry")])
     started = time.perf_counter()
     rng, now = random.Random(2026), datetime.now(UTC)
@@ -106,19 +113,19 @@ def ensure_city(admin_db):
                 "INSERT INTO districts (id, name, name_en) VALUES (%s, %s, %s)",
                 [(d, f"城区商圈{d[-2:]}", f"City district {d[-2:]}") for d in OTHER_DISTRICTS],
             )
-            progress(f"registry  loading {PEOPLE:,} people with COPY (once; kept for later runs)")
+            progress(f"registry  loading {people:,} people with COPY (once; kept for later runs)")
             with cur.copy("COPY people (name, mobile, roles, district_id, created_at, updated_at) FROM STDIN") as copy:
-                for row in _people_rows(rng, now):
+                for row in _people_rows(rng, now, people):
                     copy.write_row(row)
-            progress(f"registry  loading {MERCHANTS:,} merchants with COPY")
+            progress(f"registry  loading {merchants:,} merchants with COPY")
             with cur.copy(
                 "COPY merchants (shop_name, district_id, category, credit_code, contact_phone, created_at, updated_at)"
                 " FROM STDIN"
             ) as copy:
-                for row in _merchant_rows(rng, now):
+                for row in _merchant_rows(rng, now, merchants, alliance):
                     copy.write_row(row)
             cur.execute("CREATE TABLE bench_dataset (version text NOT NULL)")
-            cur.execute("INSERT INTO bench_dataset VALUES (%s)", (DATASET,))
+            cur.execute("INSERT INTO bench_dataset VALUES (%s)", (dataset,))
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE people")
         conn.execute("VACUUM ANALYZE merchants")

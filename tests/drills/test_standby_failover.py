@@ -19,6 +19,7 @@ Figures are printed (run with -s); timing is printed, never asserted.
 import collections
 import contextlib
 import json
+import os
 import threading
 import time
 import uuid
@@ -40,6 +41,7 @@ pytestmark = pytest.mark.slow
 DB = "alliance_tickets_failover"
 BEFORE, AFTER = 40, 40  # acknowledged submissions before the primary is lost, and after promotion
 SUBMITTERS, READERS = 4, 2
+PROMOTE_AFTER = float(os.environ.get("DRILL_PROMOTE_AFTER", "3"))  # seconds without a primary
 
 
 class Consumer:
@@ -177,6 +179,7 @@ def test_the_service_survives_the_loss_of_its_primary(
         else:
             replicated.primary.stop()
         down_at = time.monotonic()
+        eventlet.sleep(PROMOTE_AFTER)  # the time a failover manager takes to decide
         replicated.standby.promote()
         promoted_at = time.monotonic()
         wait_until(

@@ -5,8 +5,29 @@ import psycopg
 import psycopg.errors
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool.base import AttemptWithBackoff
 
 from ..errors import Conflict, ServiceUnavailable, ValidationError
+
+# Longest wait between the pool's attempts to replace a connection it lost. psycopg_pool doubles
+# the wait after each failure (1, 2, 4, 8 ... s, for up to ``reconnect_timeout``): a primary
+# promoted 10 s into an outage was reached only 3-4 s later, when the next attempts came due. An
+# attempt costs a refused TCP connection or two; the relay reconnects as often (OUTBOX_RECONNECT_MAX).
+RECONNECT_MAX_DELAY = 1.0
+
+
+class _CappedBackoff(AttemptWithBackoff):
+    def update_delay(self, now):
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_MAX_DELAY)
+
+
+class _Pool(ConnectionPool):
+    """psycopg_pool's pool, its reconnection attempts at most ``RECONNECT_MAX_DELAY`` apart."""
+
+    def _add_connection(self, attempt, growing=False):
+        # psycopg_pool 3.3 starts a replacement with attempt=None and makes the backoff itself.
+        return super()._add_connection(attempt or _CappedBackoff(timeout=self.reconnect_timeout), growing)
 
 
 def make_pool(url, *, max_size, name, min_size=1, timeout=10.0, configure=None):
@@ -16,7 +37,7 @@ def make_pool(url, *, max_size, name, min_size=1, timeout=10.0, configure=None):
     reaches whichever server is primary now. A connection that broke is thrown away when it comes
     back (``Session.close``), and the pool's idle ones are checked then too (``check_soon``).
     ``configure(conn)`` runs on each new connection."""
-    return ConnectionPool(
+    return _Pool(
         url,
         min_size=min(min_size, max_size),
         max_size=max_size,

@@ -13,11 +13,16 @@ holds), and remove the old public key once the tokens it signed have expired (de
 Development: ``dev`` (the default of ``TOKEN_PUBLIC_KEYS``, ``SIGNING_KEY`` and
 ``PEOPLE_SIGNING_KEY``) means the committed keys of ``dev_keys.json`` — for local runs and tests
 only, never for a deployment: deploy/ configures a key set of its own, which knows none of them,
-so a process left on a development key is refused (fails closed).
+so a process left on a development key is refused (fails closed). And where ``ALLIANCE_ENV`` is
+``production`` (the image's default, deploy/Dockerfile) the development keys are refused outright:
+``dev`` as a value, or a development public key inside the set — a deployment that forgot its keys
+does not start instead of running on keys anyone can read.
 """
 
 import base64
+import functools
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +35,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 PEOPLE = "people"
 DEV = "dev"
 ALGORITHM = "EdDSA"
+# The environment variable saying where a process runs; "production" refuses the development keys.
+ENVIRONMENT = "ALLIANCE_ENV"
+PRODUCTION = "production"
+
+
+def in_production(environ=None):
+    """True where ``ALLIANCE_ENV`` is ``production`` (the image sets it): no development key is accepted."""
+    return (environ if environ is not None else os.environ).get(ENVIRONMENT, "").strip().lower() == PRODUCTION
+
+
+def _refuse_in_production(what):
+    if in_production():
+        raise KeyConfigError(
+            f"{ENVIRONMENT}=production refuses {what}: the development keys (dev_keys.json) are public. "
+            "Give this process the deployment's keys (deploy/make-secrets.sh; deploy/README.md, 'Identity keys')"
+        )
 
 
 def service_signer(service):
@@ -138,15 +159,24 @@ class KeySet:
         if not value:
             raise KeyConfigError("TOKEN_PUBLIC_KEYS is empty: every service needs the public key set")
         if isinstance(value, dict):
-            return cls.from_jwks(value)
+            return cls.from_jwks(value)._checked()
         if value == DEV:
+            _refuse_in_production("TOKEN_PUBLIC_KEYS=dev")
             return cls(key.public() for key in dev_keys())
         if value.startswith("{"):
-            return cls.from_jwks(value)
+            return cls.from_jwks(value)._checked()
         path = Path(value)
         if not path.is_file():
             raise KeyConfigError(f"TOKEN_PUBLIC_KEYS names {value}, which is not a file (nor JSON, nor 'dev')")
-        return cls.from_jwks(path.read_text())
+        return cls.from_jwks(path.read_text())._checked()
+
+    def _checked(self):
+        """This set, unless it holds a development key in production (``alliance keys jwks --dev``)."""
+        development = _dev_public_raw()
+        found = [key.kid for key in self if _raw_public(key.key) in development]
+        if found:
+            _refuse_in_production(f"a key set holding development keys ({', '.join(found)})")
+        return self
 
 
 def _public_from_jwk(jwk):
@@ -175,6 +205,7 @@ def load_signing_key(value, signer, key_set, kid=None):
     if not value:
         return None
     if value == DEV:
+        _refuse_in_production(f"the development signing key of {signer}")
         mine = [key for key in dev_keys() if key.signer == signer]
         if not mine:
             raise KeyConfigError(f"there is no development key for {signer}")
@@ -188,6 +219,8 @@ def load_signing_key(value, signer, key_set, kid=None):
         if not isinstance(private, Ed25519PrivateKey):
             raise KeyConfigError(f"the signing key of {signer} must be an Ed25519 key")
     raw = _raw_public(private.public_key())
+    if value != DEV and raw in _dev_public_raw():
+        _refuse_in_production(f"a development key as the signing key of {signer}")
     matches = [key for key in key_set if _raw_public(key.key) == raw]
     if not matches:
         raise KeyConfigError(
@@ -216,6 +249,11 @@ def generate(signer, kid=None):
     stamp = datetime.now(UTC).strftime("%Y%m%d")
     kid = kid or f"{signer.replace(':', '-')}-{stamp}-{secrets.token_hex(3)}"
     return SigningKey(kid, signer, Ed25519PrivateKey.generate())
+
+
+@functools.cache
+def _dev_public_raw():
+    return frozenset(_raw_public(key.key.public_key()) for key in dev_keys())
 
 
 def dev_keys():

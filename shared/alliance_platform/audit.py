@@ -71,7 +71,18 @@ PERSON_FIELDS = {
 }
 # ``*_id`` fields that name no entity, or one only the method can say (``parent_id``).
 NOT_REFERENCES = frozenset(
-    {"correlation_id", "request_id", "event_id", "call_id", "item_id", "parent_id", "idempotency_id", "unknown_ids"}
+    {
+        "correlation_id",
+        "request_id",
+        "event_id",
+        "event_ids",
+        "call_id",
+        "item_id",
+        "item_ids",
+        "parent_id",
+        "idempotency_id",
+        "unknown_ids",
+    }
 )
 
 ANONYMOUS = "anonymous"  # who acted in a command anyone may call without a token

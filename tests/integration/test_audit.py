@@ -3,7 +3,10 @@ broker and database, with the probe services — what is recorded, and what neve
 
 import pytest
 
+from alliance_platform.audit import Audit
+from alliance_platform.entrypoints import timer
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
+from alliance_platform.service import AllianceService
 from tests.support.helpers import query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService
 
@@ -126,3 +129,31 @@ def test_an_administrator_lists_the_changes_to_an_entity_page_by_page_and_no_one
     staff = tokens.issue("s-1", "staff", roles=["staff"], districts=["*"])
     with client(staff) as alliance, pytest.raises(Forbidden):
         alliance.probe.list_changes()
+
+
+class TimedProbe(AllianceService):
+    """A timer that finds work on its first two runs (an item each), then none."""
+
+    name = "timed_probe"
+    runs = []
+
+    @timer(interval=0.05, audit=Audit(references={"item_ids": "item"}))
+    def sweep(self):
+        self.runs.append(1)
+        done = self.db.fetchval("SELECT count(*) FROM probe_items")
+        if done >= 2:
+            return {"recorded": 0, "item_ids": []}
+        self.db.execute("INSERT INTO probe_items (id, aggregate, seq) VALUES (%s, 'sweep', 1)", (f"swept-{done}",))
+        return {"recorded": 1, "item_ids": [f"swept-{done}"]}
+
+
+def test_a_timer_run_that_did_work_is_recorded_as_the_service_and_an_idle_one_is_not(container_factory, service_config):
+    container = container_factory(TimedProbe, service_config("timed_probe", kind="probe"))
+    container.start()
+    wait_until(lambda: len(TimedProbe.runs) >= 8, message="two runs with work and idle ones after them")
+    rows = _changes(container)
+    assert [(r["command"], r["acted_by"], r["on_behalf_of"], r["request_id"], r["entities"]) for r in rows] == [
+        ("sweep", "system:timed_probe", None, None, ["item:swept-0"]),
+        ("sweep", "system:timed_probe", None, None, ["item:swept-1"]),
+    ]
+    assert rows[0]["summary"] == {"result": {"recorded": 1, "item_ids": ["swept-0"]}}

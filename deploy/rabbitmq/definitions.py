@@ -89,6 +89,13 @@ SUBSCRIPTIONS = {
             "ticket_due_soon",
             "ticket_overdue",
             "ticket_escalated",
+            "follow_up_call_recorded",
+            "ticket_supervised",
+            "supervision_reminded",
+            "supervision_lifted",
+            "ticket_merged",
+            "document_received",
+            "document_returned",
         ],
         "events": [
             "activity_published",

@@ -30,4 +30,18 @@ if [ ! -e "$dir/signing_secrets_previous" ]; then
   : >"$dir/signing_secrets_previous"
   chmod 0644 "$dir/signing_secrets_previous"
 fi
+# The registry's ID-card key, ID:BASE64 of 32 random bytes, made as key 2; the previous keys start
+# with key 1, the development key every registry sealed with until deployments had a key of their
+# own: numbers sealed under it are re-sealed under key 2 in the background, and `alliance
+# id-card-keys` says when it can go (at once on a new installation). deploy/README.md, "Rotating
+# the ID-card key".
+if [ ! -e "$dir/registry_id_card_key" ]; then
+  printf '2:%s' "$(dd if=/dev/urandom bs=32 count=1 2>/dev/null | base64 | tr -d '\n')" >"$dir/registry_id_card_key"
+  chmod 0644 "$dir/registry_id_card_key"
+  created=$((created + 1))
+fi
+if [ ! -e "$dir/registry_id_card_keys_previous" ]; then
+  printf '1:ZGV2LW9ubHktaWQtY2FyZC1rZXktbm90LWZvci1wcm9k' >"$dir/registry_id_card_keys_previous"
+  chmod 0644 "$dir/registry_id_card_keys_previous"
+fi
 echo "make-secrets: $created new secret(s) in $dir"

@@ -106,9 +106,15 @@ def test_make_secrets_creates_every_secret_compose_reads_and_keeps_them(compose,
     expected = {Path(secret["file"]).name for secret in compose["secrets"].values()}
     assert {path.name for path in target.iterdir()} == expected
     values = {path.name: path.read_text() for path in target.iterdir()}
+    id_card_keys = {"registry_id_card_key", "registry_id_card_keys_previous"}
     assert all(
-        re.fullmatch(r"[0-9a-f]{64}", value) for name, value in values.items() if name != "signing_secrets_previous"
+        re.fullmatch(r"[0-9a-f]{64}", value)
+        for name, value in values.items()
+        if name not in {"signing_secrets_previous", *id_card_keys}
     )
+    # The ID-card key is key 2 of its own; key 1, the development key, is still held to re-seal from.
+    assert re.fullmatch(r"2:[A-Za-z0-9+/]{43}=", values["registry_id_card_key"])
+    assert values["registry_id_card_keys_previous"] == "1:ZGV2LW9ubHktaWQtY2FyZC1rZXktbm90LWZvci1wcm9k"
     assert len(set(values.values())) == len(values)
     subprocess.run([str(DEPLOY / "make-secrets.sh"), str(target)], check=True, capture_output=True)
     assert {path.name: path.read_text() for path in target.iterdir()} == values

@@ -91,11 +91,13 @@ def test_each_pod_gets_only_its_own_credentials(name):
     keys = {item["key"] for item in volume["secret"]["items"]}
     if has_database(name):
         assert env[f"{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}@")
+        own = {"registry_id_card_key", "registry_id_card_keys_previous"} if name == "registry" else set()
         assert keys == {
             "signing_secret",
             "signing_secrets_previous",
             f"broker_{name}_password",
             f"postgres_{name}_password",
+            *own,
         }
     else:
         # The gateway: it passes the caller's token on and holds no power (nor a database) itself.

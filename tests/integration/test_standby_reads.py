@@ -49,11 +49,14 @@ def test_reads_go_to_the_standby_and_a_caller_reads_its_own_writes(
     primary_url, read_url = replicated.url(DB), replicated.url(DB, read=True)
     merchant = seed_merchant(primary_url)
     container = container_factory(
-        service_class("tickets"), service_config("tickets", database=primary_url, READ_DATABASE_URL=read_url)
+        service_class("tickets"),
+        service_config("tickets", database=primary_url, READ_DATABASE_URL=read_url, READ_DATABASE_CHECK_INTERVAL=0.1),
     )
     container.start()
     db = database_of(container)
     wait_until(lambda: db.standby_reads, timeout=30, message="the primary to report its synchronous standby")
+    db.standby_reads = False  # as if the primary had said otherwise: it is asked again, and says so
+    wait_until(lambda: db.standby_reads, timeout=30, message="the primary asked again about its standbys")
 
     with client(timeout=10) as alliance:
         for n in range(30):

@@ -7,6 +7,7 @@ runs the outbox relay of the service.
 
 from contextlib import contextmanager
 
+import eventlet
 import psycopg
 import structlog
 from nameko.extensions import DependencyProvider
@@ -229,9 +230,11 @@ class Database(DependencyProvider):
     With ``READ_DATABASE_URL`` (a standby, or several hosts with ``target_session_attrs=
     prefer-standby``) read-only sessions take their connections from a second pool there — but
     only while the primary says that its commits are applied on every standby before they are
-    acknowledged (``synchronous_standby_names``, checked on each new primary connection; commits
-    ask for ``remote_apply``). Otherwise reads stay on the primary: a caller never misses its own
-    write because a standby lags (docs/ARCHITECTURE.md, "Reading from a standby").
+    acknowledged (``synchronous_standby_names``, asked on each new primary connection and every
+    ``READ_DATABASE_CHECK_INTERVAL`` seconds; commits ask for ``remote_apply``). Otherwise reads
+    stay on the primary: a caller never misses its own write because a standby lags
+    (docs/ARCHITECTURE.md, "Reading from a standby"). While no primary answers, the last answer
+    stands: without a primary nothing new is acknowledged that a standby could miss.
     """
 
     def __init__(self, relay=True):
@@ -280,14 +283,38 @@ class Database(DependencyProvider):
             pool.open(wait=False)
         if self.relay:
             self.relay.start()
+        if self.read_pool is not None:
+            self._stopping = False
+            self._watcher = self.container.spawn_managed_thread(self._watch_primary, identifier="standby-reads")
+
+    def _watch_primary(self):
+        """Ask the primary again every ``READ_DATABASE_CHECK_INTERVAL`` seconds (default 5):
+        its standbys may have changed since its connections were made (a standby taken out of
+        ``synchronous_standby_names`` while it was down, then back as an asynchronous one)."""
+        interval = float(self.container.config.get("READ_DATABASE_CHECK_INTERVAL", 5))
+        while not self._stopping:
+            eventlet.sleep(interval)
+            try:
+                with self.pool.connection(timeout=2) as conn:
+                    self._configure_primary(conn)
+            except Exception as exc:  # no primary now: keep the last answer (see the class)
+                log.debug("could not ask the primary about its standbys", error=str(exc))
+
+    def _stop_watching(self):
+        self._stopping = True
+        watcher, self._watcher = getattr(self, "_watcher", None), None
+        if watcher is not None:
+            watcher.kill()
 
     def stop(self):
+        self._stop_watching()
         if self.relay:
             self.relay.stop()
         for pool in self._pools():
             pool.close()
 
     def kill(self):
+        self._stop_watching()
         if self.relay:
             self.relay.stop()
         for pool in self._pools():

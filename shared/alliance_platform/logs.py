@@ -16,11 +16,15 @@ _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{13}(\d[\dXx])(?![0-9A-Za-z])")
 # A mainland mobile number, not part of a longer run of digits.
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+# A URL's password (amqp://user:password@host): nameko masks only the first of an AMQP_URI that
+# names several nodes ("amqp://a;amqp://b").
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s;]*:)[^@\s;/]+@")
 _SECRET_KEYS = {"authorization", "token", "password", "secret", "signing_secret", "id_card", "id_card_no"}
 
 
 def mask_text(text):
     text = _JWT.sub("[token]", text)
+    text = _URL_PASSWORD.sub(r"\1********@", text)
     text = _ID_CARD.sub(r"\1*************\2", text)
     return _MOBILE.sub(r"\1****\2", text)
 

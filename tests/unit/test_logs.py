@@ -16,6 +16,14 @@ def test_phone_id_card_and_tokens_are_masked_in_text():
     assert "20261128000123456789" in masked, "a longer run of digits is neither a phone nor an ID"
 
 
+def test_every_password_of_a_several_node_amqp_uri_is_masked():
+    # nameko's own sanitize_url masks the first URL of "amqp://a;amqp://b" only.
+    text = "Error connecting to broker at amqp://tickets:********@n1:5672/v;amqp://tickets:s3cret@n2:5672/v"
+    masked = logs.mask_text(text)
+    assert "s3cret" not in masked and masked.count("tickets:********@") == 2
+    assert logs.mask_text("postgresql://postgres@127.0.0.1:5432/db") == "postgresql://postgres@127.0.0.1:5432/db"
+
+
 def test_every_line_is_json_masked_and_carries_the_bound_context():
     stream = io.StringIO()
     logs.configure(fmt="json", level="INFO", stream=stream)

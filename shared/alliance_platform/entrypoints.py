@@ -154,6 +154,14 @@ class SizedQueueConsumer(QueueConsumer):
             conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=give_up_when_stopping)
             yield conn
 
+    def ack_message(self, message):
+        with _settle_quietly("ack"):
+            super().ack_message(message)
+
+    def requeue_message(self, message):
+        with _settle_quietly("requeue"):
+            super().requeue_message(message)
+
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
@@ -183,6 +191,21 @@ def suppress_broker_errors():
         yield
     except Exception as exc:  # the connection is gone: the broker gives the message out again
         log.warning("could not settle a message with the broker", error=str(exc))
+
+
+@contextmanager
+def _settle_quietly(what):
+    """nameko lets an ack or a requeue on a connection that just broke (a broker node lost: the
+    socket reset, the pipe broken) raise, and an exception there kills the whole service. The
+    broker gives an unsettled message out again on its own, so there is nothing to do but note it."""
+    try:
+        yield
+    except OSError as exc:
+        log.warning(
+            "could not settle a message: its connection is gone; the broker gives it out again",
+            act=what,
+            error=str(exc),
+        )
 
 
 def _message_limit(provider, message):

@@ -417,7 +417,18 @@ def list_changes(session, cmd):
         params["until"] = cmd["until"]
     after = decode_cursor(cmd["cursor"], 2)
     if after is not None:
-        where.append("(at, id) > (%(after_at)s::timestamptz, %(after_id)s::bigint)")
-        params["after_at"], params["after_id"] = after
+        where.append("(at, id) > (%(after_at)s, %(after_id)s)")
+        params["after_at"], params["after_id"] = _cursor_key(after)
     rows = session.fetchall(_LIST.format(where=" AND ".join(where)), params)
     return page(rows, cmd["limit"], lambda r: (r["at"].isoformat(), r["change_id"]))
+
+
+def _cursor_key(after):
+    at, change_id = after
+    try:
+        moment = datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or not isinstance(change_id, int) or isinstance(change_id, bool):
+        raise ValidationError("invalid cursor", {"cursor": ["not a cursor this method returned"]})
+    return moment, change_id

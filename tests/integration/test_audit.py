@@ -6,6 +6,7 @@ import pytest
 from alliance_platform.audit import Audit
 from alliance_platform.entrypoints import timer
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
+from alliance_platform.paging import encode_cursor
 from alliance_platform.service import AllianceService
 from tests.support.helpers import query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService
@@ -121,6 +122,9 @@ def test_an_administrator_lists_the_changes_to_an_entity_page_by_page_and_no_one
                 break
         with pytest.raises(ValidationError):
             alliance.probe.list_changes(entity="item")  # an entity without its id
+        for forged in (encode_cursor("yesterday", 1), encode_cursor("2026-12-01T00:00:00+00:00", "1"), "%%%"):
+            with pytest.raises(ValidationError, match="cursor"):
+                alliance.probe.list_changes(cursor=forged)
         after = alliance.probe.list_changes(since=everything["items"][2]["at"])
         before = alliance.probe.list_changes(until=everything["items"][2]["at"])
     assert [c["entities"] for c in first["items"]] == [["item:i-3"]] and first["next_cursor"] is None

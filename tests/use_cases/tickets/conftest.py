@@ -18,7 +18,7 @@ from tests.support.helpers import query
 SETTINGS = Settings.from_config(load_config("tickets"))
 ADMIN = identity("staff", ["admin"], ["*"], subject="admin")
 # Everything a command could write: a refused one leaves all of it as it was.
-TABLES = ("tickets", "timeline", "reference_counters", "outbox")
+TABLES = ("tickets", "timeline", "reference_counters", "outbox", "follow_up_calls", "supervisions", "custody_items")
 
 
 def staff(district="wholesale_city", subject=None, roles=("staff",)):
@@ -32,25 +32,26 @@ def shop(merchant_id, district="wholesale_city"):
 class Tickets:
     """The tickets service's use cases on one fresh database."""
 
-    def __init__(self, use_case):
+    def __init__(self, use_case, settings=SETTINGS):
         self._use_case = use_case
         self.now = START
+        self.settings = settings  # a test may run the use cases under other rules
 
     def call(self, function, caller, **arguments):
         """``function(ctx, cmd)`` for ``caller`` now, ``cmd`` loaded from ``arguments`` by the input
         schema of the RPC method ``function`` is named after."""
         cmd = getattr(TicketsService, function.__name__).rpc_schema.load(arguments)
-        with self._use_case("tickets", caller=caller, now=self.now, settings=SETTINGS) as ctx:
+        with self._use_case("tickets", caller=caller, now=self.now, settings=self.settings) as ctx:
             return function(ctx, cmd)
 
     def tick(self, function):
         """A timer's job, as the service runs it: nobody calls."""
-        with self._use_case("tickets", caller=None, now=self.now, settings=SETTINGS) as ctx:
+        with self._use_case("tickets", caller=None, now=self.now, settings=self.settings) as ctx:
             return function(ctx)
 
     def learn(self, function, fact):
         """An event handler's use case: the service learns ``fact`` (an event's payload)."""
-        with self._use_case("tickets", caller=None, now=self.now, settings=SETTINGS) as ctx:
+        with self._use_case("tickets", caller=None, now=self.now, settings=self.settings) as ctx:
             function(ctx, fact)
 
     def advance(self, **delta):

@@ -23,8 +23,9 @@ references={"parent_id": "ticket"}))``, or is left out with ``audit=False``.
 
 *What of the input* (``summary``): its fields, each bounded (text cut at ``MAX_TEXT``, lists at
 ``MAX_ITEMS``, nesting at ``MAX_DEPTH``, the whole at ``MAX_SUMMARY_CHARS``), never a secret: a field
-marked ``metadata={SECRET: True}`` (the registry's ID-card numbers, sign-in codes), one named in
-``SECRET_NAMES`` at any depth, or one the method lists in ``Audit(omit=...)`` is left out, and
+marked ``metadata={SECRET: True}``, one named in ``SECRET_NAMES`` or containing one of
+``SECRET_PARTS`` at any depth (the registry's ``id_card_no``, a sign-in ``code``, a system's
+``credential``, any ``*token*``), or one the method lists in ``Audit(omit=...)`` is left out, and
 anything shaped like an ID-card number in free text is masked.
 """
 
@@ -44,21 +45,10 @@ from .paging import PageSchema, decode_cursor, page, page_of
 # A field's metadata key: its value is a secret and never goes into an audit summary. The contract
 # shows it (an "x-" key is an OpenAPI extension).
 SECRET = "x-secret"
-# Names that are secrets wherever they appear, marked or not (a template's variables, too).
-SECRET_NAMES = frozenset(
-    {
-        "id_card_no",
-        "code",
-        "check_in_code",
-        "password",
-        "token",
-        "access_token",
-        "refresh_token",
-        "secret",
-        "signing_secret",
-        "client_secret",
-    }
-)
+# Names that are secrets wherever they appear, marked or not (a template's variables, too): these,
+# and every name containing one of ``SECRET_PARTS`` (a system's ``credential``, ``subject_token``).
+SECRET_NAMES = frozenset({"code", "check_in_code", "pin", "otp"})
+SECRET_PARTS = ("id_card", "password", "secret", "token", "credential", "private_key", "api_key")
 # Fields that name a person by the part they play.
 PERSON_FIELDS = {
     "owner_id": "person",
@@ -219,10 +209,23 @@ def _bounded_dict(data, schema, depth, omitted=()):
     out = {}
     for name, value in data.items():
         key = name if name.__class__ is str else str(name)
-        if key in secrets or key in omitted or key.lower() in SECRET_NAMES:
+        if key in secrets or key in omitted or _secret_name(key):
             continue
         out[key] = _bounded(value, nested.get(key), depth + 1)
     return out
+
+
+_SECRET_VERDICTS = {}
+
+
+def _secret_name(name):
+    verdict = _SECRET_VERDICTS.get(name)
+    if verdict is None:
+        lowered = name.lower()
+        verdict = lowered in SECRET_NAMES or any(part in lowered for part in SECRET_PARTS)
+        if len(_SECRET_VERDICTS) < 10_000:
+            _SECRET_VERDICTS[name] = verdict
+    return verdict
 
 
 _PLAIN = (bool, int, float)

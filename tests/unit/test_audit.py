@@ -116,6 +116,18 @@ def test_secret_fields_are_left_out_at_every_depth():
     assert "123456" not in text and "4514" not in text and "1234" not in text
 
 
+def test_credentials_tokens_and_passwords_are_left_out_whatever_their_exact_name():
+    data = {
+        "credential": "sys-cred-123",
+        "subject_token": "eyJ...",
+        "new_password": "hunter2",
+        "client_secret": "s",
+        "system_id": "miniprogram",
+        "credit_code": "91371400MA3C000000",
+    }
+    assert summary(data) == {"system_id": "miniprogram", "credit_code": "91371400MA3C000000"}
+
+
 def test_an_id_card_number_in_free_text_is_masked():
     kept = summary({"text": "his card 11010119900307451X, call him"})
     assert kept == {"text": "his card 110***********451X, call him"}

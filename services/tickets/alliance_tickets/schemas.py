@@ -1,7 +1,7 @@
 """The RPC schemas of the tickets service: what each method takes (inputs, loaded and bounded by
 the platform's ``rpc``) and what it answers (results, dumped by the entrypoint)."""
 
-from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_dump, pre_dump, validate, validates_schema
 
 from alliance_contracts.tickets import (
     DEADLINES,
@@ -296,11 +296,11 @@ class CustodyItem(Schema):
     returned_at = _moment(allow_none=True)
     returned_to = _text_or_none()
     confirmed_at = _moment(allow_none=True)
-    state = fields.Function(
-        lambda item: custody.state_of(item),
-        required=True,
-        metadata={"enum": [custody.HELD, custody.RETURNED, custody.CONFIRMED]},
-    )
+    state = fields.String(required=True, validate=validate.OneOf((custody.HELD, custody.RETURNED, custody.CONFIRMED)))
+
+    @pre_dump
+    def with_its_state(self, item, **kwargs):
+        return {**item, "state": custody.state_of(item)}
 
 
 class FollowUp(Schema):

@@ -341,14 +341,8 @@ def _owe_follow_up_call(ctx, ticket, reason, call, rating, comment):
         text=call.note,
         visible=False,
         actor=access.SERVICE_ACTOR,
-        data={
-            "follow_up_id": str(task["id"]),
-            "reason": reason,
-            "rating": rating,
-            "comment": comment,
-            "call_by": call_by,
-            "due_at": call.due_at.isoformat(),
-        },
+        # (the task's id and reason are in get_ticket's follow_ups and in the event)
+        data={"rating": rating, "comment": comment, "call_by": call_by, "due_at": call.due_at.isoformat()},
     )
     _publish(
         ctx,

@@ -65,11 +65,6 @@ class Session:
             self._pool = self._read_pool
 
     @property
-    def pool(self):
-        """The pool this session takes its connection from (the read pool once read-only)."""
-        return self._pool
-
-    @property
     def connection(self):
         """The connection, inside the session's transaction, with every deferred statement run."""
         conn = self.acquire()

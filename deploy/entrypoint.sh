@@ -18,6 +18,10 @@
 #                        per password, shared with the broker definitions and the database init.
 # The gateway takes only AMQP_URI's password: it has no database, and it needs no key at all
 # (it verifies no token: the service it calls does).
+#
+# The image sets ALLIANCE_ENV=production: the platform then refuses the committed development keys
+# (alliance_platform/keys.py), and a service is not started without the secrets whose defaults are
+# for development only (production_needs below) — a deployment that forgot one fails at once.
 set -eu
 
 SERVICES="registry tickets events notifications gateway"
@@ -41,6 +45,15 @@ fail() {
 # The value of the variable named $1 ("" when unset).
 value_of() {
   eval "printf '%s' \"\${$1:-}\""
+}
+
+# The variables (or their _FILE) service $1 must be given in production: those whose defaults in
+# its config.yaml are development values. Its identity keys are checked by the platform itself.
+production_needs() {
+  case "$1" in
+    registry) echo "REGISTRY_SIGN_IN_CODE_SECRET REGISTRY_ID_CARD_KEY" ;;
+    *) echo "" ;;
+  esac
 }
 
 read_secret() {
@@ -99,6 +112,12 @@ esac
 for service in $SERVICES; do
   if [ "$command" = "$service" ]; then
     [ $# -eq 0 ] || fail "$service takes no arguments; configure it through the environment"
+    if [ "$(value_of ALLIANCE_ENV)" = production ]; then
+      for var in $(production_needs "$service"); do
+        [ -n "$(value_of "$var")" ] ||
+          fail "ALLIANCE_ENV=production: $service needs $var (or ${var}_FILE); its default is a development value"
+      done
+    fi
     exec alliance-service "$service"
   fi
 done

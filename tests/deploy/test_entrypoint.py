@@ -1,8 +1,10 @@
 """deploy/entrypoint.sh run as a plain process, the way the image runs it: each argument starts
 what it should, secrets given as files reach the platform, and anything else is a usage error."""
 
+import base64
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -41,8 +43,9 @@ def _without_password(url):
 
 @pytest.fixture
 def secrets_env(tmp_path, rabbit_config):
-    """The environment of a container: the image's PATH, and the broker password and the signing
-    secret as files, the way compose and Kubernetes mount secrets."""
+    """The environment of a container: the image's PATH and ALLIANCE_ENV=production (development
+    keys refused), the broker password, the public key set, the people issuer's key and the
+    registry's secrets as files, the way compose and Kubernetes mount secrets."""
     amqp_uri, amqp_password = _without_password(rabbit_config["AMQP_URI"])
     (tmp_path / "broker_password").write_text(amqp_password + "\n")
     (tmp_path / "token_public_keys").write_text(json.dumps(KEY_SET.jwks()))
@@ -50,6 +53,8 @@ def secrets_env(tmp_path, rabbit_config):
     for name, key in SERVICE_KEYS.items():
         (tmp_path / f"signing_key_{name}").write_text(key.private_pem())
     (tmp_path / "database_password").write_text(AWKWARD_PASSWORD + "\n")
+    (tmp_path / "sign_in_code_secret").write_text(secrets.token_hex(32) + "\n")
+    (tmp_path / "registry_id_card_key").write_text(f"2:{base64.b64encode(secrets.token_bytes(32)).decode()}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLIANCE_", "AMQP_")) and "_DATABASE_URL" not in k}
     return {
         **env,
@@ -58,7 +63,10 @@ def secrets_env(tmp_path, rabbit_config):
         "AMQP_URI_PASSWORD_FILE": str(tmp_path / "broker_password"),
         "ALLIANCE_TOKEN_PUBLIC_KEYS_FILE": str(tmp_path / "token_public_keys"),
         "ALLIANCE_PEOPLE_SIGNING_KEY_FILE": str(tmp_path / "signing_key_people"),
+        "REGISTRY_SIGN_IN_CODE_SECRET_FILE": str(tmp_path / "sign_in_code_secret"),
+        "REGISTRY_ID_CARD_KEY_FILE": str(tmp_path / "registry_id_card_key"),
         "ALLIANCE_LOG_FORMAT": "json",
+        "ALLIANCE_ENV": "production",
     }
 
 
@@ -161,6 +169,32 @@ def test_alliance_runs_the_operator_cli_with_the_secrets_from_files(secrets_env)
     token = _run("alliance", "token", "--subject", "ops", "--kind", "system", "--role", "system", env=secrets_env)
     assert token.returncode == 0, token.stderr
     assert TokenService(KEY_SET).verify(token.stdout.strip()).subject == "ops"
+
+
+@pytest.mark.parametrize(
+    ("service", "without", "message"),
+    [
+        # The platform refuses the development keys the defaults would give it (events signs its
+        # calls to the registry; tickets calls no service, so holds a key it never loads).
+        ("notifications", "ALLIANCE_SIGNING_KEY_FILE", "ALLIANCE_ENV=production refuses the development signing key"),
+        ("events", "ALLIANCE_TOKEN_PUBLIC_KEYS_FILE", "ALLIANCE_ENV=production refuses TOKEN_PUBLIC_KEYS=dev"),
+        ("registry", "ALLIANCE_PEOPLE_SIGNING_KEY_FILE", "refuses the development signing key of people"),
+        # The entrypoint refuses the registry's development secrets.
+        ("registry", "REGISTRY_SIGN_IN_CODE_SECRET_FILE", "registry needs REGISTRY_SIGN_IN_CODE_SECRET"),
+        ("registry", "REGISTRY_ID_CARD_KEY_FILE", "registry needs REGISTRY_ID_CARD_KEY"),
+    ],
+)
+def test_in_production_a_service_missing_a_key_refuses_to_start(
+    secrets_env, fresh_database, tmp_path, service, without, message
+):
+    """A deployment that forgot a key or secret does not start on the committed development ones."""
+    env = _database_env(dict(secrets_env), {service: fresh_database(service)}, str(tmp_path / "database_password"))
+    env[f"{service.upper()}_HTTP_ADDRESS"] = f"127.0.0.1:{free_ports(1)[0]}"
+    env["ALLIANCE_SIGNING_KEY_FILE"] = str(tmp_path / f"signing_key_{service}")
+    del env[without]
+    result = _run(service, env=env, timeout=180)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr[-2000:]
 
 
 @pytest.mark.parametrize(

@@ -198,3 +198,12 @@ def test_the_runtime_image_carries_the_cjk_font_the_console_serves_its_readers()
     assert re.search(r"apt-get install .*fonts-wqy-microhei=\S+", installs)
     assert "rm -rf /var/lib/apt/lists/*" in installs
     assert "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc" in fonts.KNOWN
+
+
+@pytest.mark.parametrize("stage", ["runtime", "ops"])
+def test_the_image_runs_in_production_where_development_keys_are_refused(stage):
+    """ALLIANCE_ENV=production in both images: a container given no keys refuses to start instead
+    of signing and verifying with the committed development keys (tests/unit/test_keys_production.py,
+    tests/deploy/test_entrypoint.py)."""
+    settings = " ".join(arg for keyword, arg in _stage(stage) if keyword == "ENV")
+    assert re.search(r"(^|\s)ALLIANCE_ENV=production(\s|$)", settings), settings

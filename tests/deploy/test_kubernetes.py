@@ -1,8 +1,9 @@
 """deploy/k8s validated offline against the Kubernetes API schemas (PyPI kubernetes-validate, which
 bundles them; strict: unknown fields are errors), then held to what the platform needs: probes on
 the health endpoints, a grace period longer than a graceful stop, disruption budgets and
-autoscalers aimed at their Deployments, and each pod given only its own secrets; the gateway behind
-a Service and an Ingress of its public paths, with no signing secret and no database."""
+autoscalers aimed at their Deployments, and each pod given only its own secrets (its own identity
+key, the public key set; the people issuer's key only to the registry); the gateway behind a
+Service and an Ingress of its public paths, with no key and no database."""
 
 from pathlib import Path
 
@@ -91,18 +92,25 @@ def test_each_pod_gets_only_its_own_credentials(name):
     keys = {item["key"] for item in volume["secret"]["items"]}
     if has_database(name):
         assert env[f"{name.upper()}_DATABASE_URL"].startswith(f"postgresql://{name}@")
-        own = {"registry_id_card_key", "registry_id_card_keys_previous"} if name == "registry" else set()
+        own = (
+            {"registry_id_card_key", "registry_id_card_keys_previous", "signing_key_people", "sign_in_code_secret"}
+            if name == "registry"
+            else set()
+        )
         assert keys == {
-            "signing_secret",
-            "signing_secrets_previous",
+            "token_public_keys",
+            f"signing_key_{name}",
             f"broker_{name}_password",
             f"postgres_{name}_password",
             *own,
         }
+        assert env["ALLIANCE_SIGNING_KEY_FILE"].endswith(f"/signing_key_{name}")
+        assert env["ALLIANCE_TOKEN_PUBLIC_KEYS_FILE"].endswith("/token_public_keys")
+        assert ("ALLIANCE_PEOPLE_SIGNING_KEY_FILE" in env) == (name == "registry")
     else:
         # The gateway: it passes the caller's token on and holds no power (nor a database) itself.
         assert keys == {f"broker_{name}_password"}
-        assert not [variable for variable in env if "SIGNING" in variable or "DATABASE" in variable]
+        assert not [variable for variable in env if "KEY" in variable or "SIGN" in variable or "DATABASE" in variable]
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
     files = {value for key, value in env.items() if key.endswith("_FILE")}
     assert files == {f"{mount['mountPath']}/{key}" for key in keys}

@@ -68,9 +68,10 @@ def test_the_downstream_call_carries_the_callers_identity_not_the_gateways(front
     _problem(gw.request("GET", "/v1/tickets", token=forged), 401, "unauthenticated")
 
 
-def test_a_gateway_without_the_signing_secret_serves_all_the_same(gateway, tickets):
-    """The gateway holds no power to act: it has no secret to mint or check tokens with."""
-    gw = gateway(SIGNING_SECRET="", SIGNING_SECRETS_PREVIOUS="")
+def test_a_gateway_without_any_key_serves_all_the_same(gateway, tickets):
+    """The gateway holds no power to act: no key to mint tokens with, and no key set either (it
+    verifies nothing; an empty TOKEN_PUBLIC_KEYS would stop any process that loaded one)."""
+    gw = gateway(TOKEN_PUBLIC_KEYS="", SIGNING_KEY="", PEOPLE_SIGNING_KEY="")
     merchant_id = tickets.seed_merchant()
     answer = gw.merchant(merchant_id).post(f"{gw.url}/v1/tickets", json=demand(merchant_id), timeout=15)
     assert answer.status_code == 200, answer.text

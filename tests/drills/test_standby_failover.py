@@ -84,10 +84,17 @@ def replicated():
         yield servers
 
 
+@pytest.fixture
+def consumer(rabbit_config):
+    listening = Consumer(rabbit_config["AMQP_URI"])
+    yield listening
+    listening.close()
+
+
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("loss", ["fast shutdown", "SIGKILL"])
 def test_the_service_survives_the_loss_of_its_primary(
-    loss, replicated, container_factory, service_config, client, rabbit_config
+    loss, replicated, consumer, container_factory, service_config, client
 ):
     primary_url, read_url = replicated.url(DB), replicated.url(DB, read=True)
     merchant = str(uuid.uuid4())
@@ -97,7 +104,6 @@ def test_the_service_survives_the_loss_of_its_primary(
         " VALUES (%s, '切换演练商户', 'wholesale_city', 'active') RETURNING merchant_id",
         (merchant,),
     )
-    consumer = Consumer(rabbit_config["AMQP_URI"])
     container = container_factory(
         service_class("tickets"),
         service_config("tickets", database=primary_url, READ_DATABASE_URL=read_url, OUTBOX_RECONNECT_MAX=0.5),
@@ -215,7 +221,6 @@ def test_the_service_survives_the_loss_of_its_primary(
             f"{len(missing)} of {len(events)} not delivered (e.g. {missing[:3]}); received {len(consumer.received)}"
             f" (e.g. {list(consumer.received)[:3]}); unpublished in the outbox {unpublished}"
         ) from None
-    consumer.close()
     redelivered = sum(count - 1 for count in consumer.received.values() if count > 1)
 
     print(
@@ -223,7 +228,7 @@ def test_the_service_survives_the_loss_of_its_primary(
         f" acknowledged {len(acked)} (before the loss {acked_before}) present {len(acked) - len(lost)}"
         f" lost {len(lost)} duplicated {len(duplicated)} stored {len(stored)}\n"
         f"  primary down {down_at - lost_at:.2f} s after the signal; the service committing again"
-        f" {first_after - down_at:.2f} s after it was down, of which the promotion {promoted_at - down_at:.2f} s\n"
+        f" {first_after - down_at:.2f} s after it was down, of which until promoted {promoted_at - down_at:.2f} s\n"
         f"  refused attempts (each sent again, same request id) {dict(refused)}; reads {dict(reads)};"
         f" own submissions not read back {len(own_write_missing)}\n"
         f"  events: {len(events)} ticket_submitted in the outbox, all delivered; {redelivered} delivered twice"

@@ -29,10 +29,11 @@ def _with(own, kwargs):
 
 
 class DistrictId(fields.String):
-    """The id of one of the alliance's districts; any other is a ``ValidationError`` on the field."""
+    """The id of one of the alliance's districts; any other is a ``ValidationError`` on the field.
+    ``also``: further values the field takes (an administrator's "*" for every district)."""
 
-    def __init__(self, **kwargs):
-        one_of = validate.OneOf(DISTRICT_IDS, error="no district {input!r}; the districts are {choices}")
+    def __init__(self, also=(), **kwargs):
+        one_of = validate.OneOf((*DISTRICT_IDS, *also), error="no district {input!r}; the districts are {choices}")
         super().__init__(validate=_with([one_of], kwargs), **kwargs)
 
 

@@ -313,7 +313,7 @@ class RegisterSystem(Schema):
         validate=validate.Length(min=1, max=len(SYSTEM_KINDS)),
     )
     districts = fields.List(
-        fields.String(validate=validate.OneOf((*DISTRICT_IDS, ALL_DISTRICTS))),
+        DistrictId(also=(ALL_DISTRICTS,)),
         required=True,
         validate=validate.Length(min=1, max=len(DISTRICT_IDS) + 1),
     )

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from alliance_platform.config import installed_services, load_config
 from alliance_platform.errors import AllianceError
+from alliance_platform.messaging import broker_addresses
 
 from .common import _local, _operator_client, _services, _uuid, _zone, _zone_label, main
 from .supervisor import health_url
@@ -40,7 +41,8 @@ def _get_json(url, timeout=3):
 
 def _queues(config):
     """Queue depth and consumers per queue of the services' vhost, from the management API."""
-    amqp = urllib.parse.urlsplit(config["AMQP_URI"])
+    # The vhost of the first node: every node of a several-node AMQP_URI names the same one.
+    amqp = urllib.parse.urlsplit(broker_addresses(config["AMQP_URI"])[0])
     vhost = urllib.parse.quote(urllib.parse.unquote(amqp.path[1:]) or "/", safe="")
     management = urllib.parse.urlsplit(config["RABBIT_MANAGEMENT_URI"])
     base = f"{management.scheme}://{management.hostname}:{management.port or 15672}"

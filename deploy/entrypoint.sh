@@ -14,7 +14,8 @@
 #                        ALLIANCE_PEOPLE_SIGNING_KEY (the people issuer's: registry, operator)
 #                        and REGISTRY_SIGN_IN_CODE_SECRET;
 #   <URL>_PASSWORD_FILE  puts the file's content into the URL held by URL as its password
-#                        (percent-encoded), for AMQP_URI and <SERVICE>_DATABASE_URL — one secret
+#                        (percent-encoded), for AMQP_URI, <SERVICE>_DATABASE_URL and
+#                        <SERVICE>_READ_DATABASE_URL (a standby; give it the same file) — one secret
 #                        per password, shared with the broker definitions and the database init.
 # The gateway takes only AMQP_URI's password: it has no database, and it needs no key at all
 # (it verifies no token: the service it calls does).
@@ -27,7 +28,8 @@ set -eu
 SERVICES="registry tickets events notifications gateway"
 FILE_VARS="ALLIANCE_TOKEN_PUBLIC_KEYS ALLIANCE_SIGNING_KEY ALLIANCE_PEOPLE_SIGNING_KEY REGISTRY_SIGN_IN_CODE_SECRET
   REGISTRY_ID_CARD_KEY REGISTRY_ID_CARD_KEYS_PREVIOUS"
-URL_VARS="AMQP_URI REGISTRY_DATABASE_URL TICKETS_DATABASE_URL EVENTS_DATABASE_URL NOTIFICATIONS_DATABASE_URL"
+URL_VARS="AMQP_URI REGISTRY_DATABASE_URL TICKETS_DATABASE_URL EVENTS_DATABASE_URL NOTIFICATIONS_DATABASE_URL
+  REGISTRY_READ_DATABASE_URL TICKETS_READ_DATABASE_URL EVENTS_READ_DATABASE_URL NOTIFICATIONS_READ_DATABASE_URL"
 
 usage() {
   cat >&2 <<USAGE

@@ -208,6 +208,14 @@ def test_in_production_a_service_missing_a_key_refuses_to_start(
         (("alliance", "--help"), {"ALLIANCE_TOKEN_PUBLIC_KEYS": "{}"}, "not both"),
         (("alliance", "--help"), {"AMQP_URI": "amqp://guest:guest@127.0.0.1/"}, "already holds a password"),
         (("alliance", "--help"), {"AMQP_URI": "amqp://127.0.0.1/"}, "must name its user"),
+        (
+            ("alliance", "--help"),
+            {
+                "TICKETS_READ_DATABASE_URL": "postgresql://tickets@a:5432,b:5432/t?target_session_attrs=prefer-standby",
+                "TICKETS_READ_DATABASE_URL_PASSWORD_FILE": "/nonexistent/secret",
+            },
+            "TICKETS_READ_DATABASE_URL_PASSWORD_FILE names /nonexistent/secret",
+        ),
     ],
     ids=[
         "no argument",
@@ -218,6 +226,7 @@ def test_in_production_a_service_missing_a_key_refuses_to_start(
         "secret twice",
         "password twice",
         "url without user",
+        "read url's password",
     ],
 )
 def test_a_wrong_invocation_exits_2_saying_why(secrets_env, args, extra_env, message):

@@ -1,6 +1,6 @@
 """Least privilege between services, over the real broker on a vhost with no permissions (guest):
 a service's key signs its own identity only, and the receiver checks that identity's method
-grants (its row of grants.RPC_CALLS); people's keys rotate without a call refused."""
+grants (its row of grants.RPC_CALLS); the people key and a service's key rotate without a call refused."""
 
 import uuid
 from datetime import UTC, datetime
@@ -158,3 +158,71 @@ def test_a_key_rotated_while_calls_are_in_flight_refuses_no_call(service_harness
             TokenService(keys.KeySet.load("dev"), old).issue("s", "staff")
         )
     assert Forbidden  # (imported for readers: the refusals this file is about)
+
+
+def test_a_service_key_rotated_while_it_calls_refuses_no_call(service_harness, container_factory, service_config):
+    """A service's own key rotates as the people key does (deploy/README.md, "Identity keys"):
+    events keeps calling registry.get_merchant (inside its grants) with tokens signed by its key
+    while the registry learns events' new public key, events switches to its new private key and
+    the old public key leaves the set. Every call is answered (NotFound: no such merchant), none
+    refused; a token of the old key is Unauthenticated at the end."""
+    signer = keys.service_signer("events")
+    dev = list(keys.KeySet.load("dev"))
+    old = keys.load_signing_key("dev", signer, keys.KeySet.load("dev"))
+    new = keys.generate(signer)
+    with_both = keys.KeySet([*dev, new.public()]).jwks()
+    only_new = keys.KeySet([*(k for k in dev if k.signer != signer), new.public()]).jwks()
+
+    first = service_harness("registry", START)
+    config = first.container.config
+    events = {"now": TokenService(keys.KeySet.load("dev"), old)}
+    results, stop = [], eventlet.event.Event()
+
+    def caller():
+        from alliance_platform.rpc import AllianceClient
+
+        while not stop.ready():
+            # What events' ServiceRpc does: its own identity, signed with the key it holds now.
+            token = events["now"].issue("events", "system", roles=["system"], districts=["*"], ttl=600)
+            with AllianceClient(config["AMQP_URI"], token, timeout=15) as alliance:
+                for _ in range(5):  # a token serves several calls, some while the keys change
+                    try:
+                        alliance.registry.get_merchant(merchant_id=str(uuid.uuid4()))
+                        results.append("ok")
+                    except Exception as exc:  # noqa: BLE001 - every outcome is counted
+                        results.append(type(exc).__name__)
+
+    def replace(container, key_set):
+        started = container_factory(service_class("registry"), {**config, "TOKEN_PUBLIC_KEYS": key_set})
+        started.start()
+        before = len(results)
+        wait_until(lambda: len(results) > before + 20, timeout=30, message="calls answered")
+        container.stop()  # graceful: its calls in flight are answered
+        return started
+
+    def run_callers():
+        return [eventlet.spawn(caller) for _ in range(4)]
+
+    def stop_callers(threads):
+        stop.send()
+        for thread in threads:
+            thread.wait()
+
+    callers = run_callers()
+    wait_until(lambda: len(results) > 20, timeout=30, message="calls before the rotation")
+    second = replace(first.container, with_both)  # 1. events' new public key everywhere
+    events["now"] = TokenService(keys.KeySet.from_jwks(with_both), new)  # 2. events signs with it
+    count = len(results)
+    wait_until(lambda: len(results) > count + 40, timeout=30, message="calls with the new key")
+    # 3. no token of the old key in use any more: its public key leaves the set.
+    stop_callers(callers)
+    stop = eventlet.event.Event()
+    callers = run_callers()
+    replace(second, only_new)
+    stop_callers(callers)
+    assert len(results) > 100
+    assert set(results) == {"NotFound"}, {r for r in results if r != "NotFound"}
+    with pytest.raises(Unauthenticated):
+        TokenService(keys.KeySet.from_jwks(only_new)).verify(
+            TokenService(keys.KeySet.load("dev"), old).issue("events", "system", roles=["system"], districts=["*"])
+        )

@@ -356,9 +356,11 @@ def test_a_message_whose_consumers_keep_dying_goes_to_the_dead_letters(broker):
         # Declared as the platform declares a handler queue (quorum, its delivery limit).
         channel.queue_declare(probe, durable=True, auto_delete=False, arguments=handler_queue_arguments("tickets"))
         channel.queue_bind(probe, "registry.events", "merchant_registered")
+        # As tickets itself declares and binds its dead letters (not left to an earlier test's services).
         channel.queue_declare(
             "alliance.dead-letters.tickets", durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"}
         )
+        channel.queue_bind("alliance.dead-letters.tickets", "alliance.dead-letters", "tickets")
         _publish("registry.events", "merchant_registered")(_connect(broker, "registry").channel())
         deliveries = 0
         while (message := channel.basic_get(probe)) is not None:

@@ -31,6 +31,7 @@ from kombu import Connection, Exchange, Queue
 from alliance_platform.config import service_class
 from alliance_platform.errors import AllianceError, NotFound
 from alliance_platform.migrate import apply
+from alliance_platform.store import Database
 from tests.integration.tickets.conftest import demand
 from tests.support.helpers import query, wait_until
 from tests.support.servers import workdir
@@ -117,6 +118,7 @@ def test_the_service_survives_the_loss_of_its_primary(
     refused = collections.Counter()  # typed errors callers saw, by name
     untyped, own_write_missing = [], []
     reads = collections.Counter()
+    read_times = []  # when each pair of list calls was answered
 
     def counting_refusals(alliance):
         """Count every refused attempt, the client's own retries (same request id) included."""
@@ -167,6 +169,7 @@ def test_the_service_survives_the_loss_of_its_primary(
                     alliance.tickets.list_tickets(merchant_id=merchant, limit=20)
                     alliance.tickets.list_tickets(status="submitted", limit=20)
                     reads["answered"] += 2
+                    read_times.append(time.monotonic())
                 except AllianceError as exc:
                     reads[type(exc).__name__] += 1
                     eventlet.sleep(0.2)
@@ -221,6 +224,9 @@ def test_the_service_survives_the_loss_of_its_primary(
             f"{len(missing)} of {len(events)} not delivered (e.g. {missing[:3]}); received {len(consumer.received)}"
             f" (e.g. {list(consumer.received)[:3]}); unpublished in the outbox {unpublished}"
         ) from None
+    reads_without_primary = 2 * sum(1 for when in read_times if down_at < when < promoted_at)
+    read_pool = next(d for d in container.dependencies if isinstance(d, Database)).read_pool
+    read_connections = read_pool.get_stats()["requests_num"]
     redelivered = sum(count - 1 for count in consumer.received.values() if count > 1)
 
     print(
@@ -229,11 +235,13 @@ def test_the_service_survives_the_loss_of_its_primary(
         f" lost {len(lost)} duplicated {len(duplicated)} stored {len(stored)}\n"
         f"  primary down {down_at - lost_at:.2f} s after the signal; the service committing again"
         f" {first_after - down_at:.2f} s after it was down, of which until promoted {promoted_at - down_at:.2f} s\n"
-        f"  refused attempts (each sent again, same request id) {dict(refused)}; reads {dict(reads)};"
-        f" own submissions not read back {len(own_write_missing)}\n"
+        f"  refused attempts (each sent again, same request id) {dict(refused)}; reads {dict(reads)},"
+        f" {reads_without_primary} of them while there was no primary; sessions on the read pool"
+        f" {read_connections}; own submissions not read back {len(own_write_missing)}\n"
         f"  events: {len(events)} ticket_submitted in the outbox, all delivered; {redelivered} delivered twice"
     )
     assert untyped == []
+    assert read_connections > 0, "the read URL was not used"
     assert set(refused) <= {"ServiceUnavailable", "ServiceTimeout"}
     assert lost == [], "acknowledged submissions missing on the new primary"
     assert duplicated == [], "a submission stored twice"

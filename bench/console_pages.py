@@ -9,7 +9,7 @@ seats: 10 waiting), and 20 messages in each staff member's inbox.
 
 One staff member signs in through the real code flow (the sign-in page's form, the code read from
 their inbox as they would, the cookie the console sets); the other nine carry a token minted with
-the registry's signing secret, as sign-in would issue it. Each holds one kept-alive HTTP connection
+the people issuer's key, as sign-in would issue it. Each holds one kept-alive HTTP connection
 (a urllib3 pool of one) with the session and CSRF cookies a browser would send.
 
 The pages, each a GET of the console and what it calls (every page also asks

@@ -28,7 +28,7 @@ _CLAIMED_MAX = 10_000
 
 class _ClaimedCall(Call):
     """The gateway's view of its caller: what the token *claims*, for log lines only. The gateway
-    holds no signing secret; the service it calls verifies the token and decides."""
+    holds no key; the service it calls verifies the token and decides."""
 
     @property
     def identity(self):

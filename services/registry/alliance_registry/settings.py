@@ -9,7 +9,7 @@ start.
 
 ``sign_in``: the rules of signing in by one-time code (``SIGN_IN_*``: lifetimes, tries, limits;
 a malformed limit stops the service at start); ``tokens``: what mints the token of a person who
-signed in, with the platform's signing secret (the registry is the one service that mints tokens
+signed in, with the people issuer's key (PEOPLE_SIGNING_KEY; the registry is the one service that mints tokens
 for people).
 """
 

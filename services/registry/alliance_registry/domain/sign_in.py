@@ -5,7 +5,7 @@
   every mobile asked for, but sent only to a person who may sign in — so neither the answer nor
   what ``sign_in`` says afterwards tells whether a mobile belongs to someone.
 - The code: ``CODE_DIGITS`` digits from the system's secure random source, kept only as a keyed
-  hash (HMAC-SHA256 under a key derived from the signing secret, over the mobile, the code and a
+  hash (HMAC-SHA256 under a key derived from SIGN_IN_CODE_SECRET, over the mobile, the code and a
   salt of its own), valid ``code_ttl`` seconds, at most ``max_tries`` wrong tries; a new code
   replaces the previous one, and a code signs in once.
 - How often: per mobile and per client (the HTTP client's address the gateway passes) at most so

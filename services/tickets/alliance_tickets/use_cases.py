@@ -509,6 +509,8 @@ def merge_ticket(ctx, cmd):
     duplicate, survivor = locked[duplicate_id], locked[survivor_id]
     access.require_handler(ctx.caller, duplicate)
     access.require_handler(ctx.caller, survivor)
+    if duplicate["parent_id"] is not None or survivor["parent_id"] is not None:
+        raise Conflict("a task of a joint demand is resolved or refused, not merged")
     if duplicate["merchant_id"] != survivor["merchant_id"]:
         raise Conflict(f"{duplicate['reference']} and {survivor['reference']} are demands of different merchants")
     if survivor["status"] in lc.FINAL:

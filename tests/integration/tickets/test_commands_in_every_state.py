@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 
 from alliance_platform.config import service_class
 from alliance_platform.errors import AllianceError
-from tests.integration.tickets.conftest import demand
+from tests.integration.tickets.conftest import START, TicketsHarness, demand
 
 # A checklist-style category (清单式), so that ticking a checklist item has an item to tick.
 CATEGORY = "government_affairs"
@@ -68,7 +68,19 @@ COMMANDS = {
     "tick_checklist_item": [{"item_id": 1, "done": True}, {"item_id": 99}],
     "add_child_task": [{"unit": "aodele", "title": "核实澳德乐门店情况", "description": "请协助核实"}],
     "refuse_task": [{"reason": "不属于本商圈"}],
+    # The follow-up practice: a call's outcome (a closed demand owes one here: the sample is 1),
+    # supervision (every ticket here was escalated once), a merge into an open demand of the same
+    # merchant, and the custody log (each ticket holds one document and has handed one back).
+    "record_follow_up": [{"outcome": "solved", "note": "已解决"}],
+    "supervise_ticket": [{"due_at": "2027-01-05T10:00:00+08:00", "reason": "督办"}],
+    "merge_ticket": [{"into_id": "<survivor>", "reason": "重复提交"}],
+    "receive_document": [{"document": "营业执照副本", "received_from": "店主", "location": "档案柜A-3"}],
+    "move_document": [{"item_id": "<held>", "location": "窗口3号柜"}],
+    "return_document": [{"item_id": "<held>", "returned_to": "店主"}],
+    "confirm_document_return": [{"item_id": "<returned>"}],
 }
+# Commands on a document of the ticket's custody log rather than on the ticket itself.
+ON_DOCUMENTS = {"move_document", "return_document", "confirm_document_return"}
 
 
 def _commands():
@@ -77,6 +89,14 @@ def _commands():
         method = getattr(cls, name)
         if hasattr(method, "rpc_schema") and not method.rpc_read_only and name != "submit_ticket":
             yield name, method.rpc_allow
+
+
+@pytest.fixture
+def tickets(service_harness):
+    """The tickets service with every closed demand owing a follow-up call (the sample share 1),
+    so that recording a call's outcome has a case in the closed state."""
+    started = service_harness("tickets", START, SLA_SWEEP_INTERVAL=0.05, FOLLOW_UP_SAMPLE_SHARE=1.0)
+    return TicketsHarness(started.container, started.time, started.tokens, started.client, started.extras)
 
 
 def test_every_command_of_the_service_has_a_case_here():
@@ -99,10 +119,32 @@ class World:
             "admin": stack.enter_context(tickets.admin()),
         }
         self.db = stack.enter_context(psycopg.connect(tickets.database, autocommit=True, row_factory=dict_row))
+        # The open demand duplicates are merged into (it stays open: merges only close the duplicate).
+        self.survivor_id = self.clients["merchant"].tickets.submit_ticket(**demand(self.merchant_id))["ticket_id"]
+
+    def _document(self, ticket_id, returned):
+        return str(
+            self.db.execute(
+                "SELECT id FROM custody_items WHERE ticket_id = %s AND (returned_at IS NOT NULL) = %s"
+                " ORDER BY received_at DESC, id LIMIT 1",
+                (ticket_id, returned),
+            ).fetchone()["id"]
+        )
 
     def call(self, kind, method, ticket_id, arguments):
-        arguments = {k: (self.colleague_id if v == "<colleague>" else v) for k, v in arguments.items()}
-        target = {"parent_id": ticket_id} if method == "add_child_task" else {"ticket_id": ticket_id}
+        placeholders = {
+            "<colleague>": lambda: self.colleague_id,
+            "<survivor>": lambda: self.survivor_id,
+            "<held>": lambda: self._document(ticket_id, returned=False),
+            "<returned>": lambda: self._document(ticket_id, returned=True),
+        }
+        arguments = {k: (placeholders[v]() if v in placeholders else v) for k, v in arguments.items()}
+        if method == "add_child_task":
+            target = {"parent_id": ticket_id}
+        elif method in ON_DOCUMENTS:
+            target = {}
+        else:
+            target = {"ticket_id": ticket_id}
         return getattr(self.clients[kind].tickets, method)(**target, **arguments)
 
     def ticket_in(self, state, task):
@@ -116,8 +158,14 @@ class World:
             ticket_id = self.clients["merchant"].tickets.submit_ticket(**demand(self.merchant_id, category=CATEGORY))[
                 "ticket_id"
             ]
+        documents = self.clients["admin"].tickets
+        for document in ("身份证复印件", "营业执照副本"):
+            documents.receive_document(ticket_id=ticket_id, document=document, received_from="店主", location="柜A")
+        documents.return_document(item_id=self._document(ticket_id, returned=False), returned_to="店主")
         for kind, method, arguments in PATHS[state]:
             self.call(kind, method, ticket_id, arguments)
+        # Escalated once, as the SLA sweep does for an overdue demand: supervision has its case.
+        self.db.execute("UPDATE tickets SET escalation_level = 1 WHERE id = %s", (ticket_id,))
         assert self.clients["admin"].tickets.get_ticket(ticket_id=ticket_id)["status"] == state
         return ticket_id
 
@@ -169,5 +217,5 @@ def test_every_command_on_a_ticket_in_every_state_answers_typed_and_a_refusal_ch
     assert not failures, "\n".join(failures)
     # Each command was called right, somewhere: it did its work in some state (a task is not split
     # further; only a task is refused by its unit).
-    assert set(COMMANDS) - done == ({"add_child_task"} if task else {"refuse_task"})
+    assert set(COMMANDS) - done == ({"add_child_task", "merge_ticket"} if task else {"refuse_task"})
     assert refused

@@ -19,11 +19,23 @@ _JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
 # A URL's password (amqp://user:password@host): nameko masks only the first of an AMQP_URI that
 # names several nodes ("amqp://a;amqp://b").
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s;]*:)[^@\s;/]+@")
-_SECRET_KEYS = {"authorization", "token", "password", "secret", "signing_secret", "id_card", "id_card_no"}
+# A field is masked when its name is one of these or contains one (signing_key, people_signing_key,
+# sign_in_code_secret, id_card_no, a system's credential, ...).
+_SECRET_KEYS = ("authorization", "token", "password", "secret", "signing_key", "private_key", "credential", "id_card")
+# A private key in PEM, and an internal system's credential (registry's delegation).
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+_CREDENTIAL = re.compile(r"alliance-system\.[\w-]+")
+
+
+def _secret_name(key):
+    key = str(key).lower()
+    return any(fragment in key for fragment in _SECRET_KEYS)
 
 
 def mask_text(text):
     text = _JWT.sub("[token]", text)
+    text = _PEM.sub("[private key]", text)
+    text = _CREDENTIAL.sub("[credential]", text)
     text = _URL_PASSWORD.sub(r"\1********@", text)
     text = _ID_CARD.sub(r"\1*************\2", text)
     return _MOBILE.sub(r"\1****\2", text)
@@ -33,7 +45,7 @@ def _mask(value):
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
-        return {k: ("[masked]" if str(k).lower() in _SECRET_KEYS else _mask(v)) for k, v in value.items()}
+        return {k: ("[masked]" if _secret_name(k) else _mask(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_mask(v) for v in value]
     return value

@@ -38,3 +38,14 @@ def test_every_line_is_json_masked_and_carries_the_bound_context():
     assert first["service"] == "registry" and first["correlation_id"] == "corr-1"
     assert first["phone"] == "139****5678" and first["authorization"] == "[masked]"
     assert second["event"] == "from stdlib 139****5678" and second["level"] == "warning"
+
+
+def test_keys_and_credentials_are_masked_by_name_and_by_shape():
+    pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA\n-----END PRIVATE KEY-----"
+    fields = logs._mask(
+        {"people_signing_key": "x", "SIGN_IN_CODE_SECRET": "y", "credential": "z", "note": f"loaded {pem}"}
+    )
+    assert fields["people_signing_key"] == fields["SIGN_IN_CODE_SECRET"] == fields["credential"] == "[masked]"
+    assert "MC4CAQ" not in fields["note"] and "[private key]" in fields["note"]
+    masked = logs.mask_text("exchange with alliance-system.AbC_12-xyz refused")
+    assert "AbC_12" not in masked and "[credential]" in masked

@@ -29,6 +29,7 @@ from . import (  # noqa: E402
     gateway_roundtrip,
     notifications_fanout,
     outbox_drain,
+    peak_day,
     registration_burst,
     registry_scale,
     rpc_roundtrip,
@@ -51,6 +52,7 @@ SCENARIOS = {
     "console": console_pages.run,
     "scaleout": scale_out.run,
     "curves": cost_curves.run,
+    "peak": peak_day.run,
 }
 
 

@@ -8,7 +8,8 @@ SMS per merchant) commit in the same transaction, so that is the last row commit
 
 - 2,200 merchants (the alliance), beside a raw COPY of 2,200 delivery rows into a table of the same
   shape and indexes, in the same run. Goal: < 0.5 s.
-- 100,000 merchants (the city: 43 districts), beside a raw COPY of 100,000 rows. Goal: < 15 s.
+- 100,000 merchants (the city: 43 districts), beside a raw COPY of 100,000 rows. Goal: ≤ 2× the
+  raw COPY (and < 15 s).
   The service's peak memory (VmHWM, reset just before) is reported beside its resident size before.
 
 The senders are held off (``DISPATCH_INTERVAL`` one hour): the figure is the fan-out, not the SMS
@@ -35,7 +36,7 @@ from .registry_scale import ALLIANCE_DISTRICTS, MERCHANTS, OTHER_DISTRICTS, ensu
 from .report import Result, progress
 
 DATABASE = "alliance_bench_notifications"
-GOAL_ALLIANCE_S, GOAL_CITY_S = 0.5, 15.0
+GOAL_ALLIANCE_S, GOAL_CITY_S, GOAL_CITY_RATIO = 0.5, 15.0, 2.0
 FANOUT_TIMEOUT = 120
 EXCHANGE = Exchange("events.events", type="topic", durable=True)
 
@@ -210,8 +211,8 @@ def run(env, quick):
                 figure=city_figure,
                 baselines={f"raw COPY {MERCHANTS:,} rows": city_baseline},
                 compared_to=f"raw COPY {MERCHANTS:,} rows",
-                goal=f"< {GOAL_CITY_S:.0f} s",
-                met=city_figure < GOAL_CITY_S,
+                goal=f"≤ {GOAL_CITY_RATIO:.0f}× raw COPY, < {GOAL_CITY_S:.0f} s",
+                met=city_figure <= GOAL_CITY_RATIO * city_baseline and city_figure < GOAL_CITY_S,
             ),
             Result(
                 scenario="notifications",

@@ -5,6 +5,7 @@ its relay wakes on the commit's NOTIFY, and the figure is events per second from
 last ``published_at`` (both read from the database clock). The baseline publishes the very same
 messages (body, properties, ``mandatory``) straight to an exchange of the same kind bound to the
 same durable queue, with pipelined publisher confirms: the broker's share of the relay's work.
+Goal: ≥ 0.8× that baseline.
 """
 
 import time
@@ -20,7 +21,7 @@ from alliance_registry.domain.identifiers import make_credit_code
 from .environment import EVENTS_EXCHANGE, EVENTS_SINK, BenchError
 from .report import Result, progress
 
-GOAL = 5_000  # events/s
+GOAL_RATIO = 0.8  # of the raw publish with confirms
 AGGREGATES = 100  # merchants the events are spread over; the relay keeps each one's order
 WARMUP_EVENTS = 10
 BASELINE_EXCHANGE = "bench.baseline_events"
@@ -162,7 +163,7 @@ def run(env, quick):
             figure=platform,
             baselines={"kombu confirms": baseline},
             compared_to="kombu confirms",
-            goal=f"≥ {GOAL:,} events/s",
-            met=platform >= GOAL,
+            goal=f"≥ {GOAL_RATIO}× kombu confirms",
+            met=platform >= GOAL_RATIO * baseline,
         )
     ]

@@ -62,17 +62,35 @@ class Route:
     rule: Rule
 
 
-def weighted_load(open_work, now, calendar, horizon=LOAD_HORIZON_MINUTES):
+def weighted_load(open_work, now, calendar, horizon=LOAD_HORIZON_MINUTES, left=None):
     """The load of a person's open demands ``open_work`` (``[(resolution_due_at, paused_at)]``):
     each weighs 1, plus up to 1 more the closer its deadline is in working time (2 when due now or
     overdue, 1 when ``horizon`` working minutes or more are left). A paused demand counts the time
-    that was left when its clock stopped."""
+    that was left when its clock stopped. ``left``: working minutes from ``now`` to each running
+    deadline, when the caller counted them already (``working_time_left``)."""
+    if left is None:
+        left = working_time_left([due for due, paused in open_work if paused is None], now, calendar, horizon)
     total = 0.0
     for due_at, paused_at in open_work:
-        at = paused_at or now
-        left = calendar.working_minutes(at, due_at) if due_at > at else 0.0
-        total += 1 + (horizon - min(left, horizon)) / horizon
+        minutes = calendar.working_minutes(paused_at, due_at) if paused_at is not None else left[due_at]
+        total += 1 + (horizon - min(minutes, horizon)) / horizon
     return total
+
+
+def working_time_left(deadlines, now, calendar, horizon):
+    """{deadline: working minutes from ``now`` to it} (capped at ``horizon``), the calendar walked
+    once: each deadline counted from the one before; those beyond the horizon not walked to."""
+    horizon_end = calendar.add(now, horizon)
+    left, minutes, since = {}, 0.0, now
+    for due_at in sorted(set(deadlines)):
+        if due_at >= horizon_end:
+            left[due_at] = horizon
+            continue
+        if due_at > since:
+            minutes += calendar.working_minutes(since, due_at)
+            since = due_at
+        left[due_at] = minutes
+    return left
 
 
 class RoutingTable:
@@ -126,7 +144,10 @@ class RoutingTable:
         """``people`` by weighted load, least first (ties keep the directory's order)."""
         if now is None:
             raise ValueError("least_loaded routing needs the moment of routing")
+        running = [due for work in open_work.values() for due, paused in work if paused is None]
+        left = working_time_left(running, now, self.calendar, self.horizon)
         loads = {
-            person: weighted_load(open_work.get(person, ()), now, self.calendar, self.horizon) for person in people
+            person: weighted_load(open_work.get(person, ()), now, self.calendar, self.horizon, left)
+            for person in people
         }
         return sorted(people, key=lambda person: loads[person])

@@ -6,10 +6,10 @@ The registry runs on the city data of the ``registry`` scenario (``registry_scal
 publish to the moment the notification reads ``resolved`` — its deliveries (an inbox entry and an
 SMS per merchant) commit in the same transaction, so that is the last row committed.
 
-- 2,200 merchants (the alliance), beside a raw COPY of 2,200 delivery rows into a table of the same
-  shape and indexes, in the same run. Goal: < 0.5 s.
-- 100,000 merchants (the city: 43 districts), beside a raw COPY of 100,000 rows. Goal: ≤ 2× the
-  raw COPY (and < 15 s).
+- 2,200 merchants (the alliance), beside a raw COPY of the same 4,400 delivery rows (an inbox entry
+  and an SMS per merchant) into a table of the same shape and indexes, in the same run. Goal: < 0.5 s.
+- 100,000 merchants (the city: 43 districts), beside a raw COPY of the same 200,000 delivery rows.
+  Goal: ≤ 2× the raw COPY (and < 15 s).
   The service's peak memory (VmHWM, reset just before) is reported beside its resident size before.
 
 The senders are held off (``DISPATCH_INTERVAL`` one hour): the figure is the fan-out, not the SMS
@@ -110,16 +110,18 @@ def _fan_out(env, conn, districts, expected):
 
 
 def _raw_copy(conn, count):
-    """Seconds to COPY ``count`` delivery rows into a table of the same shape and indexes (the
-    service's own binary COPY, without the service around it), and commit."""
+    """Seconds to COPY the delivery rows of ``count`` recipients — an inbox entry and an SMS each, as
+    the service writes them — into a table of the same shape and indexes (the service's own binary
+    COPY, without the service around it), and commit."""
     now = datetime.now(UTC)
+    event_id = uuid.uuid4()
     rows = [
         (
             1,
-            uuid.uuid4(),
-            f"merchant:{uuid.uuid4()}",
-            "sms",
-            f"150{n:08d}",
+            event_id,
+            recipient,
+            channel,
+            address,
             None,
             "zh-CN",
             False,
@@ -130,6 +132,8 @@ def _raw_copy(conn, count):
             now,
         )
         for n in range(count)
+        for recipient in (f"merchant:{uuid.uuid4()}",)
+        for channel, address in (("inbox", None), ("sms", f"150{n:08d}"))
     ]
     conn.execute("DROP TABLE IF EXISTS bench_copy")
     conn.execute("CREATE TABLE bench_copy (LIKE deliveries INCLUDING ALL)")
@@ -186,8 +190,8 @@ def run(env, quick):
                 variant=f"fan-out to {in_alliance:,} merchants (inbox + SMS)",
                 unit="ms",
                 figure=figure * 1000,
-                baselines={f"raw COPY {in_alliance:,} rows": baseline * 1000},
-                compared_to=f"raw COPY {in_alliance:,} rows",
+                baselines={f"raw COPY {2 * in_alliance:,} deliveries": baseline * 1000},
+                compared_to=f"raw COPY {2 * in_alliance:,} deliveries",
                 goal=f"< {GOAL_ALLIANCE_S * 1000:.0f} ms",
                 met=figure < GOAL_ALLIANCE_S,
             )
@@ -209,8 +213,8 @@ def run(env, quick):
                 variant=f"fan-out to {MERCHANTS:,} merchants (city)",
                 unit="s",
                 figure=city_figure,
-                baselines={f"raw COPY {MERCHANTS:,} rows": city_baseline},
-                compared_to=f"raw COPY {MERCHANTS:,} rows",
+                baselines={f"raw COPY {2 * MERCHANTS:,} deliveries": city_baseline},
+                compared_to=f"raw COPY {2 * MERCHANTS:,} deliveries",
                 goal=f"≤ {GOAL_CITY_RATIO:.0f}× raw COPY, < {GOAL_CITY_S:.0f} s",
                 met=city_figure <= GOAL_CITY_RATIO * city_baseline and city_figure < GOAL_CITY_S,
             ),

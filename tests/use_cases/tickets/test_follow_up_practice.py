@@ -343,3 +343,18 @@ def test_a_least_loaded_rule_proposes_the_staff_member_with_the_least_weighted_o
     assert (routed["proposed_id"], routed["team"], routed["style"]) == (calm, None, "team")
     [assigned] = [p for p in tickets.payloads("ticket_assigned") if p["ticket_id"] == str(routed["id"])]
     assert assigned["assignee_id"] == calm
+
+
+def test_reminders_past_the_supervisions_due_date_say_it_is_overdue_and_a_late_lift_is_not_on_time(tickets, desk):
+    merchant, secretary, owner = desk
+    ticket_id = _late(tickets, merchant, owner)  # Tuesday 15:00
+    due = (tickets.now + timedelta(hours=1)).isoformat()
+    tickets.call(use_cases.supervise_ticket, secretary, ticket_id=ticket_id, due_at=due, reason="限时办结")
+    tickets.advance(days=1)  # Wednesday 15:00: five working hours later, past its hour
+    assert tickets.tick(timers.remind_supervised) == 1
+    tickets.advance(days=1)
+    assert tickets.tick(timers.remind_supervised) == 1
+    assert [(r["reminder"], r["overdue"]) for r in tickets.payloads("supervision_reminded")] == [(1, True), (2, True)]
+    tickets.call(use_cases.cancel_ticket, shop(merchant), ticket_id=ticket_id, reason="已自行办理")
+    [lifted] = tickets.payloads("supervision_lifted")
+    assert (lifted["lifted_because"], lifted["on_time"]) == ("cancelled", False)

@@ -16,7 +16,7 @@ import psycopg  # noqa: E402
 import pytest  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from alliance_platform import keys, logs  # noqa: E402
+from alliance_platform import logs  # noqa: E402
 from alliance_platform.config import installed_services, load_config, platform_defaults, service_package  # noqa: E402
 from alliance_platform.identity import TokenService  # noqa: E402
 from alliance_platform.migrate import apply  # noqa: E402
@@ -24,6 +24,7 @@ from alliance_platform.rpc import AllianceClient  # noqa: E402
 from alliance_platform.store import green  # noqa: E402
 from tests.support.harness import service_harness, use_case  # noqa: E402,F401  (fixtures for every level)
 from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI, database_url  # noqa: E402
+from tests.support.signers import signer_config  # noqa: E402
 
 RUN_PREFIX = f"alliance_t{os.getpid()}"
 
@@ -125,15 +126,6 @@ def tokens():
     return TokenService.from_config(load_config("registry"))
 
 
-# Test-only services (the probes) sign their own calls with a key of their own, known beside the
-# development keys to the processes a test starts for them.
-_TEST_SIGNERS = {name: keys.generate(keys.service_signer(name)) for name in ("probe", "probe_consumer")}
-
-
-def _test_key_set():
-    return keys.KeySet([*(key.public() for key in keys.dev_keys()), *(k.public() for k in _TEST_SIGNERS.values())])
-
-
 @pytest.fixture
 def admin_token(tokens):
     return tokens.issue("admin-1", "staff", roles=["admin"], districts=["*"])
@@ -161,8 +153,7 @@ def service_config(rabbit_config, fresh_database):
                 "RPC_VALIDATE_RESULTS": True,
             }
         )
-        if name in _TEST_SIGNERS:
-            base.update(TOKEN_PUBLIC_KEYS=_test_key_set().jwks(), SIGNING_KEY=_TEST_SIGNERS[name].private_pem())
+        base.update(signer_config(name))
         if "DATABASE_URL" in base or name not in installed_services():  # the gateway has no database
             base["DATABASE_URL"] = database or fresh_database(kind or name)
         base.update(overrides)

@@ -14,6 +14,7 @@ from alliance_platform.store import make_pool, transaction
 from tests.support.helpers import get_json, http_port, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService, record_item
 from tests.support.servers import PrivateRabbit, workdir
+from tests.support.signers import signer_config
 
 CHANGES = 200
 
@@ -24,9 +25,10 @@ def rabbit():
         yield broker
 
 
-def _config(rabbit, database):
+def _config(rabbit, database, name="probe"):
     return {
         **platform_defaults(),
+        **signer_config(name),
         "AMQP_URI": rabbit.amqp_uri,
         "DATABASE_URL": database,
         "WEB_SERVER_ADDRESS": "127.0.0.1:0",
@@ -37,7 +39,7 @@ def _config(rabbit, database):
 
 
 def test_changes_committed_while_the_broker_is_down_all_arrive_exactly_once(rabbit, container_factory, fresh_database):
-    consumer = container_factory(ProbeConsumer, _config(rabbit, fresh_database("probe")))
+    consumer = container_factory(ProbeConsumer, _config(rabbit, fresh_database("probe"), "probe_consumer"))
     producer = container_factory(ProbeService, _config(rabbit, fresh_database("probe")))
     consumer.start()
     producer.start()

@@ -77,8 +77,10 @@ class Settings:
 
 
 def handled_events(service_cls):
-    """The (source, event_type) pairs the service class has handlers for: what rules may name."""
-    methods = (getattr(service_cls, name) for name in dir(service_cls))
+    """The (source, event_type) pairs the service class has handlers for: what rules may name.
+    Only its own ``handle_<source>_<event>`` methods: the platform's handlers (``platform_*``, e.g.
+    a revoked system's tokens) notify nobody."""
+    methods = (getattr(service_cls, name) for name in dir(service_cls) if name.startswith("handle_"))
     return {method.handles for method in methods if hasattr(method, "handles")}
 
 

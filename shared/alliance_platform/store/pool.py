@@ -3,11 +3,14 @@
 import eventlet
 import psycopg
 import psycopg.errors
+import structlog
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 from psycopg_pool.base import AttemptWithBackoff
 
 from ..errors import Conflict, ServiceUnavailable, ValidationError
+
+log = structlog.get_logger("alliance.db")
 
 # Longest wait between the pool's attempts to replace a connection it lost. psycopg_pool doubles
 # the wait after each failure (1, 2, 4, 8 ... s, for up to ``reconnect_timeout``): a primary
@@ -68,8 +71,8 @@ def check_soon(pool):
     def check():
         try:
             pool.check()
-        except Exception:  # a pool closing as the service stops; nothing to weed then
-            pass
+        except Exception as exc:  # a pool closing as the service stops: nothing to weed then
+            log.info("idle connections not checked", pool=pool.name, error=str(exc))
         finally:
             _checking.discard(pool)
 

@@ -77,7 +77,9 @@ def _register(instance, count):
     return numbers
 
 
-def test_rotation_in_batches_interrupted_and_resumed_leaves_every_number_under_the_new_key(before, use_case, monkeypatch):
+def test_rotation_in_batches_interrupted_and_resumed_leaves_every_number_under_the_new_key(
+    before, use_case, monkeypatch
+):
     numbers = _register(before, 25)
     assert before.under() == {1: 25}
     versions = {r["person_id"]: r["version"] for r in before.db("SELECT id::text AS person_id, version FROM people")}

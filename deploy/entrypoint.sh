@@ -81,14 +81,22 @@ for var in $URL_VARS; do
 import sys
 from urllib.parse import quote, urlsplit, urlunsplit
 
-name, url, password = sys.argv[1:]
-parts = urlsplit(url)
-userinfo, at, host = parts.netloc.rpartition("@")
-if not at or not userinfo:
-    sys.exit(f"entrypoint: {name} must name its user (scheme://user@host/...) to take a password")
-if ":" in userinfo:
-    sys.exit(f"entrypoint: {name} already holds a password; remove it or the _PASSWORD_FILE")
-print(urlunsplit(parts._replace(netloc=f"{userinfo}:{quote(password, safe='')}@{host}")))
+name, urls, password = sys.argv[1:]
+
+
+def with_password(url):
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or not userinfo:
+        sys.exit(f"entrypoint: {name} must name its user (scheme://user@host/...) to take a password")
+    if ":" in userinfo:
+        sys.exit(f"entrypoint: {name} already holds a password; remove it or the _PASSWORD_FILE")
+    return urlunsplit(parts._replace(netloc=f"{userinfo}:{quote(password, safe='')}@{host}"))
+
+
+# AMQP_URI may name several broker nodes (kombu's failover syntax, ";" between URLs): each one
+# gets the password. A PostgreSQL multi-host URL is one URL (hosts separated by ","): as it is.
+print(";".join(with_password(url) for url in urls.split(";")))
 PY
 ) || exit 2
   export "$var=$url"

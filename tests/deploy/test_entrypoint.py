@@ -233,3 +233,30 @@ def test_a_wrong_invocation_exits_2_saying_why(secrets_env, args, extra_env, mes
     result = _run(*args, env={**secrets_env, **extra_env})
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_every_broker_node_and_every_database_host_gets_the_password_from_its_file(secrets_env, tmp_path):
+    """AMQP_URI naming three nodes (kombu's failover syntax): the password reaches each node's URL,
+    not only the first one's; a multi-host PostgreSQL URL is one URL and gets it once."""
+    (tmp_path / "awkward").write_text(AWKWARD_PASSWORD + "\n")
+    shown = tmp_path / "bin"
+    shown.mkdir()
+    # Stands in for the operator command: prints what the entrypoint handed on.
+    (shown / "alliance").write_text('#!/bin/sh\nprintf "%s\\n%s\\n" "$AMQP_URI" "$TICKETS_DATABASE_URL"\n')
+    (shown / "alliance").chmod(0o755)
+    nodes = ["rabbit-0:5672", "rabbit-1:5672", "rabbit-2:5672"]
+    env = {
+        **secrets_env,
+        "PATH": f"{shown}:{secrets_env['PATH']}",
+        "AMQP_URI": ";".join(f"amqp://tickets@{node}/alliance" for node in nodes),
+        "AMQP_URI_PASSWORD_FILE": str(tmp_path / "awkward"),
+        "TICKETS_DATABASE_URL": "postgresql://tickets@pg-a:5432,pg-b:5432/alliance_tickets?target_session_attrs=read-write",
+        "TICKETS_DATABASE_URL_PASSWORD_FILE": str(tmp_path / "awkward"),
+    }
+    result = _run("alliance", env=env)
+    assert result.returncode == 0, result.stderr
+    amqp_uri, database = result.stdout.splitlines()
+    urls = amqp_uri.split(";")
+    assert [urlsplit(url).netloc.rpartition("@")[2] for url in urls] == nodes
+    assert {urlsplit(url).password for url in urls} == {"p%40ss%3Aw%2Frd%25%23%3F"}
+    assert database.startswith("postgresql://tickets:p%40ss%3Aw%2Frd%25%23%3F@pg-a:5432,pg-b:5432/alliance_tickets")

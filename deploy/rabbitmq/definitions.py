@@ -105,6 +105,10 @@ SUBSCRIPTIONS = {
             "registration_waitlisted",
             "registration_promoted",
             "registration_cancelled",
+            "seat_offered",
+            "offer_accepted",
+            "offer_declined",
+            "offer_expired",
             "activity_reminder_due",
         ],
         "registry": [

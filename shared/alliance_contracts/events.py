@@ -9,6 +9,8 @@ AUDIENCES = ("merchants", "party_members", "staff", "children")
 # What a registration is: it holds a seat or a place in the waiting list (HELD), or no longer does.
 HELD = ("confirmed", "waitlisted")
 REGISTRATION_STATUSES = (*HELD, "cancelled", "attended", "no_show")
+# Why a waiting-list offer ended unanswered: its time ran out, or registration closed first.
+OFFER_ENDINGS = ("expired", "registration_closed")
 # How long before its start an activity's confirmed registrants are reminded (the earlier window first).
 REMINDER_WINDOWS = ("24h", "2h")
 # The honours an evaluation (评选) may be for: the registry awards its winners the honour of that kind.
@@ -135,9 +137,64 @@ class RegistrationWaitlisted(_Registration):
 
 @event_contract("events", "registration_promoted", examples=[{**_REGISTRATION, "check_in_code": "K7M3Q9TX"}])
 class RegistrationPromoted(_Registration):
-    """A seat freed up and went to this waiting registration."""
+    """A seat freed up and went to this waiting registration. Published before waiting-list offers
+    (``seat_offered``, ``offer_accepted``) took its place; kept for consumers of older events."""
 
     check_in_code = fields.String(required=True)
+
+
+_OFFER = {**_REGISTRATION, "offered_at": "2026-04-02T01:00:00+00:00", "expires_at": "2026-04-02T03:00:00+00:00"}
+
+
+@event_contract("events", "seat_offered", examples=[_OFFER])
+class SeatOffered(_Registration):
+    """A seat freed up and is offered to this waiting registration, held for it until
+    ``expires_at``: accepted by then (``accept_offer``) it is confirmed, else the seat passes on."""
+
+    offered_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "events",
+    "offer_accepted",
+    examples=[{**_OFFER, "accepted_at": "2026-04-02T01:30:00+00:00", "check_in_code": "K7M3Q9TX"}],
+)
+class OfferAccepted(_Registration):
+    """The offered seat was accepted: the registration is confirmed; the check-in code is its ticket."""
+
+    offered_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    accepted_at = fields.AwareDateTime(required=True)
+    check_in_code = fields.String(required=True)
+
+
+@event_contract("events", "offer_declined", examples=[{**_OFFER, "declined_at": "2026-04-02T01:30:00+00:00"}])
+class OfferDeclined(_Registration):
+    """The offered seat was declined: the registration is cancelled, the seat offered to the next."""
+
+    offered_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    declined_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "events",
+    "offer_expired",
+    examples=[
+        {**_OFFER, "because": "expired", "ended_at": "2026-04-02T03:00:00+00:00"},
+        {**_OFFER, "because": "registration_closed", "ended_at": "2026-04-02T02:00:00+00:00"},
+    ],
+)
+class OfferExpired(_Registration):
+    """An offered seat was not accepted in time (``because: expired``: the registration is
+    cancelled and the seat offered to the next), or registration closed first
+    (``registration_closed``: the registration waits again in its place; no more offers)."""
+
+    offered_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+    because = fields.String(required=True, validate=validate.OneOf(OFFER_ENDINGS))
+    ended_at = fields.AwareDateTime(required=True)
 
 
 @event_contract("events", "registration_cancelled", examples=[{**_REGISTRATION, "was": "confirmed"}])

@@ -71,7 +71,8 @@ def attendance(ctx, cmd):
         "confirmed": confirmed,
         "attended": attended,
         "no_shows": counts.get(registration.NO_SHOW, 0),
-        "waitlisted": counts.get(registration.WAITLISTED, 0),
+        # Offered a seat, not yet confirmed: still waiting.
+        "waitlisted": counts.get(registration.WAITLISTED, 0) + counts.get(registration.OFFERED, 0),
         "cancelled": counts.get(registration.CANCELLED, 0),
         "attendance_rate": _rate(attended, confirmed),
     }

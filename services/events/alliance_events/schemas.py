@@ -244,10 +244,12 @@ class ActivityOut(Schema):
 
 
 class ActivitySeatsOut(ActivityOut):
-    """An activity with its seats taken and the length of its waiting list."""
+    """An activity with its seats taken, the seats held for waiting-list offers and the length of
+    its waiting list (those offered a seat aside)."""
 
     confirmed = fields.Integer(required=True, attribute="confirmed_count")
     waitlisted = fields.Integer(required=True, attribute="waiting_count")
+    offered = fields.Integer(required=True, attribute="offered_count")
 
 
 class CompletedActivityOut(ActivityOut):
@@ -266,9 +268,17 @@ class SeriesOut(Schema):
     activities = fields.List(fields.Nested(ActivityOut), required=True)
 
 
+class OfferOut(Schema):
+    """A seat offered to a waiting registration, held for it until ``expires_at``."""
+
+    offered_at = fields.AwareDateTime(required=True)
+    expires_at = fields.AwareDateTime(required=True)
+
+
 class _Registration(Schema):
     """A registration as its registrant and organisers see it. A waiting registration's ``place``
-    (and ``position``, the same) is where it stands now: 1 is the next to get a seat."""
+    (and ``position``, the same) is where it stands now: 1 is the next to get a seat. One offered a
+    seat is ``waitlisted`` with its ``offer`` (``accept_offer`` before ``expires_at``), without a place."""
 
     registration_id = fields.UUID(required=True, attribute="id")
     activity_id = fields.UUID(required=True)
@@ -283,6 +293,7 @@ class _Registration(Schema):
     status = fields.String(required=True, validate=validate.OneOf(REGISTRATION_STATUSES))
     position = fields.Integer(required=True, allow_none=True)
     place = fields.Integer(required=True, allow_none=True)
+    offer = fields.Nested(OfferOut, required=True, allow_none=True)
     registered_at = fields.AwareDateTime(required=True)
 
 
@@ -313,10 +324,12 @@ def qr_svg(code):
 
 
 class CancelledRegistrationOut(Schema):
-    """The cancelled registration, and the waiting one its seat went to (or None)."""
+    """The cancelled registration, and the waiting one its seat is offered to (or None).
+    ``promoted`` is always None since seats are offered rather than given."""
 
     cancelled = fields.Nested(RegistrationOut, required=True)
     promoted = fields.Nested(RegistrationOut, required=True, allow_none=True)
+    offered = fields.Nested(RegistrationOut, required=True, allow_none=True)
 
 
 class AttendanceOut(Schema):

@@ -11,8 +11,8 @@ from .settings import SettingsProvider
 
 class EventsService(AllianceService):
     """Activities run jointly by the three districts (活动联抓): promotions coordinated across districts,
-    trainings, visits, tutoring, evaluations; registration with seats, quotas and a waiting list;
-    check-in, attendance and participation points."""
+    trainings, visits, tutoring, evaluations; registration with seats, quotas and a waiting list
+    whose freed seats are offered in turn; check-in, attendance and participation points."""
 
     name = "events"
 
@@ -100,6 +100,22 @@ class EventsService(AllianceService):
     )
     def cancel_registration(self, cmd):
         return use_cases.cancel_registration(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.RegistrationRef,
+        result=schemas.RegistrationOut,
+        route="POST /registrations/{registration_id}/accept-offer",
+    )
+    def accept_offer(self, cmd):
+        return use_cases.accept_offer(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.RegistrationRef,
+        result=schemas.RegistrationOut,
+        route="POST /registrations/{registration_id}/decline-offer",
+    )
+    def decline_offer(self, cmd):
+        return use_cases.decline_offer(self.ctx(), cmd)
 
     @rpc(
         schema=schemas.ListRegistrations,

@@ -1,6 +1,7 @@
 """The events service's settings, built from its config once at start."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
@@ -10,10 +11,15 @@ from nameko.extensions import DependencyProvider
 class Settings:
     points: dict  # activity type -> participation points per attended activity; "default" for the rest
     timezone: ZoneInfo  # dates of recurring activities are generated in it
+    offer_valid: timedelta  # how long a waiting-list offer holds its seat (never past the registration deadline)
 
     @classmethod
     def from_config(cls, config):
-        return cls(points=dict(config["PARTICIPATION_POINTS"]), timezone=ZoneInfo(config["TIMEZONE"]))
+        return cls(
+            points=dict(config["PARTICIPATION_POINTS"]),
+            timezone=ZoneInfo(config["TIMEZONE"]),
+            offer_valid=timedelta(minutes=float(config["OFFER_VALID_MINUTES"])),
+        )
 
     def points_for(self, activity_type):
         return int(self.points.get(activity_type, self.points["default"]))

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from .domain.activity import THEMED_PROMOTION
 from .domain.lifecycle import DRAFT, PUBLISHED
-from .domain.registration import ATTENDED, CANCELLED, CONFIRMED, HELD, NO_SHOW, SEATED, WAITLISTED
+from .domain.registration import ATTENDED, CANCELLED, CONFIRMED, HELD, NO_SHOW, OFFERED, SEATED, WAITLISTED
 
 
 def _literal(state):
@@ -110,7 +110,8 @@ def mark_cancelled(session, activity_id, status, reason):
     """The activity cancelled, its seat counters emptied (its registrations are cancelled with it)."""
     return session.fetchone(
         "UPDATE activities SET status = %s, cancel_reason = %s, confirmed_count = 0,"
-        " confirmed_by_district = '{}', waiting_count = 0 WHERE id = %s RETURNING *",
+        " confirmed_by_district = '{}', offered_count = 0, offered_by_district = '{}', waiting_count = 0"
+        " WHERE id = %s RETURNING *",
         (status, reason, activity_id),
     )
 
@@ -205,13 +206,16 @@ _MOVE_COUNTERS = (
     "UPDATE activities SET confirmed_count = confirmed_count + %(confirmed)s,"
     " confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
     "   to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
+    " offered_count = offered_count + %(offered)s,"
+    " offered_by_district = jsonb_set(offered_by_district, ARRAY[%(district)s],"
+    "   to_jsonb(coalesce((offered_by_district ->> %(district)s)::int, 0) + %(offered)s)),"
     " waiting_count = waiting_count + %(waiting)s,"
     " waitlist_last = waitlist_last + %(joined)s"
     " WHERE id = %(activity_id)s"
 )
 
 
-def move_counters(session, activity, district, confirmed=0, waiting=0, joined_queue=False):
+def move_counters(session, activity, district, confirmed=0, offered=0, waiting=0, joined_queue=False):
     """Move the activity's seat counters (its row is locked by the caller); the row after."""
     return session.fetchone(
         _MOVE_COUNTERS + " RETURNING *",
@@ -219,6 +223,7 @@ def move_counters(session, activity, district, confirmed=0, waiting=0, joined_qu
             "activity_id": activity["id"],
             "district": district,
             "confirmed": confirmed,
+            "offered": offered,
             "waiting": waiting,
             "joined": int(joined_queue),
         },
@@ -252,6 +257,7 @@ def insert_registration(session, activity, registration, confirmed, now):
                 "activity_id": activity["id"],
                 "status": CONFIRMED if confirmed else WAITLISTED,
                 "confirmed": int(confirmed),
+                "offered": 0,
                 "waiting": int(not confirmed),
                 "joined": int(not confirmed),
                 "now": now,
@@ -317,11 +323,55 @@ def waiting_list(session, activity_id):
     )
 
 
-def promote(session, registration_id, now):
+def offer_seat(session, registration_id, now, expires_at):
+    """The waiting registration offered a seat until ``expires_at``; it keeps its number in the
+    queue, to wait again in its place if registration closes before it answers."""
     return session.fetchone(
-        f"UPDATE registrations SET status = {_literal(CONFIRMED)}, position = NULL, confirmed_at = %s"
+        f"UPDATE registrations SET status = {_literal(OFFERED)}, offered_at = %s, offer_expires_at = %s,"
+        " offer_outcome = NULL WHERE id = %s RETURNING *",
+        (now, expires_at, registration_id),
+    )
+
+
+def accept_offer(session, registration_id, now, outcome):
+    return session.fetchone(
+        f"UPDATE registrations SET status = {_literal(CONFIRMED)}, position = NULL, confirmed_at = %s,"
+        " offer_outcome = %s WHERE id = %s RETURNING *",
+        (now, outcome, registration_id),
+    )
+
+
+def end_offer(session, registration_id, now, outcome, waits_again):
+    """The offer ended unanswered or declined (``outcome``): the registration cancelled, or waiting
+    again in its place if ``waits_again``."""
+    if waits_again:
+        return session.fetchone(
+            f"UPDATE registrations SET status = {_literal(WAITLISTED)}, offer_outcome = %s WHERE id = %s RETURNING *",
+            (outcome, registration_id),
+        )
+    return session.fetchone(
+        f"UPDATE registrations SET status = {_literal(CANCELLED)}, cancelled_at = %s, offer_outcome = %s"
         " WHERE id = %s RETURNING *",
-        (now, registration_id),
+        (now, outcome, registration_id),
+    )
+
+
+def open_offers(session, activity_id, due_at=None):
+    """The activity's open offers (those past ``due_at`` only, if given), in queue order."""
+    due = "" if due_at is None else " AND offer_expires_at <= %(due)s"
+    return session.fetchall(
+        f"SELECT * FROM registrations WHERE activity_id = %(activity)s AND status = {_literal(OFFERED)}{due}"
+        " ORDER BY position",
+        {"activity": activity_id, "due": due_at},
+    )
+
+
+def claim_with_expired_offers(session, now):
+    """Activities with an offer past its time, locked (those another instance holds are skipped)."""
+    return session.fetchall(
+        "SELECT * FROM activities WHERE id IN (SELECT activity_id FROM registrations"
+        f" WHERE status = {_literal(OFFERED)} AND offer_expires_at <= %s) FOR UPDATE SKIP LOCKED",
+        (now,),
     )
 
 
@@ -467,7 +517,7 @@ def period_figures(session, since, until):
         f" count(*) FILTER (WHERE r.status IN {_literals(SEATED)}) AS confirmed,"
         f" count(*) FILTER (WHERE r.status = {_literal(ATTENDED)}) AS attended,"
         f" count(*) FILTER (WHERE r.status = {_literal(NO_SHOW)}) AS no_shows,"
-        f" count(*) FILTER (WHERE r.status = {_literal(WAITLISTED)}) AS waitlisted"
+        f" count(*) FILTER (WHERE r.status IN {_literals((OFFERED, WAITLISTED))}) AS waitlisted"
         f" FROM registrations r JOIN activities a ON a.id = r.activity_id WHERE {_IN_PERIOD}",
         params,
     )

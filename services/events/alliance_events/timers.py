@@ -1,10 +1,11 @@
 """What time does by itself: registration closes at its deadline, activities start at their start,
-and confirmed registrants are reminded 24 h and 2 h before — once per window.
+waiting-list offers past their time pass to the next waiter, and confirmed registrants are reminded
+24 h and 2 h before — once per window.
 
 Each job moves activities through the same transition and use case as the commands
-(``use_cases.advance``, ``use_cases.remind``). Safe with two instances side by side: the rows are
-claimed with ``FOR UPDATE SKIP LOCKED``, and each reminder window is recorded on the activity in
-the transaction that announces it.
+(``use_cases.advance``, ``use_cases.expire_offers``, ``use_cases.remind``). Safe with two instances
+side by side: the rows are claimed with ``FOR UPDATE SKIP LOCKED``, and each reminder window is
+recorded on the activity in the transaction that announces it.
 """
 
 from . import storage, use_cases
@@ -22,6 +23,14 @@ def run_schedule(ctx):
     starting = storage.claim_due_to_start(session, now, lifecycle.sources("start"), except_type=EVALUATION)
     for activity in starting:
         use_cases.advance(ctx, activity, "start")
+    # After closing and starting, which end the offers of those activities without passing them on.
+    expiring = storage.claim_with_expired_offers(session, now)
+    expired = sum(use_cases.expire_offers(ctx, activity) for activity in expiring)
     due = storage.claim_due_for_reminders(session, now, lifecycle.UPCOMING, reminders.EARLIEST, reminders.LAST)
     reminded = sum(use_cases.remind(ctx, activity) for activity in due)
-    return {"registration_closed": len(closing), "started": len(starting), "reminders": reminded}
+    return {
+        "registration_closed": len(closing),
+        "started": len(starting),
+        "offers_expired": expired,
+        "reminders": reminded,
+    }

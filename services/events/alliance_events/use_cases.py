@@ -13,8 +13,8 @@ from alliance_platform.errors import Conflict, NotFound, ValidationError
 
 from . import storage
 from .domain import activity as activities
-from .domain import audience, calendar, evaluation, lifecycle, organisers, registration, reminders, series
-from .domain.seats import Seats, first_that_fits
+from .domain import audience, calendar, evaluation, lifecycle, offers, organisers, registration, reminders, series
+from .domain.seats import Seats, to_offer
 
 # --- activities ----------------------------------------------------------------------------------
 
@@ -49,7 +49,8 @@ def create_series(ctx, cmd):
 
 def update_activity(ctx, cmd):
     """Change an activity's details; once it is announced, what really changed is announced to
-    everyone registered or waiting, and a promotion is weighed against the calendar again."""
+    everyone registered or waiting, and a promotion is weighed against the calendar again. Seats
+    a larger capacity or quota frees are offered to the waiting list."""
     changes = {field: value for field, value in cmd.items() if field != "activity_id"}
     current = _managed(ctx, cmd["activity_id"])
     merged = {**current, **changes}
@@ -62,6 +63,8 @@ def update_activity(ctx, cmd):
     if announced and changed:
         registrant_ids = storage.registrants(ctx.session, current["id"])
         _announce(ctx, updated, "activity_updated", changed=changed, registrant_ids=registrant_ids)
+    if {"capacity", "quotas"} & set(changed):
+        updated, _ = _offer_seats(ctx, updated)
     return updated
 
 
@@ -93,8 +96,10 @@ def close_registration(ctx, cmd):
 
 def advance(ctx, activity, action):
     """Move ``activity`` by ``action`` (``close_registration``, ``start``): what a command does by
-    hand and the schedule does on time."""
-    return storage.set_status(ctx.session, activity["id"], lifecycle.next_state(activity["status"], action))
+    hand and the schedule does on time. Registration is over then: its open offers end."""
+    status = lifecycle.next_state(activity["status"], action)
+    activity = _end_open_offers(ctx, activity)
+    return storage.set_status(ctx.session, activity["id"], status)
 
 
 def cancel_activity(ctx, cmd):
@@ -210,8 +215,8 @@ def register(ctx, cmd):
 
 
 def cancel_registration(ctx, cmd):
-    """Its registrant cancels a registration; a freed seat goes, in the same transaction, to the
-    first waiting registration that fits."""
+    """Its registrant cancels a registration; a seat it held (or was offered) is offered, in the
+    same transaction, to the first waiting registration that fits."""
     mine = _registration(ctx, cmd["registration_id"])
     activity = load_activity(ctx, mine["activity_id"])
     registration.require_registrant(ctx.caller, mine)
@@ -222,25 +227,99 @@ def cancel_registration(ctx, cmd):
         raise Conflict(f"{activity['title']} is {activity['status']}: registrations can no longer change")
     was = mine["status"]
     cancelled = storage.mark_registration_cancelled(ctx.session, mine["id"], ctx.now)
-    _announce_registration(ctx, activity, cancelled, "registration_cancelled", was=was)
+    _announce_registration(ctx, activity, cancelled, "registration_cancelled", was=registration.public_status(was))
+    district = cancelled["district_id"]
     if was == registration.WAITLISTED:
-        activity = storage.move_counters(ctx.session, activity, cancelled["district_id"], waiting=-1)
-        return {"cancelled": registration.shown(cancelled, activity, ticket=True), "promoted": None}
-    activity = storage.move_counters(ctx.session, activity, cancelled["district_id"], confirmed=-1)
-    chosen = first_that_fits(storage.waiting_list(ctx.session, activity["id"]), Seats.of(activity))
-    promoted = None
-    if chosen is not None:
-        promoted = storage.promote(ctx.session, chosen["id"], ctx.now)
-        storage.move_counters(ctx.session, activity, promoted["district_id"], confirmed=1, waiting=-1)
-        _announce_registration(
-            ctx, activity, promoted, "registration_promoted", check_in_code=promoted["check_in_code"]
-        )
+        activity = storage.move_counters(ctx.session, activity, district, waiting=-1)
+        return {"cancelled": registration.shown(cancelled, activity, ticket=True), "promoted": None, "offered": None}
+    freed = {"offered": -1} if was == registration.OFFERED else {"confirmed": -1}
+    activity = storage.move_counters(ctx.session, activity, district, **freed)
+    activity, offered = _offer_seats(ctx, activity)
     return {
         "cancelled": registration.shown(cancelled, activity, ticket=True),
-        # The seat went to someone else: the canceller learns that, never the newcomer's check-in
-        # code (their ticket at the venue; it reaches them with registration_promoted).
-        "promoted": None if promoted is None else registration.shown(promoted, activity, ticket=False),
+        # Seats are offered now, not given: nobody is promoted by a cancellation any more.
+        "promoted": None,
+        # The seat offered to someone else: the canceller learns that, never the newcomer's code.
+        "offered": registration.shown(offered[0], activity, ticket=False) if offered else None,
     }
+
+
+# --- waiting-list offers -------------------------------------------------------------------------
+
+
+def accept_offer(ctx, cmd):
+    """The waiter (their shop, or the organisers on their behalf) takes the seat offered: confirmed,
+    with a check-in code. Not after the offer expired, was declined or was accepted already."""
+    mine, activity = _offer(ctx, cmd["registration_id"])
+    accepted = storage.accept_offer(ctx.session, mine["id"], ctx.now, offers.ACCEPTED)
+    activity = storage.move_counters(ctx.session, activity, accepted["district_id"], confirmed=1, offered=-1)
+    code = accepted["check_in_code"]
+    _announce_offer(ctx, activity, accepted, "offer_accepted", accepted_at=ctx.now, check_in_code=code)
+    return registration.shown(accepted, activity, ticket=accepted["person_id"] == ctx.caller.subject)
+
+
+def decline_offer(ctx, cmd):
+    """The waiter declines the seat offered: the registration is cancelled and the seat offered to
+    the next waiting registration that fits (or free again)."""
+    mine, activity = _offer(ctx, cmd["registration_id"])
+    declined = storage.end_offer(ctx.session, mine["id"], ctx.now, offers.DECLINED, waits_again=False)
+    activity = storage.move_counters(ctx.session, activity, declined["district_id"], offered=-1)
+    _announce_offer(ctx, activity, declined, "offer_declined", declined_at=ctx.now)
+    activity, _ = _offer_seats(ctx, activity)
+    return registration.shown(declined, activity, ticket=False)
+
+
+def expire_offers(ctx, activity):
+    """The schedule ends the activity's offers past their time (each registration cancelled) and
+    offers their seats to the next waiting; how many expired."""
+    due = storage.open_offers(ctx.session, activity["id"], due_at=ctx.now)
+    for offered in due:
+        ended = storage.end_offer(ctx.session, offered["id"], ctx.now, offers.EXPIRED, waits_again=False)
+        activity = storage.move_counters(ctx.session, activity, ended["district_id"], offered=-1)
+        _announce_offer(ctx, activity, ended, "offer_expired", because=offers.EXPIRED, ended_at=ctx.now)
+    _offer_seats(ctx, activity)
+    return len(due)
+
+
+def _offer(ctx, registration_id):
+    """The registration whose offer the caller answers, and its activity, locked: the offer open."""
+    found = _registration(ctx, registration_id)
+    activity = load_activity(ctx, found["activity_id"])
+    mine = _registration(ctx, registration_id)  # read again under the activity's lock
+    offers.require_responder(ctx.caller, mine, activity)
+    offers.check_answerable(mine, activity, ctx.now)
+    return mine, activity
+
+
+def _offer_seats(ctx, activity):
+    """Offer the activity's free seats to the first waiting registrations that fit, while
+    registration is open; the activity's row after, and the registrations offered a seat."""
+    seats = Seats.of(activity)
+    if not offers.open_for_offers(activity, ctx.now) or seats.taken() >= seats.capacity:
+        return activity, []
+    made = []
+    for waiter in to_offer(storage.waiting_list(ctx.session, activity["id"]), seats):
+        expires_at = offers.expires_at(activity, ctx.now, ctx.settings.offer_valid)
+        offered = storage.offer_seat(ctx.session, waiter["id"], ctx.now, expires_at)
+        activity = storage.move_counters(ctx.session, activity, offered["district_id"], offered=1, waiting=-1)
+        _announce_offer(ctx, activity, offered, "seat_offered")
+        made.append(offered)
+    return activity, made
+
+
+def _end_open_offers(ctx, activity):
+    """Registration is over: open offers end, their registrations wait again in their place."""
+    for offered in storage.open_offers(ctx.session, activity["id"]):
+        ended = storage.end_offer(ctx.session, offered["id"], ctx.now, offers.REGISTRATION_CLOSED, waits_again=True)
+        activity = storage.move_counters(ctx.session, activity, ended["district_id"], offered=-1, waiting=1)
+        _announce_offer(ctx, activity, ended, "offer_expired", because=offers.REGISTRATION_CLOSED, ended_at=ctx.now)
+    return activity
+
+
+def _announce_offer(ctx, activity, made, event_type, **extra):
+    _announce_registration(
+        ctx, activity, made, event_type, offered_at=made["offered_at"], expires_at=made["offer_expires_at"], **extra
+    )
 
 
 def check_in(ctx, cmd):

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alliance_events.domain import calendar, evaluation, lifecycle, registration, reminders, series
-from alliance_events.domain.seats import Seats, first_that_fits
+from alliance_events.domain.seats import Seats, to_offer
 from alliance_platform.errors import Conflict
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -29,11 +29,11 @@ def test_seats_respect_capacity_and_district_quotas():
     assert not full.fits("outlets")
 
 
-def test_a_freed_seat_goes_to_the_first_waiting_registration_that_fits():
+def test_a_freed_seat_is_offered_to_the_first_waiting_registration_that_fits():
     seats = Seats(capacity=2, quotas={"aodele": 1}, confirmed=1, confirmed_by_district={"aodele": 1})
     waiting = [{"id": 1, "district_id": "aodele"}, {"id": 2, "district_id": "outlets"}]
-    assert first_that_fits(waiting, seats)["id"] == 2
-    assert first_that_fits([{"id": 1, "district_id": "aodele"}], seats) is None
+    assert [r["id"] for r in to_offer(waiting, seats)] == [2]
+    assert to_offer([{"id": 1, "district_id": "aodele"}], seats) == []
 
 
 @given(

@@ -49,6 +49,19 @@ def test_dates_are_local_and_codes_read_as_words():
     assert "银企对接" in content["zh-CN"]["body"] and "bank financing" in content["en"]["body"]
 
 
+def test_a_seat_offer_names_its_deadline_and_its_end_says_why_it_ended():
+    templates = load()
+    offered = get_contract("events", "seat_offered")
+    content = templates.render("seat_offered", offered.schema.load(offered.examples[0]))
+    # expires_at 2026-04-02T03:00Z is 11:00 in Dezhou.
+    assert "请在4月2日 11:00前确认" in content["zh-CN"]["body"] and "4月2日 11:00" in content["zh-CN"]["sms"]
+    assert "before 2 Apr 11:00" in content["en"]["body"]
+    expired = get_contract("events", "offer_expired")
+    lapsed, closed = (templates.render("offer_expired", expired.schema.load(e)) for e in expired.examples)
+    assert "顺延给下一位候补" in lapsed["zh-CN"]["body"] and lapsed["zh-CN"]["title"].startswith("候补名额已失效")
+    assert "您仍在候补名单中" in closed["zh-CN"]["body"] and closed["zh-CN"]["title"].startswith("报名已截止")
+
+
 def test_a_variable_the_event_does_not_carry_fails_at_load(folder):
     path = folder / "ticket_received.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("{{ reference }}", "{{ referense }}", 1), encoding="utf-8")

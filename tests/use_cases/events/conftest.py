@@ -61,6 +61,24 @@ class Events:
         rows = self.query("SELECT body::jsonb AS body FROM outbox WHERE event_type = %s ORDER BY id", (event_type,))
         return [row["body"]["payload"] for row in rows]
 
+    def assert_counters_match(self, activity_id):
+        """The seat counters on the activity's row say what its registrations say: confirmed and
+        offered seats overall and by district, and the waiters."""
+        [counters] = self.query(
+            "SELECT confirmed_count, confirmed_by_district, offered_count, offered_by_district, waiting_count"
+            " FROM activities WHERE id = %s",
+            (activity_id,),
+        )
+        rows = self.query("SELECT district_id, status FROM registrations WHERE activity_id = %s", (activity_id,))
+        for status in ("confirmed", "offered"):
+            by_district = {}
+            for row in rows:
+                if row["status"] == status:
+                    by_district[row["district_id"]] = by_district.get(row["district_id"], 0) + 1
+            assert counters[f"{status}_count"] == sum(by_district.values()), status
+            assert {d: n for d, n in counters[f"{status}_by_district"].items() if n} == by_district, status
+        assert counters["waiting_count"] == sum(row["status"] == "waitlisted" for row in rows)
+
     def snapshot(self):
         tables = ", ".join(
             f"(SELECT array_agg(t::text ORDER BY t::text) FROM {table} t) AS {table}" for table in TABLES

@@ -1,4 +1,4 @@
-"""Registration's use cases: seats and quotas, the waiting list and its places, cancelling hands a
+"""Registration's use cases: seats and quotas, the waiting list and its places, cancelling offers a
 seat on, who may register whom, audiences and windows, check-in, what each caller is shown."""
 
 import uuid
@@ -9,7 +9,7 @@ import pytest
 from alliance_events import queries, timers, use_cases
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
 from tests.support.harness import identity
-from tests.use_cases.events.conftest import ADMIN, START, SYSTEM, activity, member, organiser, shop
+from tests.use_cases.events.conftest import ADMIN, SETTINGS, START, SYSTEM, activity, member, organiser, shop
 
 OWN_SHOP = "6f1d2c3b-4a5e-4b8e-9a57-1d2c3b4a5e6f"
 OTHER_SHOP = "7a2e3d4c-5b6f-4c9f-8b68-2e3d4c5b6f70"
@@ -18,21 +18,6 @@ OTHER_SHOP = "7a2e3d4c-5b6f-4c9f-8b68-2e3d4c5b6f70"
 def _published(events, **overrides):
     draft = events.call(use_cases.create_activity, organiser(), **activity(**overrides))
     return str(events.call(use_cases.publish_activity, organiser(), activity_id=str(draft["id"]))["id"])
-
-
-def _assert_counters_match(events, activity_id):
-    """The seat counters on the activity's row say what its registrations say."""
-    [counters] = events.query(
-        "SELECT confirmed_count, confirmed_by_district, waiting_count FROM activities WHERE id = %s", (activity_id,)
-    )
-    rows = events.query("SELECT district_id, status FROM registrations WHERE activity_id = %s", (activity_id,))
-    by_district = {}
-    for row in rows:
-        if row["status"] == "confirmed":
-            by_district[row["district_id"]] = by_district.get(row["district_id"], 0) + 1
-    assert counters["confirmed_count"] == sum(by_district.values())
-    assert counters["waiting_count"] == sum(row["status"] == "waitlisted" for row in rows)
-    assert {d: n for d, n in counters["confirmed_by_district"].items() if n} == by_district
 
 
 def test_seats_first_then_the_waiting_list_in_order(events):
@@ -47,7 +32,7 @@ def test_seats_first_then_the_waiting_list_in_order(events):
         ("p4", 2),
     ]
     assert events.payloads("registration_confirmed")[0]["check_in_code"] == made["p1"]["check_in_code"]
-    _assert_counters_match(events, activity_id)
+    events.assert_counters_match(activity_id)
 
 
 def test_a_district_s_quota_sends_its_next_registrant_to_the_waiting_list(events):
@@ -57,10 +42,10 @@ def test_a_district_s_quota_sends_its_next_registrant_to_the_waiting_list(events
         for n, district in enumerate(["aodele", "aodele", "outlets", "outlets", "outlets"])
     ]
     assert outcome == ["confirmed", "waitlisted", "confirmed", "confirmed", "waitlisted"]
-    _assert_counters_match(events, activity_id)
+    events.assert_counters_match(activity_id)
 
 
-def test_a_cancelled_seat_goes_to_the_first_waiter_who_fits(events):
+def test_a_cancelled_seat_is_offered_to_the_first_waiter_who_fits_and_is_theirs_once_accepted(events):
     activity_id = _published(events, capacity=2, quotas={"aodele": 1}, audience={"kinds": ["merchants"]})
     made = {}
     for person, district in (("a1", "aodele"), ("o1", "outlets"), ("a2", "aodele"), ("o2", "outlets")):
@@ -70,25 +55,32 @@ def test_a_cancelled_seat_goes_to_the_first_waiter_who_fits(events):
         use_cases.cancel_registration, shop(None, "o1", "outlets"), registration_id=str(made["o1"]["id"])
     )
     assert outcome["cancelled"]["status"] == "cancelled"
-    assert (outcome["promoted"]["person_id"], outcome["promoted"]["status"]) == ("o2", "confirmed")
-    assert "check_in_code" not in outcome["promoted"], "the canceller must not see the newcomer's ticket"
-    [promoted] = events.payloads("registration_promoted")
-    assert (promoted["person_id"], promoted["check_in_code"]) == ("o2", _code(events, "o2"))
+    assert outcome["promoted"] is None, "a seat is offered now, not given"
+    assert (outcome["offered"]["person_id"], outcome["offered"]["status"]) == ("o2", "waitlisted")
+    assert outcome["offered"]["offer"]["expires_at"] == START + SETTINGS.offer_valid
+    assert "check_in_code" not in outcome["offered"], "the canceller must not see the newcomer's ticket"
+    assert [e["person_id"] for e in events.payloads("seat_offered")] == ["o2"]
+    assert events.payloads("registration_promoted") == []
     assert [(e["person_id"], e["was"]) for e in events.payloads("registration_cancelled")] == [("o1", "confirmed")]
-    _assert_counters_match(events, activity_id)
+    events.assert_counters_match(activity_id)
+    accepted = events.call(use_cases.accept_offer, shop(None, "o2", "outlets"), registration_id=str(made["o2"]["id"]))
+    assert (accepted["status"], accepted["check_in_code"]) == ("confirmed", _code(events, "o2"))
+    [confirmed] = events.payloads("offer_accepted")
+    assert (confirmed["person_id"], confirmed["check_in_code"]) == ("o2", _code(events, "o2"))
+    events.assert_counters_match(activity_id)
 
 
 def test_a_waiter_who_cancels_frees_no_seat_and_those_behind_move_up(events):
     activity_id = _published(events, capacity=1)
     made = {p: events.call(use_cases.register, member(p), activity_id=activity_id) for p in ("p1", "p2", "p3")}
     outcome = events.call(use_cases.cancel_registration, member("p2"), registration_id=str(made["p2"]["id"]))
-    assert outcome["promoted"] is None
-    assert events.payloads("registration_promoted") == []
+    assert outcome["promoted"] is None and outcome["offered"] is None
+    assert events.payloads("seat_offered") == []
     [mine] = events.call(queries.list_registrations, member("p3"), activity_id=activity_id)
     assert (mine["status"], mine["place"], mine["position"]) == ("waitlisted", 1, 1)
     late = events.call(use_cases.register, member("p4"), activity_id=activity_id)
     assert (late["status"], late["place"]) == ("waitlisted", 2)
-    _assert_counters_match(events, activity_id)
+    events.assert_counters_match(activity_id)
 
 
 def test_only_the_registrant_a_system_or_an_administrator_cancels_and_only_once(events):

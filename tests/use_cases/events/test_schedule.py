@@ -8,6 +8,8 @@ from alliance_events import queries, timers, use_cases
 from alliance_platform.errors import Conflict
 from tests.use_cases.events.conftest import START, activity, evaluation, member, organiser, shop
 
+NOTHING_DONE = {"registration_closed": 0, "started": 0, "offers_expired": 0, "reminders": 0}
+
 
 def _published(events, fields=None, **overrides):
     draft = events.call(use_cases.create_activity, organiser(), **(fields or activity(**overrides)))
@@ -20,7 +22,7 @@ def _status(events, activity_id):
 
 def test_registration_closes_at_its_deadline_and_the_activity_starts_at_its_start(events):
     activity_id = _published(events)
-    assert events.tick(timers.run_schedule) == {"registration_closed": 0, "started": 0, "reminders": 0}
+    assert events.tick(timers.run_schedule) == NOTHING_DONE
     events.advance(days=6)  # the deadline, the day before
     assert events.tick(timers.run_schedule)["registration_closed"] == 1
     assert _status(events, activity_id) == "registration_closed"
@@ -28,7 +30,7 @@ def test_registration_closes_at_its_deadline_and_the_activity_starts_at_its_star
     events.advance(days=1)
     assert events.tick(timers.run_schedule)["started"] == 1
     assert _status(events, activity_id) == "in_progress"
-    assert events.tick(timers.run_schedule) == {"registration_closed": 0, "started": 0, "reminders": 0}
+    assert events.tick(timers.run_schedule) == NOTHING_DONE
 
 
 def test_an_activity_whose_start_came_before_its_deadline_was_seen_starts_at_once(events):

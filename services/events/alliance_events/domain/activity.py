@@ -41,13 +41,14 @@ def check_evaluation_settings(cmd):
 
 def check_changeable(activity, merged):
     """``merged``: the activity with the changes asked for. A completed or cancelled activity does
-    not change; the capacity does not fall below the seats already given."""
+    not change; the capacity does not fall below the seats already given or offered."""
     if activity["status"] in lifecycle.OVER:
         raise Conflict(f"{activity['title']} is {activity['status']}: it cannot change")
     check_consistent(merged)
-    confirmed = activity["confirmed_count"]
-    if merged["capacity"] < confirmed:
-        raise Conflict(f"capacity {merged['capacity']} is below the {confirmed} confirmed registrations")
+    confirmed, offered = activity["confirmed_count"], activity.get("offered_count", 0)
+    if merged["capacity"] < confirmed + offered:
+        held = f" and {offered} seats offered" if offered else ""
+        raise Conflict(f"capacity {merged['capacity']} is below the {confirmed} confirmed registrations{held}")
 
 
 def changed(before, after, asked):

@@ -3,15 +3,23 @@
 People register themselves (or their child); a merchant's representative registers for its own
 shop; only internal systems and administrators register someone else or for another district.
 The check-in code — the ticket at the venue — is shown to its registrant while it holds a seat.
+
+A waiting registration a seat is offered to is ``offered`` until it answers (``offers``). The
+contract's statuses (``alliance_contracts.events.REGISTRATION_STATUSES``) were released without it,
+and a new value in a result's enum would break callers: it is shown as ``waitlisted`` — it has no
+seat yet — with its ``offer`` beside (a new field); events say ``was: waitlisted`` for it.
 """
 
 import secrets
 
-from alliance_contracts.events import HELD  # holding a seat or a place in the waiting list
+from alliance_contracts.events import HELD as SHOWN_HELD  # a seat or a place, as the contract names them
 from alliance_platform.errors import Forbidden, ValidationError
 from alliance_platform.identity import ALL_DISTRICTS
 
-CONFIRMED, WAITLISTED = HELD
+CONFIRMED, WAITLISTED = SHOWN_HELD
+OFFERED = "offered"  # waiting, and offered a seat held for it
+# Holding a seat, an offered seat or a place in the waiting list.
+HELD = (CONFIRMED, OFFERED, WAITLISTED)
 CANCELLED, ATTENDED, NO_SHOW = "cancelled", "attended", "no_show"
 # Given a seat, whatever became of it: the registrations an activity's attendance is counted on.
 SEATED = (CONFIRMED, ATTENDED, NO_SHOW)
@@ -59,14 +67,28 @@ def require_registrant(caller, registration):
         raise Forbidden("only the registrant may cancel this registration")
 
 
+def public_status(status):
+    """The status as the contract names it: an offered registration still waits for its seat."""
+    return WAITLISTED if status == OFFERED else status
+
+
+def offer(registration):
+    """The open offer of ``registration`` (when it was made, until when it may be accepted), or None."""
+    if registration["status"] != OFFERED:
+        return None
+    return {"offered_at": registration["offered_at"], "expires_at": registration["offer_expires_at"]}
+
+
 def shown(registration, activity, ticket):
     """A registration as it is shown: with its activity's title, start and venue, its ``place`` in
     the waiting list now (only while it waits: 1 is the next to get a seat; not its number in the
-    queue, which keeps the order but not the count), and its check-in code only if ``ticket`` and
-    it holds a seat."""
+    queue, which keeps the order but not the count), its open ``offer`` (None without one), and its
+    check-in code only if ``ticket`` and it holds a seat."""
     place = registration.get("place") if registration["status"] == WAITLISTED else None
     seen = {
         **registration,
+        "status": public_status(registration["status"]),
+        "offer": offer(registration),
         "title": activity["title"],
         "starts_at": activity["starts_at"],
         "venue": activity["venue"],

@@ -6,6 +6,10 @@ last ``published_at`` (both read from the database clock). The baseline publishe
 messages (body, properties, ``mandatory``) straight to an exchange of the same kind bound to the
 same durable queue, with pipelined publisher confirms: the broker's share of the relay's work.
 Goal: ≥ 0.8× that baseline.
+
+The cost of quorum queues (what the platform declares for event handlers, replicated on every node
+of a cluster): the same messages published with confirms into a quorum queue beside the classic
+durable one, on this single node (reported; deploy/README's "How far one instance goes").
 """
 
 import time
@@ -25,6 +29,7 @@ GOAL_RATIO = 0.8  # of the raw publish with confirms
 AGGREGATES = 100  # merchants the events are spread over; the relay keeps each one's order
 WARMUP_EVENTS = 10
 BASELINE_EXCHANGE = "bench.baseline_events"
+QUORUM_EXCHANGE, QUORUM_SINK = "bench.baseline_events_quorum", "bench_events_sink_quorum"
 DRAIN_TIMEOUT = 300  # seconds: a slow relay is a figure to report, a stuck one an error
 
 
@@ -96,12 +101,12 @@ class _Confirms:
         raise BenchError(f"the broker nacked baseline message {delivery_tag}")
 
 
-def _publish_with_confirms(amqp_uri, rows):
+def _publish_with_confirms(amqp_uri, rows, exchange=BASELINE_EXCHANGE, queue=EVENTS_SINK):
     """Events per second publishing ``rows`` as the relay would, in one pipelined burst."""
     with Connection(amqp_uri, heartbeat=0) as connection:
         channel = connection.channel()
-        channel.exchange_declare(BASELINE_EXCHANGE, EVENTS_EXCHANGE.type, durable=True, auto_delete=False)
-        channel.queue_bind(EVENTS_SINK, BASELINE_EXCHANGE, "#")
+        channel.exchange_declare(exchange, EVENTS_EXCHANGE.type, durable=True, auto_delete=False)
+        channel.queue_bind(queue, exchange, "#")
         channel.confirm_select()
         confirms = _Confirms()
         channel.events["basic_ack"].add(confirms.ack)
@@ -115,10 +120,27 @@ def _publish_with_confirms(amqp_uri, rows):
                 delivery_mode=2,
                 message_id=row["event_id"].hex,
             )
-            channel.basic_publish(message, exchange=BASELINE_EXCHANGE, routing_key=row["event_type"], mandatory=True)
+            channel.basic_publish(message, exchange=exchange, routing_key=row["event_type"], mandatory=True)
         while confirms.all_up_to < len(rows):
             connection.drain_events(timeout=30)
         return len(rows) / (time.perf_counter() - started)
+
+
+def _publish_to_quorum(amqp_uri, rows):
+    """The same burst into a quorum queue of its own (deleted afterwards): events per second."""
+    with Connection(amqp_uri) as connection:
+        channel = connection.channel()
+        channel.queue_declare(QUORUM_SINK, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"})
+    try:
+        rate = _publish_with_confirms(amqp_uri, rows, QUORUM_EXCHANGE, QUORUM_SINK)
+        with Connection(amqp_uri) as connection:
+            _, received, _ = connection.channel().queue_declare(QUORUM_SINK, passive=True)
+        if received != len(rows):
+            raise BenchError(f"quorum baseline: {received} messages reached {QUORUM_SINK}, expected {len(rows)}")
+        return rate
+    finally:
+        with Connection(amqp_uri) as connection:
+            connection.channel().queue_delete(QUORUM_SINK)
 
 
 def run(env, quick):
@@ -155,6 +177,8 @@ def run(env, quick):
     _expect_in_sink(env, count, "baseline")
     env.purge(EVENTS_SINK)
     progress(f"outbox  baseline  {count:,} events  {baseline:,.0f} events/s")
+    quorum = _publish_to_quorum(env.amqp_uri, rows[::-1])
+    progress(f"outbox  quorum    {count:,} events  {quorum:,.0f} events/s")
     return [
         Result(
             scenario="outbox",
@@ -165,5 +189,15 @@ def run(env, quick):
             compared_to="kombu confirms",
             goal=f"≥ {GOAL_RATIO}× kombu confirms",
             met=platform >= GOAL_RATIO * baseline,
-        )
+        ),
+        Result(
+            scenario="outbox",
+            variant=f"publish {count:,} with confirms into a quorum queue",
+            unit="events/s",
+            figure=quorum,
+            baselines={"classic durable queue": baseline},
+            compared_to="classic durable queue",
+            goal="reported",
+            met=True,
+        ),
     ]

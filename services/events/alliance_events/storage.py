@@ -412,9 +412,10 @@ def award_points(session, activity_id, points, now):
 def list_registrations(session, *, activity_id=None, person_id=None, merchant_id=None, shop_id=None):
     """Registrations with their activity's title, type, organisers, venue and times: of one
     activity, and/or of one person (or of a merchant's shop, when ``merchant_id`` is given too).
-    Confirmed and others first, then the waiting list in order; a waiter's ``place`` is counted
-    now (the waiters ahead of it), not its number in the queue, which keeps the order but not the
-    count once those ahead are promoted or cancel. ``shop_id``: a merchant's registrations only."""
+    Confirmed and others first, then those offered a seat, then the waiting list in order; a
+    waiter's ``place`` is counted now (the waiters ahead of it), not its number in the queue, which
+    keeps the order but not the count once those ahead get seats or cancel. ``shop_id``: a
+    merchant's registrations only."""
     scope, params = [], {}
     if shop_id is not None:
         scope.append("r.merchant_id = %(shop)s")
@@ -434,7 +435,8 @@ def list_registrations(session, *, activity_id=None, person_id=None, merchant_id
         f"   WHERE w.activity_id = r.activity_id AND w.status = {_literal(WAITLISTED)} AND w.position <= r.position)"
         " END AS place FROM registrations r"
         f" JOIN activities a ON a.id = r.activity_id WHERE {' AND '.join(scope)}"
-        f" ORDER BY r.status = {_literal(WAITLISTED)}, r.position, r.registered_at LIMIT 1000",
+        f" ORDER BY r.status = {_literal(WAITLISTED)}, r.status = {_literal(OFFERED)}, r.position, r.registered_at"
+        " LIMIT 1000",
         params,
     )
 

@@ -87,6 +87,7 @@ def test_fields_beyond_their_bounds_are_refused(events, change, field):
         assert organiser.events.get_activity(activity_id=created["activity_id"]) == created | {
             "confirmed": 0,
             "waitlisted": 0,
+            "offered": 0,
         }
 
 

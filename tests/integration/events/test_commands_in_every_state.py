@@ -1,7 +1,8 @@
 """Every command on activities and registrations, on an activity in each state it can be in (draft,
-published, full, registration closed, in progress, completed, cancelled; an evaluation before,
-during and after its voting, and closed), by each kind of caller allowed to call it: the answer is
-the command's result or a typed ``AllianceError``, and a refused command changes nothing.
+published, full, a seat offered to a waiter, registration closed, in progress, completed,
+cancelled; an evaluation before, during and after its voting, and closed), by each kind of caller
+allowed to call it: the answer is the command's result or a typed ``AllianceError``, and a refused
+command changes nothing.
 
 The commands are read from the service class, so a new one without a case here fails the test.
 """
@@ -29,12 +30,15 @@ COMMANDS = {
     "complete_activity": (("organiser", "admin"), [{}]),
     "register": (("newcomer", "merchant"), [{}, {"merchant_id": "<own shop>"}]),
     "cancel_registration": (("registrant", "admin"), [{"registration_id": "<registration>"}]),
+    "accept_offer": (("waiter", "admin"), [{"registration_id": "<offer>"}, {"registration_id": "<registration>"}]),
+    "decline_offer": (("waiter", "admin"), [{"registration_id": "<offer>"}]),
     "check_in": (("organiser",), [{"code": "<check-in code>"}]),
     "nominate": (("organiser",), [{"merchant_id": "<another merchant>", "reason": "诚信经营"}]),
     "vote": (("newcomer", "merchant"), [{"merchant_id": "<nominee>"}]),
     "close_evaluation": (("organiser", "admin"), [{}]),
 }
-REGISTRATION_COMMANDS = {"cancel_registration"}  # they name a registration, not the activity
+# They name a registration, not the activity.
+REGISTRATION_COMMANDS = {"cancel_registration", "accept_offer", "decline_offer"}
 
 
 def _commands():
@@ -72,17 +76,21 @@ class World:
         """A new activity in ``state``, with the clock where that state holds; returns its context."""
         self.service.time.set(START)
         promotion = not state.startswith("evaluation")
-        fields = activity(type="training", theme_tags=[], capacity=1 if state == "full" else 5)
+        fields = activity(type="training", theme_tags=[], capacity=1 if state in ("full", "offered") else 5)
         created = self.events("organiser").create_activity(**(fields if promotion else evaluation()))
-        context = {"activity_id": created["activity_id"], "registration": None, "code": None}
+        context = {"activity_id": created["activity_id"], "registration": None, "code": None, "offer": None}
         if state in ("draft", "evaluation_draft"):
             return context
         self.events("organiser").publish_activity(activity_id=created["activity_id"])
         if promotion:
             mine = self.events("registrant").register(activity_id=created["activity_id"])
             context.update(registration=mine["registration_id"], code=mine["check_in_code"])
-            if state == "full":
-                assert self.events("waiter").register(activity_id=created["activity_id"])["status"] == "waitlisted"
+            if state in ("full", "offered"):
+                waiting = self.events("waiter").register(activity_id=created["activity_id"])
+                assert waiting["status"] == "waitlisted"
+            if state == "offered":
+                self.events("registrant").cancel_registration(registration_id=mine["registration_id"])
+                context["offer"] = waiting["registration_id"]
         else:
             nominee = {"merchant_id": self.nominee, "reason": "诚信经营"}
             self.events("organiser").nominate(activity_id=created["activity_id"], **nominee)
@@ -105,6 +113,7 @@ class World:
                 self.events("organiser").close_evaluation(activity_id=created["activity_id"])
         expected = {
             "full": "published",
+            "offered": "published",
             "evaluation_voting": "published",
             "evaluation_over": "published",
             "evaluation_closed": "completed",
@@ -120,6 +129,7 @@ class World:
         filled = {
             "<own shop>": self.own_shop,
             "<registration>": context["registration"],
+            "<offer>": context["offer"],
             "<check-in code>": context["code"],
             "<another merchant>": self.other_merchant,
             "<nominee>": self.nominee,
@@ -151,6 +161,7 @@ STATES = (
     "draft",
     "published",
     "full",
+    "offered",
     "registration_closed",
     "in_progress",
     "completed",

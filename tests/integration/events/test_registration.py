@@ -1,5 +1,5 @@
 """Registration: capacity and quotas hold under concurrency, the waiting list keeps its order,
-cancellations promote, check-in by code, no-shows and points, reminders on time."""
+a cancelled seat is offered to the next, check-in by code, no-shows and points, reminders on time."""
 
 from datetime import timedelta
 
@@ -17,7 +17,7 @@ def published(events, **overrides):
         return organiser.events.publish_activity(activity_id=created["activity_id"])["activity_id"]
 
 
-def test_seats_then_a_waiting_list_in_order_and_a_cancellation_promotes_the_next(events):
+def test_seats_then_a_waiting_list_in_order_and_a_cancellation_offers_the_seat_to_the_next(events):
     activity_id = published(events, capacity=2)
     results = {}
     for person in ("p1", "p2", "p3", "p4"):
@@ -38,8 +38,15 @@ def test_seats_then_a_waiting_list_in_order_and_a_cancellation_promotes_the_next
         with pytest.raises(Conflict, match="already registered"):
             member.events.register(activity_id=activity_id)
         outcome = member.events.cancel_registration(registration_id=results["p1"]["registration_id"])
-    assert outcome["promoted"]["person_id"] == "p3" and outcome["promoted"]["status"] == "confirmed"
-    assert [e["person_id"] for e in events.payloads("registration_promoted")] == ["p3"]
+    assert outcome["promoted"] is None and outcome["offered"]["person_id"] == "p3"
+    assert outcome["offered"]["status"] == "waitlisted" and outcome["offered"]["offer"]["expires_at"]
+    assert [e["person_id"] for e in events.payloads("seat_offered")] == ["p3"]
+    with events.member("p3") as member:
+        accepted = member.events.accept_offer(registration_id=results["p3"]["registration_id"])
+        assert accepted["status"] == "confirmed" and accepted["check_in_qr_svg"].startswith("<svg")
+        with pytest.raises(Conflict, match="already accepted"):
+            member.events.accept_offer(registration_id=results["p3"]["registration_id"])
+    assert [e["person_id"] for e in events.payloads("offer_accepted")] == ["p3"]
     with events.member("p2") as someone_else:
         with pytest.raises(Forbidden):
             someone_else.events.cancel_registration(registration_id=results["p4"]["registration_id"])
@@ -176,7 +183,9 @@ def test_the_waiting_list_shows_where_each_waiter_stands_now(events):
             made[person] = member.events.register(activity_id=activity_id)
     assert [(made[p]["place"], made[p]["position"]) for p in ("p2", "p3", "p4")] == [(1, 1), (2, 2), (3, 3)]
     with events.member("p1") as member:
-        member.events.cancel_registration(registration_id=made["p1"]["registration_id"])  # p2 moves up
+        member.events.cancel_registration(registration_id=made["p1"]["registration_id"])  # p2 is offered the seat
+    with events.member("p2") as member:
+        member.events.accept_offer(registration_id=made["p2"]["registration_id"])
     with events.member("p3") as member:
         [mine] = member.events.list_registrations(activity_id=activity_id)
         assert (mine["status"], mine["place"], mine["position"]) == ("waitlisted", 1, 1)

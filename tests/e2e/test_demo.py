@@ -23,7 +23,8 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
         "closed",
         "refused — clashes with another district's promotion",
         "waitlisted, place 1",
-        "the seat goes to the first waiting",
+        "the seat is offered to the first waiting",
+        "accepts the seat offered",
         "evaluation_closed",
         "The day is over.",
     ):

@@ -263,7 +263,9 @@ def test_3_a_joint_themed_promotion(world, clock):
         shop.events.cancel_registration(registration_id=outcomes[0]["registration_id"])
     with world.as_owner(third, third_owner) as shop:
         world.inbox(shop, "候补")
-        world.inbox(shop, "候补转正")  # promoted when the first cancelled
+        world.inbox(shop, "候补名额待确认")  # offered when the first cancelled
+        shop.events.accept_offer(registration_id=outcomes[2]["registration_id"])
+        world.inbox(shop, "候补转正")  # the seat accepted
         [ticket] = shop.events.list_registrations(activity_id=joint["activity_id"])
         code = ticket["check_in_code"]
 

@@ -265,13 +265,20 @@ class Day:
             f"rep-{first['merchant_id'][:8]}", "merchant", ["merchant"], [first["district_id"]], first["merchant_id"]
         ) as app:
             moved = app.events.cancel_registration(registration_id=outcomes[0]["registration_id"])
-        promoted = moved["promoted"]
+        offered = moved["offered"]
         self.step(
             first["shop_name"],
             "cancels",
             "events",
-            f"the seat goes to the first waiting: {promoted['person_id'] if promoted else 'nobody'}",
+            f"the seat is offered to the first waiting: {offered['person_id'] if offered else 'nobody'}",
         )
+        if offered is not None:
+            waiter = next(shop for shop in shops if shop["merchant_id"] == str(offered["merchant_id"]))
+            with self.client(
+                offered["person_id"], "merchant", ["merchant"], [waiter["district_id"]], waiter["merchant_id"]
+            ) as app:
+                taken = app.events.accept_offer(registration_id=offered["registration_id"])
+            self.step(waiter["shop_name"], "accepts the seat offered", "events", taken["status"])
 
     def evaluation(self):
         self.act(

@@ -81,7 +81,7 @@ def _november(admin, databases):
         registration_closes_at=(START + timedelta(days=1)).isoformat(),
         capacity=10,
         audience={"kinds": ["merchants"], "districts": ["aodele"]},
-        theme_tags=["新零售"],
+        theme_tags=["新零售", "线上店铺"],  # on the theme of the online-shop demands (by its label)
     )
     admin.events.publish_activity(activity_id=activity["activity_id"])
     registrations = [
@@ -94,7 +94,7 @@ def _november(admin, databases):
 # What the page shows: every chart's id, its traces and x axis as plotly laid them out, and the
 # texts Chromium drew in its SVG (a line break in a label joined by a space).
 _SHOWN = """() => Object.fromEntries([...document.querySelectorAll('.chart')].map(div => [div.layout.meta.chart, {
-  data: div.data.map(t => ({name: t.name || null, x: t.x, y: t.y})),
+  data: div.data.map(t => ({name: t.name || null, x: t.x, y: t.y, z: t.z || null})),
   xaxis: {type: div._fullLayout.xaxis.type, range: div._fullLayout.xaxis.range},
   ticks: [...div.querySelectorAll('.xtick text')].map(t => {
     const lines = [...t.querySelectorAll('tspan.line')].map(s => s.textContent);
@@ -160,5 +160,21 @@ def test_the_monthly_report_as_a_person_sees_it(system, client, page, artifacts)
     counts = dict(zip(seats["x"], seats["y"], strict=True))
     assert (counts["确认 confirmed"], counts["到场 attended"], counts["待结算 not yet closed"]) == (4, 1, 3)
     assert figure("attendance_rate") == f"{counts['到场 attended'] / counts['确认 confirmed']:.0%}" == "25%"
+    # The hot spots: the month's demands by category per week and per district, and the activities
+    # held on their themes beside them.
+    [per_week] = shown["demand_hot_spots_by_week"]["data"]
+    assert per_week["y"] == ["银企对接", "线上店铺"]
+    assert per_week["x"] == ["2026-11-01", "2026-11-08", "2026-11-15", "2026-11-22", "2026-11-29"]
+    assert per_week["z"] == [[0, 2, 0, 0, 0], [0, 1, 0, 0, 0]]  # submitted on 12 November, the second week
+    [per_district] = shown["demand_hot_spots_by_district"]["data"]
+    assert (per_district["x"], per_district["y"]) == (["澳德乐时代广场", "德百奥莱广场"], ["银企对接", "线上店铺"])
+    assert per_district["z"] == [[2, 0], [0, 1]]
+    beside = {
+        t["name"]: dict(zip(t["x"], t["y"], strict=True)) for t in shown["demands_and_activities_by_theme"]["data"]
+    }
+    assert beside == {
+        "需求 demands": {"银企对接": 2, "线上店铺": 1},
+        "相关活动 activities on the theme": {"银企对接": 0, "线上店铺": 1},
+    }
     resolved = next(t for t in weekly["data"] if t["name"] == "已办结 resolved")
     assert figure("resolved") == str(sum(resolved["y"])) == "0"

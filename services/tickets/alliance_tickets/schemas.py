@@ -456,8 +456,8 @@ def _per():
 
 class Stats(Schema):
     """The figures units are ranked by, for tickets submitted in [since, until): in total, and per
-    category, district, responsible person (``"None"``: nobody owns them yet) and unit (the unit
-    a joint task was sent to, else the demand's district)."""
+    category, district, responsible person (``"None"``: nobody owns them yet), unit (the unit
+    a joint task was sent to, else the demand's district) and district with category."""
 
     since = _moment()
     until = _moment()
@@ -466,6 +466,12 @@ class Stats(Schema):
     by_district = _per()
     by_responsible = _per()
     by_unit = _per()
+    by_district_category = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(Figures),
+        required=True,
+        metadata={"description": "per district and category, keyed '<district_id>/<category>' (the report's heat map)"},
+    )
 
 
 class RankedUnit(Figures):

@@ -218,6 +218,8 @@ FIGURE_DIMENSIONS = {
     "by_district": "district_id",
     "by_responsible": "responsible_id",
     "by_unit": UNIT,
+    # The monthly report's heat map: where the demands of each category come from.
+    "by_district_category": "district_id || '/' || category",
 }
 
 

@@ -1,8 +1,10 @@
 """``alliance report --month YYYY-MM``: the month of the alliance in one HTML page with charts.
 
 What the leadership reads: demands by category and district, how many were handled on time and how
-they were rated (week by week), activities and attendance, honours awarded, notifications delivered
-and failed. The figures come from the services' own ``stats`` methods over RPC.
+they were rated (week by week), the demands' hot spots (heat maps by category per week and per
+district) beside the activities held on those themes (an activity is on a category's theme when a
+theme tag is the category's code or Chinese label), activities and attendance, honours awarded,
+notifications delivered and failed. The figures come from the services' own ``stats`` methods over RPC.
 
 - The month is the alliance's local month (``TIMEZONE``, Asia/Shanghai), and so are its weeks: seven
   days from the 1st, the last one shorter, each labelled with its dates and year.
@@ -114,6 +116,38 @@ class Figures:
     events: dict
     honours: list
     notifications: dict
+    activities: list  # the month's activities (not cancelled), as list_activities gives them
+
+
+def _month_activities(alliance, since, until):
+    """The activities starting in the month, not cancelled: those held (or to be held) in it."""
+    found, cursor = [], None
+    while True:
+        page = alliance.events.list_activities(
+            starts_after=since.isoformat(), starts_before=until.isoformat(), limit=100, cursor=cursor
+        )
+        found += [a for a in page["items"] if a["status"] != "cancelled"]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return found
+
+
+def on_theme(activity, category):
+    """Whether an activity is held on a demand category's theme: one of its theme tags is the
+    category's code or its Chinese label (银企对接, 线上店铺 ...)."""
+    return bool({category, LABELS.get(category, category)} & set(activity.get("theme_tags") or ()))
+
+
+def themes(figures):
+    """Per demand category of the month: demands submitted and activities held on its theme."""
+    categories = list(figures.tickets["by_category"])
+    return {
+        category: {
+            "demands": figures.tickets["by_category"][category]["submitted"],
+            "activities": sum(1 for a in figures.activities if on_theme(a, category)),
+        }
+        for category in categories
+    }
 
 
 def gather(alliance, month, zone=None):
@@ -135,7 +169,7 @@ def gather(alliance, month, zone=None):
         if not cursor:
             break
     notifications = alliance.notifications.stats(**period)
-    return Figures(month, tickets, by_week, events, honours, notifications)
+    return Figures(month, tickets, by_week, events, honours, notifications, _month_activities(alliance, since, until))
 
 
 def participation(events):
@@ -265,6 +299,8 @@ def charts(figures):
     )
     out.append(trend)
 
+    out += _hot_spots(figures, starts, spans)
+
     by_type = figures.events["activities_by_type"]
     out.append(_bar("活动按类型 Activities by type", list(by_type), list(by_type.values()), "activities_by_type"))
 
@@ -313,6 +349,52 @@ def charts(figures):
     for figure in out:
         figure.update_layout(font={"family": FONT_STACK}, height=380, margin={"t": 70, "b": 60, "l": 50, "r": 50})
     return out
+
+
+def _hot_spots(figures, starts, spans):
+    """Where the month's demands come from (a heat map per week and per district, by category), and
+    beside them the activities held on those themes: what the next month's activities could answer."""
+    import plotly.graph_objects as go
+
+    categories = list(figures.tickets["by_category"])
+    rows = [label(c) for c in categories]
+    per_week = [[w["by_category"].get(c, {}).get("submitted", 0) for _, _, w in figures.weeks] for c in categories]
+    by_week = go.Figure(
+        go.Heatmap(
+            x=starts, y=rows, z=per_week, text=per_week, texttemplate="%{text}", hovertext=[spans] * len(rows),
+            colorscale="YlOrRd", showscale=False,
+        )
+    )  # fmt: skip
+    by_week.update_layout(
+        title="需求热点（按周） Demand hot spots by week",
+        meta={"chart": "demand_hot_spots_by_week"},
+        xaxis={"type": "category", "title": "周起始日 week from"},
+    )
+    districts = list(figures.tickets["by_district"])
+    cells = figures.tickets.get("by_district_category", {})
+    per_district = [[cells.get(f"{d}/{c}", {}).get("submitted", 0) for d in districts] for c in categories]
+    by_district = go.Figure(
+        go.Heatmap(
+            x=[label(d) for d in districts], y=rows, z=per_district, text=per_district, texttemplate="%{text}",
+            colorscale="YlOrRd", showscale=False,
+        )
+    )  # fmt: skip
+    by_district.update_layout(
+        title="需求热点（按商圈） Demand hot spots by district", meta={"chart": "demand_hot_spots_by_district"}
+    )
+    theme = themes(figures)
+    beside = go.Figure(
+        [
+            go.Bar(name="需求 demands", x=rows, y=[theme[c]["demands"] for c in categories]),
+            go.Bar(name="相关活动 activities on the theme", x=rows, y=[theme[c]["activities"] for c in categories]),
+        ]
+    )
+    beside.update_layout(
+        barmode="group",
+        title="需求与相关活动 Demands and the activities held on their themes",
+        meta={"chart": "demands_and_activities_by_theme"},
+    )
+    return [by_week, by_district, beside]
 
 
 def find_cjk_font():

@@ -122,8 +122,8 @@ def test_figures_count_the_callers_districts_for_the_period(tickets):
     owner = staff(subject=tickets.person(["staff"]))
     fast = tickets.resolved(here, owner, category="online_shop", handling_mode="on_the_spot")
     tickets.call(use_cases.close_ticket, shop(here), ticket_id=str(fast["id"]), rating=4)
-    tickets.submitted(here)
-    tickets.submitted(there)
+    tickets.submitted(here, category="bank_financing")
+    tickets.submitted(there, category="bank_financing")
     period = {
         "since": (tickets.now - timedelta(days=1)).isoformat(),
         "until": (tickets.now + timedelta(days=1)).isoformat(),
@@ -132,6 +132,17 @@ def test_figures_count_the_callers_districts_for_the_period(tickets):
     assert (figures["total"]["submitted"], figures["total"]["resolved"], figures["total"]["closed"]) == (2, 1, 1)
     assert float(figures["total"]["average_rating"]) == 4.0
     assert set(figures["by_district"]) == {"wholesale_city"}
+    # The report's heat map: district with category, the caller's districts only.
+    assert {key: row["submitted"] for key, row in figures["by_district_category"].items()} == {
+        "wholesale_city/online_shop": 1,
+        "wholesale_city/bank_financing": 1,
+    }
+    everywhere = tickets.call(queries.stats, ADMIN, **period)["by_district_category"]
+    assert {key: row["submitted"] for key, row in everywhere.items()} == {
+        "wholesale_city/online_shop": 1,
+        "wholesale_city/bank_financing": 1,
+        "outlets/bank_financing": 1,
+    }
     assert (
         figures["by_responsible"][owner.subject]["submitted"] == 1
         and figures["by_responsible"]["None"]["submitted"] == 1

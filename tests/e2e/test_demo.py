@@ -21,6 +21,8 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
         "transfer due on",
         "reference DM-",
         "closed",
+        "a follow-up call (回访) owed by",
+        "follow-up recorded: not_solved",
         "refused — clashes with another district's promotion",
         "waitlisted, place 1",
         "the seat is offered to the first waiting",

@@ -201,6 +201,38 @@ class Day:
                 "tickets",
                 f"{len(timeline)} steps it may see, no internal notes",
             )
+            self._follow_up_call(shop_app, desk, shop, liaison)
+
+    def _follow_up_call(self, shop_app, desk, shop, liaison):
+        """A second demand closed with a poor rating is called back (回访): closed is not solved."""
+        ticket = shop_app.tickets.submit_ticket(
+            merchant_id=shop["merchant_id"],
+            category="online_shop",
+            title="网店商品上架审核慢",
+            description="新品在线上店铺上架审核已等三天。",
+            handling_mode="on_the_spot",
+        )
+        ticket_id = ticket["ticket_id"]
+        desk.tickets.accept_ticket(ticket_id=ticket_id)
+        desk.tickets.start_ticket(ticket_id=ticket_id)
+        desk.tickets.resolve_ticket(ticket_id=ticket_id, resolution="已联系平台加急审核")
+        shop_app.tickets.close_ticket(ticket_id=ticket_id, rating=2, comment="还是没上架")
+        [call] = [f for f in desk.tickets.get_ticket(ticket_id=ticket_id)["follow_ups"] if f["outcome"] is None]
+        self.step(
+            shop["shop_name"],
+            f"closes {ticket['reference']} but rates it 2 of 5",
+            "tickets",
+            f"a follow-up call (回访) owed by {call['call_by_id'] or 'the desk'}, due {call['due_at'][:16]}",
+        )
+        done = desk.tickets.record_follow_up(
+            ticket_id=ticket_id, outcome="not_solved", note="商户称仍未上架，已再次催办"
+        )
+        self.step(
+            liaison["name"],
+            "calls the merchant back",
+            "tickets",
+            f"follow-up recorded: {done['outcome']} — counted as closed, not solved, in the unit figures",
+        )
 
     def joint_promotion(self):
         self.act(

@@ -207,8 +207,10 @@ _MOVE_COUNTERS = (
     " confirmed_by_district = jsonb_set(confirmed_by_district, ARRAY[%(district)s],"
     "   to_jsonb(coalesce((confirmed_by_district ->> %(district)s)::int, 0) + %(confirmed)s)),"
     " offered_count = offered_count + %(offered)s,"
-    " offered_by_district = jsonb_set(offered_by_district, ARRAY[%(district)s],"
-    "   to_jsonb(coalesce((offered_by_district ->> %(district)s)::int, 0) + %(offered)s)),"
+    # Registration (the hot path) moves no offer: its row keeps the offers' map as it is.
+    " offered_by_district = CASE WHEN %(offered)s = 0 THEN offered_by_district"
+    "   ELSE jsonb_set(offered_by_district, ARRAY[%(district)s],"
+    "   to_jsonb(coalesce((offered_by_district ->> %(district)s)::int, 0) + %(offered)s)) END,"
     " waiting_count = waiting_count + %(waiting)s,"
     " waitlist_last = waitlist_last + %(joined)s"
     " WHERE id = %(activity_id)s"

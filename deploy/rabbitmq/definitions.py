@@ -62,7 +62,11 @@ RPC_CALLS = _GRANTS.RPC_CALLS
 # event_handler(source, event_type) entrypoints say (checked against the code like RPC_CALLS).
 # Every service (the platform's handler, alliance_platform/delegation.py) hears system_access_revoked.
 SUBSCRIPTIONS = {
-    "registry": {"events": ["evaluation_closed"], "registry": ["system_access_revoked"]},
+    "registry": {
+        "events": ["evaluation_closed", "checked_in"],
+        "tickets": ["ticket_closed"],
+        "registry": ["system_access_revoked"],
+    },
     "tickets": {
         "registry": [
             "merchant_registered",

@@ -18,6 +18,10 @@ PERSON_ROLES = IMPLIED_ROLES + ASSIGNED_ROLES
 LANGUAGES = ("zh-CN", "en")
 MEMBERSHIPS = ("full", "probationary")
 HONOUR_KINDS = ("star_party_member_merchant", "party_member_model_store", "party_member_business_plaque")
+# A Party member's points entry: given by a rule for another fact, by an administrator's hand, or
+# correcting an earlier entry; and where its points come from (a fact as service.event_type).
+POINTS_KINDS = ("award", "manual", "correction")
+POINTS_SOURCES = ("events.checked_in", "tickets.ticket_closed", "registry.pairing_ended", "manual")
 
 _MERCHANT = {
     "merchant_id": "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f",
@@ -355,3 +359,65 @@ class SystemAccessRevoked(Schema):
     name = fields.String(required=True)
     reason = fields.String(required=True)
     revoked_at = fields.AwareDateTime(required=True)
+
+
+_POINTS_ENTRY = {
+    "entry_id": "c4d5e6f7-1111-4a2b-8c3d-4e5f60718293",
+    "person_id": _PERSON["person_id"],
+    "points": 2,
+    "balance": 7,
+    "kind": "award",
+    "rule": "attended_activity",
+    "source": "events.checked_in",
+    "source_event_id": "0f9e8d7c6b5a49382716a5b4c3d2e1f0",
+    "source_entity_id": "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+    "reason": "参加活动：清明踏青野餐节",
+    "branch_id": "branch_wholesale_city",
+    "district_id": "wholesale_city",
+    "corrects_id": None,
+    "created_at": "2026-04-03T01:00:00+00:00",
+    "actor": "event:events.checked_in",
+}
+
+
+@event_contract(
+    "registry",
+    "points_recorded",
+    examples=[
+        _POINTS_ENTRY,
+        {
+            **_POINTS_ENTRY,
+            "entry_id": "c4d5e6f7-2222-4a2b-8c3d-4e5f60718293",
+            "points": -2,
+            "balance": 5,
+            "kind": "correction",
+            "rule": None,
+            "source": "manual",
+            "source_event_id": None,
+            "source_entity_id": None,
+            "reason": "签到有误，未实际参加",
+            "corrects_id": _POINTS_ENTRY["entry_id"],
+            "actor": "staff:admin-1",
+        },
+    ],
+)
+class PointsRecorded(Schema):
+    """An entry was added to a Party member's points ledger (党员积分), with the member's balance
+    after it. Entries never change: a correction is an entry of its own naming the one it
+    corrects (``corrects_id``). ``branch_id`` and ``district_id``: the member's at the time."""
+
+    entry_id = fields.String(required=True)
+    person_id = fields.String(required=True)
+    points = fields.Integer(required=True, strict=True)
+    balance = fields.Integer(required=True, strict=True)
+    kind = fields.String(required=True, validate=validate.OneOf(POINTS_KINDS))
+    rule = fields.String(required=True, allow_none=True)
+    source = fields.String(required=True, validate=validate.OneOf(POINTS_SOURCES))
+    source_event_id = fields.String(required=True, allow_none=True)
+    source_entity_id = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    branch_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    corrects_id = fields.String(required=True, allow_none=True)
+    created_at = fields.AwareDateTime(required=True)
+    actor = fields.String(required=True)

@@ -6,14 +6,16 @@ ID-card numbers are shown masked to everyone but an administrator. Lists come in
 cursor is refused for another query (``domain.paging``).
 """
 
+from datetime import datetime, time, timedelta
+
 from alliance_contracts.registry import HONOUR_KINDS
 from alliance_platform.errors import Forbidden, ServiceUnavailable, ValidationError
 
 from . import storage
-from .domain import access, membership, paging, pairings, people, systems
-from .domain.days import today
+from .domain import access, membership, paging, pairings, people, points, systems
+from .domain.days import CHINA, today
 from .domain.id_cards import UnreadableIdCard, rotation_report
-from .use_cases import load_branch, load_merchant, load_person, require_person_access
+from .use_cases import load_branch, load_member, load_merchant, load_person, require_person_access
 
 
 def list_districts(ctx):
@@ -166,3 +168,59 @@ def list_systems(ctx, cmd):
     """The internal systems registered (standing ones unless ``include_revoked``), with their limits."""
     found = storage.systems(ctx.session, cmd["include_revoked"])
     return [systems.shown(system) for system in found]
+
+
+# Points (党员积分) ------------------------------------------------------------------------------
+
+
+def member_points(ctx, cmd):
+    """A member's balance and their entries, newest first: for the member, staff of the district
+    of their branch and administrators."""
+    caller, session = ctx.caller, ctx.session
+    member = load_member(session, cmd["person_id"])
+    if caller.subject != member["person_id"]:
+        if access.is_merchant(caller):
+            raise Forbidden("a merchant reads only its own points")
+        caller.require_district(member["branch_district_id"])
+    query = paging.query_of(cmd)
+    before = paging.decode_cursor(cmd["cursor"], query)
+    rows = storage.points_history(session, member["person_id"], before, cmd["limit"] + 1)
+    items, next_cursor = paging.page(rows, cmd["limit"], query, key="seq")
+    return {
+        "person_id": member["person_id"],
+        "branch_id": member["branch_id"],
+        **storage.points_balance(session, member["person_id"]),
+        "items": items,
+        "next_cursor": next_cursor,
+    }
+
+
+def rank_points(ctx, cmd):
+    """Members by the points they earned in a branch, in districts (the caller's scope unless
+    named) and in a period of the alliance's days (``from_date`` to ``to_date``, both included):
+    most first, equal points sharing a rank."""
+    caller, session = ctx.caller, ctx.session
+    points.check_period(cmd["from_date"], cmd["to_date"])
+    branch_id = cmd.get("branch_id")
+    if branch_id is not None:
+        caller.require_district(load_branch(session, branch_id)["district_id"])
+    districts = access.narrow_districts(caller, [cmd["district_id"]] if "district_id" in cmd else None)
+    rows = storage.points_ranking(
+        session,
+        branch_id=branch_id,
+        districts=districts,
+        since=_day_start(cmd["from_date"]),
+        until=_day_start(cmd["to_date"] + timedelta(days=1)) if cmd["to_date"] else None,
+        limit=cmd["limit"],
+    )
+    return {
+        "branch_id": branch_id,
+        "district_id": cmd.get("district_id"),
+        "from_date": cmd["from_date"],
+        "to_date": cmd["to_date"],
+        "items": points.ranked(rows),
+    }
+
+
+def _day_start(day):
+    return None if day is None else datetime.combine(day, time(0), CHINA)

@@ -20,6 +20,9 @@ from .domain.identifiers import valid_credit_code, valid_id_card, valid_mobile
 from .domain.organisations import ALLIANCE, ORGANISATION_TYPES
 from .domain.pairings import STATUSES as PAIRING_STATUSES
 from .domain.people import DEFAULT_LANGUAGE
+from .domain.points import KINDS as POINTS_KINDS
+from .domain.points import MAX_MANUAL_POINTS
+from .domain.points import SOURCES as POINTS_SOURCES
 from .domain.roster import REPORT_STATUSES
 from .domain.sign_in import CODE_DIGITS
 from .domain.systems import DEFAULT_TTL as SYSTEM_DEFAULT_TTL
@@ -224,6 +227,39 @@ class ListPairings(Schema):
     def _whose(self, data, **kwargs):
         if ("merchant_id" in data) == ("person_id" in data):
             raise ValidationError("name a merchant_id or a person_id", "merchant_id")
+
+
+class RecordPoints(Schema):
+    """An administrator's entry in a Party member's points ledger, or (``corrects``: the entry it
+    corrects, of the same member) a correction; never 0 points."""
+
+    person_id = fields.UUID(required=True)
+    points = fields.Integer(
+        required=True,
+        strict=True,
+        validate=[
+            validate.Range(min=-MAX_MANUAL_POINTS, max=MAX_MANUAL_POINTS),
+            validate.NoneOf([0], error="an entry gives or takes at least one point"),
+        ],
+    )
+    reason = _text(200, required=True)
+    corrects = fields.UUID(load_default=None)
+
+
+class MemberPointsRef(Schema):
+    person_id = fields.UUID(required=True)
+    limit, cursor = _paging()
+
+
+class RankPoints(Schema):
+    """A ranking of Party members by points: of a branch, of a district (the caller's districts
+    unless named), from ``from_date`` to ``to_date`` (alliance days, both included; either open)."""
+
+    branch_id = _text(MAX_ORGANISATION_ID)
+    district_id = DistrictId()
+    from_date = fields.Date(load_default=None)
+    to_date = fields.Date(load_default=None)
+    limit = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
 class StartPairing(Schema):
@@ -484,6 +520,63 @@ class Honour(Schema):
     awarded_at = fields.AwareDateTime(required=True)
     revoked_at = _maybe(fields.AwareDateTime)
     revoked_reason = _maybe(fields.String)
+
+
+class PointsEntry(Schema):
+    """One entry of a member's points ledger: never changed; ``corrects_id`` names the entry a
+    correction corrects; ``source``, where the points come from (a fact of another service, as
+    ``service.event_type``, or ``manual``), ``source_event_id`` and ``source_entity_id`` the fact."""
+
+    entry_id = _id()
+    person_id = _id()
+    points = fields.Integer(required=True)
+    kind = _str(validate=validate.OneOf(POINTS_KINDS))
+    rule = _maybe(fields.String)
+    source = _str(validate=validate.OneOf(POINTS_SOURCES))
+    source_event_id = _maybe(fields.String)
+    source_entity_id = _maybe(fields.String)
+    reason = _str()
+    branch_id = _str()
+    district_id = _str()
+    corrects_id = _maybe(fields.UUID)
+    created_at = fields.AwareDateTime(required=True)
+    actor = _str()
+
+
+class RecordedPoints(PointsEntry):
+    """The entry recorded, and the member's balance with it."""
+
+    balance = fields.Integer(required=True)
+
+
+class MemberPoints(Schema):
+    """A member's balance (``entries`` make it) and a page of their entries, newest first."""
+
+    person_id = _id()
+    branch_id = _str()
+    balance = fields.Integer(required=True)
+    entries = _count()
+    items = fields.List(fields.Nested(PointsEntry), required=True)
+    next_cursor = _maybe(fields.String)
+
+
+class RankedMember(Schema):
+    rank = fields.Integer(required=True, validate=validate.Range(min=1))
+    person_id = _id()
+    name = _str()
+    branch_id = _str()  # the member's branch now
+    points = fields.Integer(required=True)
+    entries = _count()
+
+
+class PointsRanking(Schema):
+    """Members by the points of the period, most first; equal points share a rank (1, 1, 3)."""
+
+    branch_id = _maybe(fields.String)
+    district_id = _maybe(fields.String)
+    from_date = _maybe(fields.Date)
+    to_date = _maybe(fields.Date)
+    items = fields.List(fields.Nested(RankedMember), required=True)
 
 
 class Pairing(Schema):

@@ -12,8 +12,8 @@ from .settings import RegistrySettings
 
 class RegistryService(AllianceService):
     """The register behind every other service: districts, organisations, merchants, people, Party
-    members (floating members too), honours and pairings; searches, audiences and roster import;
-    signing people in to the staff console."""
+    members (floating members too) and their points, honours and pairings; searches, audiences and
+    roster import; signing people in to the staff console."""
 
     name = "registry"
 
@@ -127,6 +127,20 @@ class RegistryService(AllianceService):
     def end_pairing(self, cmd):
         return use_cases.end_pairing(self.ctx(), cmd)
 
+    # Party members' points (党员积分) ------------------------------------------------------------
+
+    @rpc(schema=s.RecordPoints, result=s.RecordedPoints, allow=ADMIN, route="POST /people/{person_id}/points")
+    def record_points(self, cmd):
+        return use_cases.record_points(self.ctx(), cmd)
+
+    @rpc(schema=s.MemberPointsRef, result=s.MemberPoints, read_only=True, route="GET /people/{person_id}/points")
+    def member_points(self, cmd):
+        return queries.member_points(self.ctx(), cmd)
+
+    @rpc(schema=s.RankPoints, result=s.PointsRanking, allow=READERS, read_only=True, route="GET /points/ranking")
+    def rank_points(self, cmd):
+        return queries.rank_points(self.ctx(), cmd)
+
     # Audiences and statistics -------------------------------------------------------------------
 
     @rpc(schema=s.ResolveAudience, result=s.Audience, allow=READERS, read_only=True, route="GET /audience")
@@ -205,3 +219,11 @@ class RegistryService(AllianceService):
     @event_handler("events", "evaluation_closed")
     def handle_events_evaluation_closed(self, event):
         return use_cases.award_evaluation_winners(self.ctx(), event)
+
+    @event_handler("events", "checked_in")
+    def handle_events_checked_in(self, event):
+        return use_cases.award_points(self.ctx(), event)
+
+    @event_handler("tickets", "ticket_closed")
+    def handle_tickets_ticket_closed(self, event):
+        return use_cases.award_points(self.ctx(), event)

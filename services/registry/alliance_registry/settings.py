@@ -11,6 +11,9 @@ start.
 a malformed limit stops the service at start); ``tokens``: what mints the token of a person who
 signed in, with the people issuer's key (PEOPLE_SIGNING_KEY; the registry is the one service that mints tokens
 for people).
+
+``points``: the points each rule of the members' ledger gives (``POINTS_RULES``; an unknown rule
+or a value that is not a whole number of points stops the service at start).
 """
 
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from nameko.extensions import DependencyProvider
 from alliance_platform.identity import TokenService
 
 from .domain.id_cards import IdCardVault
+from .domain.points import PointsRules
 from .domain.sign_in import SignInRules
 
 
@@ -29,6 +33,7 @@ class Settings:
     id_card_reseal_batch: int
     sign_in: SignInRules
     tokens: TokenService
+    points: PointsRules
 
     @classmethod
     def from_config(cls, config):
@@ -37,6 +42,7 @@ class Settings:
             id_card_reseal_batch=_positive(config, "ID_CARD_RESEAL_BATCH"),
             sign_in=SignInRules.from_config(config),
             tokens=TokenService.from_config(config),
+            points=PointsRules.from_config(config),
         )
 
 

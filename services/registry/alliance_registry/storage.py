@@ -841,3 +841,74 @@ def revoke_system(session, system_id, reason, caller, now):
         f" RETURNING *) SELECT {SYSTEM_COLUMNS} FROM s",
         (now, _actor(caller), reason, str(system_id)),
     )
+
+
+# Points (党员积分) ------------------------------------------------------------------------------
+
+POINTS_COLUMNS = (
+    "e.id::text AS entry_id, e.seq, e.person_id::text AS person_id, e.points, e.kind, e.rule, e.source,"
+    " e.source_event_id, e.source_entity_id, e.reason, e.branch_id, e.district_id,"
+    " e.corrects_id::text AS corrects_id, e.created_at, e.actor"
+)
+
+
+def insert_points_entry(session, entry):
+    """Add ``entry`` to the ledger; None if its ``award_key`` is there already (an award given)."""
+    return session.fetchone(
+        "WITH e AS (INSERT INTO points_entries (person_id, points, kind, rule, source, source_event_id,"
+        " source_entity_id, reason, branch_id, district_id, corrects_id, created_at, actor, award_key)"
+        " VALUES (%(person_id)s, %(points)s, %(kind)s, %(rule)s, %(source)s, %(source_event_id)s,"
+        " %(source_entity_id)s, %(reason)s, %(branch_id)s, %(district_id)s, %(corrects_id)s, %(created_at)s,"
+        " %(actor)s, %(award_key)s) ON CONFLICT (award_key) DO NOTHING RETURNING *)"
+        f" SELECT {POINTS_COLUMNS} FROM e",
+        entry,
+    )
+
+
+def points_entry(session, entry_id):
+    return session.fetchone(f"SELECT {POINTS_COLUMNS} FROM points_entries e WHERE e.id = %s", (str(entry_id),))
+
+
+def points_balance(session, person_id):
+    """A member's balance and how many entries make it."""
+    return session.fetchone(
+        "SELECT coalesce(sum(points), 0)::int AS balance, count(*)::int AS entries FROM points_entries"
+        " WHERE person_id = %s",
+        (str(person_id),),
+    )
+
+
+def points_history(session, person_id, before, limit):
+    """A member's entries, newest first, before the ledger position ``before`` (None: from the newest)."""
+    where, params = ["e.person_id = %(person)s"], {"person": str(person_id), "limit": limit}
+    if before is not None:
+        where.append("e.seq < %(before)s")
+        params["before"] = int(before)
+    return session.fetchall(
+        f"SELECT {POINTS_COLUMNS} FROM points_entries e" + _where(where) + " ORDER BY e.seq DESC LIMIT %(limit)s",
+        params,
+    )
+
+
+def points_ranking(session, *, branch_id, districts, since, until, limit):
+    """Members by the points of the entries made in ``branch_id`` (None: any) and ``districts``
+    (None: all) from ``since`` to before ``until`` (either None: unbounded), most first (then by
+    person id, a stable order for ties); each with their current branch and their name."""
+    where, params = [], {"limit": limit}
+    for column, value in (("e.branch_id = %(branch)s", branch_id), ("e.created_at >= %(since)s", since)):
+        if value is not None:
+            where.append(column)
+    if until is not None:
+        where.append("e.created_at < %(until)s")
+    if districts is not None:
+        where.append("e.district_id = ANY(%(districts)s)")
+    params.update(branch=branch_id, since=since, until=until, districts=districts)
+    return session.fetchall(
+        "SELECT t.person_id::text AS person_id, p.name, pm.branch_id, t.points, t.entries FROM ("
+        " SELECT e.person_id, sum(e.points)::int AS points, count(*)::int AS entries FROM points_entries e"
+        + _where(where)
+        + " GROUP BY e.person_id) t JOIN people p ON p.id = t.person_id"
+        " JOIN party_members pm ON pm.person_id = t.person_id"
+        " ORDER BY t.points DESC, t.person_id LIMIT %(limit)s",
+        params,
+    )

@@ -19,7 +19,7 @@ from alliance_platform.errors import Conflict, NotFound, Unauthenticated, Valida
 from alliance_platform.identity import ALL_DISTRICTS, Identity
 
 from . import storage
-from .domain import access, changes, honours, membership, merchants, pairings, people, roster, systems
+from .domain import access, changes, honours, membership, merchants, pairings, people, points, roster, systems
 from .domain import sign_in as signing
 from .domain.days import today
 from .domain.organisations import ALLIANCE
@@ -453,10 +453,125 @@ def end_pairing(ctx, cmd):
     ended_on = pairings.ended_on(pairing, cmd["ended_on"], today(ctx.now))
     storage.end_pairing(session, pairing["pairing_id"], ended_on, cmd["reason"])
     pairing = {**pairing, "ended_on": ended_on, "end_reason": cmd["reason"]}
-    session.publish("pairing_ended", {**pairing, "reason": cmd["reason"]}, aggregate_id=pairing["merchant_id"])
+    ended = {**pairing, "reason": cmd["reason"]}
+    event_id = session.publish("pairing_ended", ended, aggregate_id=pairing["merchant_id"])
     details = {"pairing_id": pairing["pairing_id"], "ended_on": ended_on, "reason": cmd["reason"]}
     storage.remember(session, "merchant", pairing["merchant_id"], "pairing_ended", details, ctx.caller, ctx.now)
+    _award_points(ctx, points.PAIRING_ENDED, event_id, ended, ctx.caller)
     return {**pairing, "status": pairings.ENDED}
+
+
+# Points (党员积分, domain/points.py) ----------------------------------------------------------
+
+
+def load_member(session, person_id, *, lock=False):
+    """A registered Party member with their branch's district (NotFound for anyone else)."""
+    member = storage.party_member(session, person_id, lock=lock)
+    if member is None:
+        if not storage.person_exists(session, person_id):
+            raise NotFound(f"no person {person_id}")
+        raise NotFound(f"{person_id} is not a registered Party member")
+    return member
+
+
+def record_points(ctx, cmd):
+    """An administrator's entry in a member's ledger, with its reason; with ``corrects``, a
+    correction of one of the member's entries (the corrected entry stays as it was)."""
+    session = ctx.session
+    member = load_member(session, cmd["person_id"], lock=True)
+    corrected = None
+    if cmd["corrects"] is not None:
+        corrected = storage.points_entry(session, cmd["corrects"])
+        if corrected is None:
+            raise NotFound(f"no points entry {cmd['corrects']}")
+        points.check_correction(corrected, member["person_id"])
+    entry = {
+        "points": cmd["points"],
+        "kind": points.CORRECTION if corrected else points.MANUAL,
+        "rule": None,
+        "source": points.MANUAL_SOURCE,
+        "source_event_id": None,
+        "source_entity_id": None,
+        "reason": cmd["reason"],
+        "corrects_id": corrected["entry_id"] if corrected else None,
+        "award_key": None,
+    }
+    return _record_points(ctx, member, entry, ctx.caller)
+
+
+def award_points(ctx, event):
+    """The points another service's fact gives by the rules of ``POINTS_RULES``: one entry per rule,
+    member and thing rewarded, however often the fact arrives. A person the fact names who is no
+    Party member of the register (or no id of the register at all) gets nothing."""
+    source = f"{event.source}.{event.event_type}"
+    caller = Identity(
+        f"event {source} {event.event_id}", "system", roles=frozenset({"system"}), districts=frozenset({ALL_DISTRICTS})
+    )
+    return _award_points(ctx, source, event.event_id, event.payload, caller)
+
+
+def _award_points(ctx, source, event_id, payload, caller):
+    outcome = {"recorded": [], "skipped": []}
+    for award in ctx.settings.points.awards(source, payload):
+        member = _known_member(ctx.session, award.person_id)
+        entry = None
+        if member is not None:
+            entry = _record_points(
+                ctx,
+                member,
+                {
+                    "points": award.points,
+                    "kind": points.AWARD,
+                    "rule": award.rule,
+                    "source": source,
+                    "source_event_id": event_id,
+                    "source_entity_id": award.entity_id,
+                    "reason": award.reason,
+                    "corrects_id": None,
+                    "award_key": points.award_key(award),
+                },
+                caller,
+                actor=f"event:{source}",
+            )
+        if entry is None:
+            why = "already awarded" if member is not None else "not a registered Party member"
+            outcome["skipped"].append({"rule": award.rule, "person_id": award.person_id, "reason": why})
+        else:
+            outcome["recorded"].append(entry["entry_id"])
+    return outcome
+
+
+def _known_member(session, person_id):
+    """The Party member ``person_id`` names, locked; None if it names none (or is no id of ours)."""
+    try:
+        uuid.UUID(str(person_id))
+    except ValueError:
+        return None
+    return storage.party_member(session, person_id, lock=True)
+
+
+def _record_points(ctx, member, fields, caller, actor=None):
+    """Add an entry to a locked member's ledger, announce it and keep it in the member's history;
+    None if it is an award given already."""
+    session = ctx.session
+    entry = storage.insert_points_entry(
+        session,
+        {
+            **fields,
+            "person_id": member["person_id"],
+            "branch_id": member["branch_id"],
+            "district_id": member["branch_district_id"],
+            "created_at": ctx.now,
+            "actor": actor or f"{caller.kind}:{caller.subject}",
+        },
+    )
+    if entry is None:
+        return None
+    recorded = {**entry, "balance": storage.points_balance(session, member["person_id"])["balance"]}
+    session.publish("points_recorded", points.announced(recorded), aggregate_id=member["person_id"])
+    details = {k: recorded[k] for k in points.HISTORY_DETAILS}
+    storage.remember(session, "person", member["person_id"], "points_recorded", details, caller, ctx.now)
+    return recorded
 
 
 # Signing in -------------------------------------------------------------------------------------

@@ -507,10 +507,10 @@ def award_points(ctx, event):
     caller = Identity(
         f"event {source} {event.event_id}", "system", roles=frozenset({"system"}), districts=frozenset({ALL_DISTRICTS})
     )
-    return _award_points(ctx, source, event.event_id, event.payload, caller)
+    return _award_points(ctx, source, event.event_id, event.payload, caller, actor=f"event:{source}")
 
 
-def _award_points(ctx, source, event_id, payload, caller):
+def _award_points(ctx, source, event_id, payload, caller, actor=None):
     outcome = {"recorded": [], "skipped": []}
     for award in ctx.settings.points.awards(source, payload):
         member = _known_member(ctx.session, award.person_id)
@@ -531,7 +531,7 @@ def _award_points(ctx, source, event_id, payload, caller):
                     "award_key": points.award_key(award),
                 },
                 caller,
-                actor=f"event:{source}",
+                actor,
             )
         if entry is None:
             why = "already awarded" if member is not None else "not a registered Party member"

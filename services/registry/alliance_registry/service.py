@@ -1,5 +1,6 @@
 """The registry's nameko class: its name, its settings and its entrypoints."""
 
+from alliance_platform.audit import Audit
 from alliance_platform.entrypoints import event_handler, rpc, timer
 from alliance_platform.rpc import ServiceRpc
 from alliance_platform.service import AllianceService, quiet
@@ -8,6 +9,18 @@ from . import queries, timers, use_cases
 from . import schemas as s
 from .domain.access import ADMIN, MEMBER_KEEPERS, OPERATORS, READERS, SELF_SERVICE, STAFF
 from .settings import RegistrySettings
+
+# A points entry is an entity of its own (and the one a correction corrects); the source fields
+# name another service's event and entity, not the registry's.
+POINTS_AUDIT = Audit(
+    references={
+        "entry_id": "points_entry",
+        "corrects": "points_entry",
+        "corrects_id": "points_entry",
+        "source_event_id": None,
+        "source_entity_id": None,
+    }
+)
 
 
 class RegistryService(AllianceService):
@@ -129,7 +142,13 @@ class RegistryService(AllianceService):
 
     # Party members' points (党员积分) ------------------------------------------------------------
 
-    @rpc(schema=s.RecordPoints, result=s.RecordedPoints, allow=ADMIN, route="POST /people/{person_id}/points")
+    @rpc(
+        schema=s.RecordPoints,
+        result=s.RecordedPoints,
+        allow=ADMIN,
+        route="POST /people/{person_id}/points",
+        audit=POINTS_AUDIT,
+    )
     def record_points(self, cmd):
         return use_cases.record_points(self.ctx(), cmd)
 

@@ -50,13 +50,18 @@ def list_deliveries(ctx, cmd):
 
 
 def delivery_status(ctx, cmd):
-    """One delivery with every attempt, or where the deliveries of an event (or of a ``send``,
-    by the caller's idempotency key) stand."""
+    """One delivery with every attempt (and, for an inbox message, each step of its escalation
+    chain: scheduled, sent with the delivery it made, or skipped), or where the deliveries of an
+    event (or of a ``send``, by the caller's idempotency key) stand."""
     if cmd["delivery_id"] is not None:
         delivery = storage.delivery(ctx.session, cmd["delivery_id"])
         if delivery is None:
             raise NotFound(f"no delivery {cmd['delivery_id']}")
-        return {**delivery, "attempts_made": storage.attempts_of(ctx.session, delivery["id"])}
+        return {
+            **delivery,
+            "attempts_made": storage.attempts_of(ctx.session, delivery["id"]),
+            "escalations": storage.escalations_of(ctx.session, delivery["id"]),  # an inbox message's chain
+        }
     event_id = cmd["event_id"]
     if event_id is None:
         event_id = sends.event_id(ctx.caller, cmd["idempotency_key"])

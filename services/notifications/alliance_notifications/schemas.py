@@ -221,8 +221,22 @@ class AttemptOut(Schema):
     answer = Masked(required=True, allow_none=True)
 
 
+class EscalationOut(Schema):
+    """One step of an inbox message's escalation chain."""
+
+    step = fields.Integer(required=True, strict=True)
+    channel = fields.String(required=True)
+    after_working_minutes = fields.Float(required=True)
+    due_at = fields.AwareDateTime(required=True)
+    status = fields.String(required=True)  # scheduled, sent, skipped_read, skipped_unreachable
+    sent_delivery_id = fields.Integer(required=True, allow_none=True, strict=True)  # the delivery it made
+    detail = fields.String(required=True, allow_none=True)
+    decided_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
 class DeliveryDetailOut(DeliveryOut):
     attempts_made = fields.List(fields.Nested(AttemptOut), required=True)
+    escalations = fields.List(fields.Nested(EscalationOut), required=True)  # empty unless a chain's inbox message
 
 
 class NotificationOut(Schema):

@@ -107,6 +107,11 @@ class NotificationsService(AllianceService):
     def resume_fanouts(self):
         return timers.resume_fanouts(self.ctx(), self._registry)
 
+    @timer(interval="ESCALATION_INTERVAL")
+    @quiet
+    def escalate(self):
+        return timers.escalate(self.ctx())
+
 
 def _notifier(source, event_type):
     """The handler of ``source.event_type``: the event to every rule that names it."""

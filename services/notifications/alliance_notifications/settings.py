@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 import structlog
 from nameko.extensions import DependencyProvider
 
+from alliance_platform.working_time import WorkingCalendar
+
 from .channels import providers
 from .domain.deliveries import SENDING
-from .domain.rules import Rules
+from .domain.rules import Rules, RulesInvalid
 from .domain.templates import Templates
 from .domain.timing import Backoff, TokenBucket
 
@@ -31,6 +33,7 @@ class Settings:
     send_timeout: float
     send_concurrency: int
     dispatch_batch: int
+    calendar: WorkingCalendar = WorkingCalendar()  # escalations count working minutes on it
 
     @property
     def policy(self):
@@ -73,7 +76,15 @@ class Settings:
             send_timeout=float(config.get("SEND_TIMEOUT", 5)),
             send_concurrency=int(config.get("SEND_CONCURRENCY", 20)),
             dispatch_batch=int(config.get("DISPATCH_BATCH", 200)),
+            calendar=_calendar(config.get("WORKING_CALENDAR") or {}),
         )
+
+
+def _calendar(config):
+    try:
+        return WorkingCalendar.from_config(config)
+    except (ValueError, TypeError) as exc:
+        raise RulesInvalid(f"WORKING_CALENDAR: {exc}") from exc
 
 
 def handled_events(service_cls):

@@ -3,7 +3,8 @@
 Tables (``migrations/0001_notifications.sql``): ``notifications`` (one per source event and rule,
 its content rendered once per language, its audience and how far its resolution got),
 ``deliveries`` (one per event, recipient and channel; the inbox is one of the channels),
-``delivery_attempts``, ``preferences`` and the channels' ``rate_buckets``.
+``delivery_attempts``, ``preferences`` and the channels' ``rate_buckets``; ``escalations``
+(``0002_escalations.sql``: the steps of unread inbox messages' chains).
 
 Lists of many values travel as one string split by the server (``string_to_array``): psycopg dumps
 a Python list of 1,000 strings slowly. A tick's answers are written from arrays in one statement
@@ -15,6 +16,7 @@ from psycopg.types.json import Jsonb
 from .domain import digests
 from .domain.audiences import RESOLVED, RESOLVING
 from .domain.deliveries import BATCHED, DEAD, DUE, INBOX, PENDING
+from .domain.escalation import SCHEDULED, SKIPPED_READ
 from .domain.preferences import Preferences
 
 
@@ -441,3 +443,76 @@ def stats(session, since, until, now):
             (since, until),
         ),
     }
+
+
+# --- escalations -------------------------------------------------------------------------------------
+
+
+def schedule_escalations(session, notification_id, steps, now):
+    """The chain's steps of the notification's inbox messages: ``steps`` are (recipient, step,
+    channel, after_working_minutes, due_at, role, mobile, district); once per message and step."""
+    if not steps:
+        return
+    columns = list(zip(*steps, strict=True))
+    session.execute(
+        "INSERT INTO escalations (delivery_id, step, channel, after_working_minutes, due_at, status, role, mobile,"
+        " district, created_at)"
+        f" SELECT d.id, u.step, u.channel, u.after, u.due_at, '{SCHEDULED}', u.role, u.mobile, u.district, %s"
+        " FROM unnest(%s::text[], %s::int[], %s::text[], %s::float8[], %s::timestamptz[], %s::text[], %s::text[],"
+        " %s::text[]) AS u(recipient, step, channel, after, due_at, role, mobile, district)"
+        f" JOIN deliveries d ON d.recipient = u.recipient AND d.notification_id = %s AND d.channel = '{INBOX}'"
+        " ON CONFLICT (delivery_id, step) DO NOTHING",
+        (now, *[list(column) for column in columns], notification_id),
+    )
+
+
+def claim_escalations(session, now, limit):
+    """Scheduled steps that are due, with their inbox message and notification, locked (``SKIP
+    LOCKED``: two runs of the timer never take the same step)."""
+    return session.fetchall(
+        "SELECT e.id, e.delivery_id, e.step, e.channel, e.due_at, e.role, e.mobile, e.district, d.read_at,"
+        " d.recipient, d.event_id, d.notification_id, d.language, n.category, n.urgency, n.rule"
+        " FROM escalations e JOIN deliveries d ON d.id = e.delivery_id JOIN notifications n ON n.id = d.notification_id"
+        f" WHERE e.status = '{SCHEDULED}' AND e.due_at <= %s ORDER BY e.due_at, e.id LIMIT %s"
+        " FOR UPDATE OF e SKIP LOCKED",
+        (now, limit),
+    )
+
+
+def decide_escalation(session, escalation_id, status, now, *, sent_delivery_id=None, detail=None):
+    session.execute(
+        "UPDATE escalations SET status = %s, decided_at = %s, sent_delivery_id = %s, detail = %s WHERE id = %s",
+        (status, now, sent_delivery_id, detail, escalation_id),
+    )
+
+
+def insert_delivery(session, row):
+    """One delivery (``COPY_DELIVERIES``' columns); its id, or None if the message already has one
+    for that recipient on that channel."""
+    return session.fetchval(
+        "INSERT INTO deliveries (notification_id, event_id, recipient, channel, address, mention, language, urgent,"
+        " status, in_digest, due_at, sent_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (event_id, recipient, channel) DO NOTHING RETURNING id",
+        row,
+    )
+
+
+def stop_escalations(session, recipients, now):
+    """The chains of the read inbox messages of ``recipients`` stop: their scheduled steps are
+    skipped; returns how many."""
+    return session.fetchval(
+        f"WITH stopped AS (UPDATE escalations e SET status = '{SKIPPED_READ}', decided_at = %s,"
+        " detail = 'read at ' || d.read_at FROM deliveries d"
+        f" WHERE d.id = e.delivery_id AND e.status = '{SCHEDULED}' AND d.read_at IS NOT NULL"
+        " AND d.recipient = ANY(%s) RETURNING 1) SELECT count(*) FROM stopped",
+        (now, recipients),
+    )
+
+
+def escalations_of(session, delivery_id):
+    """The steps of an inbox message's chain, as its history shows them."""
+    return session.fetchall(
+        "SELECT step, channel, after_working_minutes, due_at, status, sent_delivery_id, detail, decided_at"
+        " FROM escalations WHERE delivery_id = %s ORDER BY step",
+        (delivery_id,),
+    )

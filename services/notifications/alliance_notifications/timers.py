@@ -1,5 +1,6 @@
 """The notifications service's timer jobs, each in its own transaction: one sender per channel,
-the daily digests, and the audiences the registry could not serve before.
+the daily digests, the audiences the registry could not serve before, and the escalation of
+unread messages (``escalate``).
 
 The sender (``send``), one tick of one channel:
 
@@ -29,7 +30,7 @@ from eventlet.greenpool import GreenPool
 
 from . import storage, use_cases
 from .channels import Answer, Message
-from .domain import deliveries, digests
+from .domain import deliveries, digests, escalation, planning
 from .domain.deliveries import DEAD, FAILED, FINAL, SENT
 
 log = structlog.get_logger("alliance.notifications")
@@ -193,3 +194,52 @@ def resume_fanouts(ctx, registry):
     pending = storage.claim_to_resume(ctx.session, ctx.now, RESUME_BATCH)
     pages = use_cases.Registry(registry)
     return dict(Counter(use_cases.expand(ctx, notification, pages) for notification in pending))
+
+
+# --- escalation of unread messages ------------------------------------------------------------------
+
+
+def escalate(ctx):
+    """Decide the escalation steps that are due (``domain.escalation``): a step of a message read
+    meanwhile is skipped, any other becomes a delivery on its channel, which that channel's sender
+    sends. Steps are claimed ``SKIP LOCKED`` and decided in this transaction: a step is decided
+    once, whoever runs the timer and however often. Returns {status: how many}."""
+    session, settings, now = ctx.session, ctx.settings, ctx.now
+    counts = Counter()
+    for row in storage.claim_escalations(session, now, escalation.BATCH):
+        decision = escalation.decide(row["read_at"], row["due_at"], now)
+        if decision == escalation.WAIT:
+            continue
+        if decision == escalation.SKIP_READ:
+            status, delivery_id, detail = escalation.SKIPPED_READ, None, f"read at {row['read_at'].isoformat()}"
+        else:
+            status, delivery_id, detail = _escalate(session, settings, row, now)
+        storage.decide_escalation(session, row["id"], status, now, sent_delivery_id=delivery_id, detail=detail)
+        counts[status] += 1
+    return dict(counts)
+
+
+def _escalate(session, settings, row, now):
+    """The step's delivery on its channel: (status, its id, detail)."""
+    rule = settings.rules.by_name.get(row["rule"])
+    urgency = row["urgency"] if row["urgency"] != "low" else "normal"  # an escalation never waits for a digest
+    if rule is not None and rule.escalates_in_quiet_hours:
+        urgency = "urgent"
+    contact = planning.Contact(
+        recipient=row["recipient"], role=row["role"], mobile=row["mobile"], language=row["language"],
+        district=row["district"],
+    )  # fmt: skip
+    intent = planning.Intent(row["category"], urgency, (row["channel"],))
+    prefs = storage.preferences_of(session, [row["recipient"]]).get(row["recipient"])
+    planned = [
+        d for d in planning.Planner(intent, settings.policy, settings.robot_group, now).deliveries(contact, prefs)
+        if d[0] == row["channel"]
+    ]  # fmt: skip
+    if not planned:
+        return escalation.SKIPPED_UNREACHABLE, None, f"no {row['channel']} address, or switched off by the recipient"
+    delivery_id = storage.insert_delivery(
+        session, (row["notification_id"], row["event_id"], row["recipient"], *planned[0], now)
+    )
+    if delivery_id is None:
+        return escalation.SKIPPED_UNREACHABLE, None, f"the message went on {row['channel']} already"
+    return escalation.SENT, delivery_id, f"delivery {delivery_id} on {row['channel']}"

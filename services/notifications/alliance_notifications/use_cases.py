@@ -30,7 +30,7 @@ from alliance_platform.errors import (
 )
 
 from . import storage
-from .domain import deliveries, planning, preferences, recipients, sends
+from .domain import deliveries, escalation, planning, preferences, recipients, sends
 from .domain.audiences import RESOLVED, RESOLVING, UNRESOLVABLE, kind_of_query
 from .domain.timing import QuietHours
 
@@ -179,6 +179,9 @@ def _write(ctx, notification, contacts, written=None):
     planner = planning.Planner(intent, settings.policy, settings.robot_group, ctx.now)
     head = (notification["id"], notification["event_id"])
     rows, reached = [], 0
+    rule = settings.rules.by_name.get(notification["rule"])
+    chain = rule.escalate if rule is not None else ()
+    steps = []
     for contact in contacts:
         if contact.recipient in written.since or contact.recipient in before:
             continue
@@ -187,10 +190,33 @@ def _write(ctx, notification, contacts, written=None):
             (*head, contact.recipient, *delivery, ctx.now)
             for delivery in planner.deliveries(contact, prefs.get(contact.recipient))
         )
+        if chain and contact.role != "group":
+            steps += _chain(settings, rule, contact, prefs.get(contact.recipient), ctx.now)
         reached += 1
     if rows:
         storage.copy_deliveries(ctx.session, rows)
+        storage.schedule_escalations(ctx.session, notification["id"], steps, ctx.now)
     return reached
+
+
+def _chain(settings, rule, contact, prefs, now):
+    """The escalation steps of ``contact``'s inbox message written ``now`` (``domain.escalation``)."""
+    policy = settings.policy
+    quiet = prefs.quiet_hours if prefs is not None and prefs.quiet_hours is not None else policy.quiet_hours
+    urgent = rule.escalates_in_quiet_hours
+    return [
+        (
+            contact.recipient,
+            k,
+            step.channel,
+            step.after_working_minutes,
+            escalation.due_at(now, step, settings.calendar, quiet, policy.timezone, urgent),
+            contact.role,
+            contact.mobile,
+            contact.district,
+        )  # fmt: skip
+        for k, step in enumerate(rule.escalate, 1)
+    ]
 
 
 # --- direct sends ---------------------------------------------------------------------------------
@@ -278,6 +304,8 @@ def mark_read(ctx, cmd):
         if missing:
             raise NotFound(f"no messages {missing} in your inbox")
         marked = storage.mark_read(ctx.session, ids, ctx.now)
+    if marked:
+        storage.stop_escalations(ctx.session, mine, ctx.now)  # what is read escalates no further
     return {"marked": marked, "unread": storage.count_unread(ctx.session, mine)}
 
 

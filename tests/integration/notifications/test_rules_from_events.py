@@ -37,7 +37,7 @@ def test_demand_events_reach_the_merchant_the_handlers_and_the_groups(post):
         "ticket_waiting_on_merchant": {(merchant, "inbox"), (merchant, "sms")},
         "ticket_resolved": {(merchant, "inbox"), (merchant, "sms")},
         "ticket_due_soon": {(person, "inbox"), (person, "wecom")},
-        "ticket_overdue_to_owner": {(person, "inbox"), (person, "wecom")},
+        "ticket_overdue_to_owner": {(person, "inbox")},  # WeCom, then SMS, only while unread
         "ticket_overdue_unowned": {("group:wholesale_city", "wecom")},
         "ticket_escalated_to_secretary": {(f"person:{secretary['person_id']}", c) for c in ("inbox", "wecom", "sms")},
         "ticket_escalated_to_group": {("group:alliance", "wecom"), ("group:alliance", "dingtalk")},

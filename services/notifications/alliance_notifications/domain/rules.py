@@ -13,6 +13,9 @@ holds the alliance-wide ``defaults`` (time zone, trading hours, digest time, cha
       category: demands
       urgency: normal                     # urgent (ignores quiet hours), normal, low (may wait for the digest)
       channels: [inbox, sms]              # optional: replaces the recipients' default channels
+      escalate:                           # optional: while the inbox message is unread (escalation.py)
+        - {after_working_minutes: 30, channel: wecom}
+        - {after_working_minutes: 120, channel: sms}
 
 Recipient kinds are those of ``audiences.py``. Everything is checked against the event contracts
 when the rules load; a wrong rule stops the service from starting, never a message.
@@ -32,6 +35,7 @@ from alliance_contracts import get_contract, versions
 
 from .audiences import RECIPIENT_KINDS, Recipients
 from .deliveries import CHANNELS
+from .escalation import ChainInvalid, parse_chain, through_quiet_hours
 from .preferences import URGENCIES, Policy
 from .timing import QuietHours
 
@@ -73,6 +77,11 @@ class Rule:
     category: str
     urgency: str
     channels: tuple | None
+    escalate: tuple = ()  # escalation.Step, in order; empty: no chain
+
+    @property
+    def escalates_in_quiet_hours(self):
+        return through_quiet_hours(self.urgency, self.source, self.event_type)
 
     def matches(self, payload):
         return all(condition.holds(payload) for condition in self.when)
@@ -96,6 +105,7 @@ class Rules:
                 raise RulesInvalid(f"rule {rule.name!r} is defined twice")
             seen.add(rule.name)
             self.rules.append(rule)
+        self.by_name = {rule.name: rule for rule in self.rules}
         self._by_event = {}
         for rule in self.rules:
             self._by_event.setdefault((rule.source, rule.event_type), []).append(rule)
@@ -155,7 +165,7 @@ def _rule(n, entry, templates, handled, categories):
     where = f"rule {n} ({entry.get('name', '?') if isinstance(entry, dict) else '?'})"
     if not isinstance(entry, dict):
         raise RulesInvalid(f"{where}: a rule is a mapping")
-    unknown = set(entry) - {"name", "event", "when", "to", "template", "category", "urgency", "channels"}
+    unknown = set(entry) - {"name", "event", "when", "to", "template", "category", "urgency", "channels", "escalate"}
     missing = {"name", "event", "to", "template", "category"} - set(entry)
     if unknown or missing:
         raise RulesInvalid(f"{where}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
@@ -218,6 +228,14 @@ def _rule(n, entry, templates, handled, categories):
     channels = entry.get("channels")
     if channels is not None and (not channels or set(channels) - set(CHANNELS)):
         raise RulesInvalid(f"{where}: channels must be a non-empty list of {list(CHANNELS)}")
+    escalate = ()
+    if "escalate" in entry:
+        try:
+            escalate = parse_chain(entry["escalate"])
+        except ChainInvalid as exc:
+            raise RulesInvalid(f"{where}: {exc}") from exc
+        if kind == "staff_group":
+            raise RulesInvalid(f"{where}: escalate needs an inbox message to escalate from; a staff group has none")
     return Rule(
         name=str(entry["name"]),
         source=source,
@@ -228,4 +246,5 @@ def _rule(n, entry, templates, handled, categories):
         category=entry["category"],
         urgency=urgency,
         channels=tuple(channels) if channels else None,
+        escalate=escalate,
     )

@@ -9,7 +9,8 @@ AUDIENCES = ("merchants", "party_members", "staff", "children")
 # What a registration is: it holds a seat or a place in the waiting list (HELD), or no longer does.
 HELD = ("confirmed", "waitlisted")
 REGISTRATION_STATUSES = (*HELD, "cancelled", "attended", "no_show")
-# Why a waiting-list offer ended unanswered: its time ran out, or registration closed first.
+# Why a waiting-list offer ended unanswered: its time ran out, or registration was over first (the
+# activity started; offers go on after registration closed, until the start).
 OFFER_ENDINGS = ("expired", "registration_closed")
 # How long before its start an activity's confirmed registrants are reminded (the earlier window first).
 REMINDER_WINDOWS = ("24h", "2h")
@@ -188,8 +189,8 @@ class OfferDeclined(_Registration):
 )
 class OfferExpired(_Registration):
     """An offered seat was not accepted in time (``because: expired``: the registration is
-    cancelled and the seat offered to the next), or registration closed first
-    (``registration_closed``: the registration waits again in its place; no more offers)."""
+    cancelled and the seat offered to the next), or registration was over first: the activity
+    started (``registration_closed``: the registration waits again in its place; no more offers)."""
 
     offered_at = fields.AwareDateTime(required=True)
     expires_at = fields.AwareDateTime(required=True)

@@ -11,7 +11,7 @@ from nameko.extensions import DependencyProvider
 class Settings:
     points: dict  # activity type -> participation points per attended activity; "default" for the rest
     timezone: ZoneInfo  # dates of recurring activities are generated in it
-    offer_valid: timedelta  # how long a waiting-list offer holds its seat (never past the registration deadline)
+    offer_valid: timedelta  # how long a waiting-list offer holds its seat (never past the activity's start)
 
     @classmethod
     def from_config(cls, config):

@@ -96,9 +96,11 @@ def close_registration(ctx, cmd):
 
 def advance(ctx, activity, action):
     """Move ``activity`` by ``action`` (``close_registration``, ``start``): what a command does by
-    hand and the schedule does on time. Registration is over then: its open offers end."""
+    hand and the schedule does on time. Offers go on after registration closed, until the start:
+    then the open ones end (``domain.offers``)."""
     status = lifecycle.next_state(activity["status"], action)
-    activity = _end_open_offers(ctx, activity)
+    if action == "start":
+        activity = _end_open_offers(ctx, activity)
     return storage.set_status(ctx.session, activity["id"], status)
 
 
@@ -292,8 +294,8 @@ def _offer(ctx, registration_id):
 
 
 def _offer_seats(ctx, activity):
-    """Offer the activity's free seats to the first waiting registrations that fit, while
-    registration is open; the activity's row after, and the registrations offered a seat."""
+    """Offer the activity's free seats to the first waiting registrations that fit, until the
+    activity starts; the activity's row after, and the registrations offered a seat."""
     seats = Seats.of(activity)
     if not offers.open_for_offers(activity, ctx.now) or seats.taken() >= seats.capacity:
         return activity, []
@@ -308,7 +310,7 @@ def _offer_seats(ctx, activity):
 
 
 def _end_open_offers(ctx, activity):
-    """Registration is over: open offers end, their registrations wait again in their place."""
+    """The activity starts: open offers end, their registrations wait again in their place."""
     for offered in storage.open_offers(ctx.session, activity["id"]):
         ended = storage.end_offer(ctx.session, offered["id"], ctx.now, offers.REGISTRATION_CLOSED, waits_again=True)
         activity = storage.move_counters(ctx.session, activity, ended["district_id"], offered=-1, waiting=1)

@@ -29,6 +29,7 @@ def _activity(**overrides):
         "created_by": "staff:organiser",
         "registration_opens_at": NOW - timedelta(days=1),
         "registration_closes_at": NOW + timedelta(days=5),
+        "starts_at": NOW + timedelta(days=6),
         **overrides,
     }
 
@@ -87,18 +88,24 @@ def test_offers_never_exceed_capacity_or_quota_and_leave_nobody_out_who_would_fi
     assert [r["id"] for r in chosen] == sorted(r["id"] for r in chosen), "in the order of the queue"
 
 
-def test_an_offer_lasts_its_time_but_never_past_the_registration_deadline():
+def test_an_offer_lasts_its_time_but_never_past_the_start():
     activity = _activity()
     assert offers.expires_at(activity, NOW, timedelta(minutes=120)) == NOW + timedelta(hours=2)
+    # Registration closing does not cut it short; the start does.
     closing = _activity(registration_closes_at=NOW + timedelta(minutes=30))
-    assert offers.expires_at(closing, NOW, timedelta(minutes=120)) == NOW + timedelta(minutes=30)
+    assert offers.expires_at(closing, NOW, timedelta(minutes=120)) == NOW + timedelta(hours=2)
+    starting = _activity(registration_closes_at=NOW, starts_at=NOW + timedelta(minutes=45))
+    assert offers.expires_at(starting, NOW, timedelta(minutes=120)) == NOW + timedelta(minutes=45)
 
 
-def test_offers_are_made_only_while_registration_is_open():
+def test_offers_are_made_from_registration_opening_until_the_start():
     assert offers.open_for_offers(_activity(), NOW)
-    assert not offers.open_for_offers(_activity(status="registration_closed"), NOW)
+    # After registration closed, a freed seat still goes to the next waiter rather than staying empty.
+    assert offers.open_for_offers(_activity(status="registration_closed", registration_closes_at=NOW), NOW)
     assert not offers.open_for_offers(_activity(status="cancelled"), NOW)
-    assert not offers.open_for_offers(_activity(registration_closes_at=NOW), NOW)
+    assert not offers.open_for_offers(_activity(status="in_progress"), NOW)
+    assert not offers.open_for_offers(_activity(status="registration_closed", starts_at=NOW), NOW)
+    assert not offers.open_for_offers(_activity(registration_opens_at=NOW + timedelta(minutes=1)), NOW)
 
 
 def test_an_open_offer_is_answered_until_it_expires_then_never():
@@ -106,8 +113,10 @@ def test_an_open_offer_is_answered_until_it_expires_then_never():
     offers.check_answerable(offered, activity, NOW + timedelta(hours=2) - timedelta(seconds=1))
     with pytest.raises(Conflict, match="the offer expired at"):
         offers.check_answerable(offered, activity, NOW + timedelta(hours=2))
-    with pytest.raises(Conflict, match="ended when registration closed"):
-        offers.check_answerable(offered, _activity(status="registration_closed"), NOW)
+    # Registration closed: the offer is still answered, until the activity starts.
+    offers.check_answerable(offered, _activity(status="registration_closed", registration_closes_at=NOW), NOW)
+    with pytest.raises(Conflict, match="ended when the activity started"):
+        offers.check_answerable(offered, _activity(status="in_progress", starts_at=NOW), NOW)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +125,7 @@ def test_an_open_offer_is_answered_until_it_expires_then_never():
         ("confirmed", "accepted", "already accepted"),
         ("cancelled", "declined", "was declined"),
         ("cancelled", "expired", "the offer expired at"),
-        ("waitlisted", "registration_closed", "ended when registration closed"),
+        ("waitlisted", "registration_closed", "ended when the activity started"),
         ("waitlisted", None, "waitlisted: it has no offer"),
         ("confirmed", None, "confirmed: it has no offer"),
         ("cancelled", None, "cancelled: it has no offer"),

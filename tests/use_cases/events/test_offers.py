@@ -1,7 +1,8 @@
 """Waiting-list offers on a real database: a freed seat is offered to the first waiter that fits and
 held for them; accepted it is theirs, declined or expired (the clock moved on, the schedule run) it
 passes to the next, and back to free when nobody waits. An offer is answered once, never after it
-ended; registration closing and the activity's cancellation end offers."""
+ended; offers go on after registration closed, until the start; the start and the activity's
+cancellation end them."""
 
 from datetime import datetime, timedelta
 
@@ -173,31 +174,41 @@ def test_cancelling_an_offered_registration_passes_its_seat_on(events):
     events.assert_counters_match(activity_id)
 
 
-def test_registration_closing_ends_offers_and_makes_no_more(events):
+def test_after_registration_closed_a_freed_seat_still_goes_to_the_next_waiter(events):
     activity_id, ids = _full(events, seated=("s1", "s2"))
     events.call(use_cases.cancel_registration, member("s1"), registration_id=ids["s1"])
     events.call(use_cases.close_registration, organiser(), activity_id=activity_id)
-    [ended] = events.payloads("offer_expired")
-    assert (ended["person_id"], ended["because"]) == ("w1", "registration_closed")
-    assert _statuses(events, activity_id)["w1"] == "waitlisted", "it waits again, in its place"
-    assert _mine(events, "w1", activity_id)["place"] == 1
-    error = events.refused(Conflict, use_cases.accept_offer, member("w1"), registration_id=ids["w1"])
-    assert "ended when registration closed" in str(error)
+    assert events.payloads("offer_expired") == [], "closing registration does not end the offer"
+    accepted = events.call(use_cases.accept_offer, member("w1"), registration_id=ids["w1"])
+    assert accepted["status"] == "confirmed"
+    # A seat freed after the close is offered too, rather than left empty: no newcomer can take it.
     events.call(use_cases.cancel_registration, member("s2"), registration_id=ids["s2"])
-    assert len(events.payloads("seat_offered")) == 1, "no offers once registration has closed"
+    assert [e["person_id"] for e in events.payloads("seat_offered")] == ["w1", "w2"]
+    events.refused(Conflict, use_cases.register, member("late"), activity_id=activity_id)
     events.assert_counters_match(activity_id)
 
 
-def test_the_schedule_closing_registration_ends_offers_without_passing_them_on(events):
-    # Registration closes in an hour: the offer lasts until then, not its full time.
-    activity_id, ids = _full(events, registration_closes_at=(START + timedelta(hours=1)).isoformat())
+def test_the_start_ends_open_offers_and_an_offer_never_outlasts_it(events):
+    # The activity starts in an hour (registration already closed): the offer lasts until then.
+    starts = START + timedelta(hours=1)
+    activity_id, ids = _full(
+        events,
+        registration_closes_at=(START + timedelta(minutes=30)).isoformat(),
+        starts_at=starts.isoformat(),
+        ends_at=(starts + timedelta(hours=2)).isoformat(),
+    )
     events.call(use_cases.cancel_registration, member("s1"), registration_id=ids["s1"])
-    assert _mine(events, "w1", activity_id)["offer"]["expires_at"] == START + timedelta(hours=1)
-    events.advance(hours=1)
-    done = events.tick(timers.run_schedule)
-    assert (done["registration_closed"], done["offers_expired"]) == (1, 0)
-    assert [e["because"] for e in events.payloads("offer_expired")] == ["registration_closed"]
-    assert [e["person_id"] for e in events.payloads("seat_offered")] == ["w1"]
+    assert _mine(events, "w1", activity_id)["offer"]["expires_at"] == starts
+    events.advance(minutes=30)
+    assert events.tick(timers.run_schedule)["registration_closed"] == 1
+    assert events.payloads("offer_expired") == [], "still open after registration closed"
+    events.advance(minutes=30)
+    events.tick(timers.run_schedule)
+    [ended] = events.payloads("offer_expired")
+    assert ended["person_id"] == "w1"
+    assert [e["person_id"] for e in events.payloads("seat_offered")] == ["w1"], "nothing offered once started"
+    error = events.refused(Conflict, use_cases.accept_offer, member("w1"), registration_id=ids["w1"])
+    assert "expired" in str(error) or "ended when the activity started" in str(error)
     events.assert_counters_match(activity_id)
 
 

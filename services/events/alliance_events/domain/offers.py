@@ -3,17 +3,19 @@ registration that fits but offered to it, and held for it, until the offer is ac
 registration is confirmed), declined (it is cancelled) or expires (it is cancelled too) — then the
 seat is offered to the next waiting registration that fits, and is free again when nobody fits.
 
-An offer lasts the configured time (``OFFER_VALID_MINUTES``), never beyond the registration
-deadline: offers are made only while registration is open, and registration closing (by hand, by
-the schedule or by the start) ends the offers still open — those registrations wait again, in their
-place. A cancelled activity cancels its registrations, offered ones with them.
+An offer lasts the configured time (``OFFER_VALID_MINUTES``), never beyond the activity's start.
+Offers are made, and answered, from the opening of registration until the start — also after
+registration closed: a seat freed the day before goes to the next waiter rather than staying empty
+(no new registrations come then; the waiting list is who may still come). The start ends the offers
+still open — those registrations wait again, in their place. A cancelled activity cancels its
+registrations, offered ones with them.
 """
 
 from alliance_contracts.events import OFFER_ENDINGS
 from alliance_platform.errors import Conflict, Forbidden
 
 from . import organisers
-from .lifecycle import PUBLISHED
+from .lifecycle import UPCOMING
 from .registration import OFFERED
 
 ACCEPTED, DECLINED = "accepted", "declined"
@@ -21,16 +23,16 @@ EXPIRED, REGISTRATION_CLOSED = OFFER_ENDINGS  # why an offer ended without an an
 
 
 def open_for_offers(activity, now):
-    """Offers are made, and answered, only while registration for ``activity`` is open."""
+    """Offers are made, and answered, from registration's opening until ``activity`` starts."""
     return (
-        activity["status"] == PUBLISHED
-        and activity["registration_opens_at"] <= now < activity["registration_closes_at"]
+        activity["status"] in UPCOMING
+        and activity["registration_opens_at"] <= now < activity["starts_at"]
     )
 
 
 def expires_at(activity, now, valid):
-    """When an offer made ``now`` ends: after ``valid``, or when registration closes if sooner."""
-    return min(now + valid, activity["registration_closes_at"])
+    """When an offer made ``now`` ends: after ``valid``, or when the activity starts if sooner."""
+    return min(now + valid, activity["starts_at"])
 
 
 def is_expired(registration, now):
@@ -69,5 +71,5 @@ def _ended(registration, outcome):
         ACCEPTED: "the offer was already accepted: the seat is confirmed",
         DECLINED: "the offer was declined: its seat has passed on",
         EXPIRED: f"the offer expired at {registration['offer_expires_at'].isoformat()}: its seat has passed on",
-        REGISTRATION_CLOSED: "the offer ended when registration closed",
+        REGISTRATION_CLOSED: "the offer ended when the activity started",
     }[outcome]

@@ -1,5 +1,6 @@
 """The registry service: the alliance's register of districts, organisations, merchants, people,
-Party members (floating members too), honours and pairings, which every other service reads.
+Party members (floating members too) and their points ledger (党员积分), honours and pairings,
+which every other service reads.
 
 Its layout, the same in every service:
 

@@ -7,6 +7,7 @@
 - ``membership`` — Party members: party age, the floating member's transfer after six months;
 - ``honours`` — which honour needs stars and a year, who may be honoured;
 - ``pairings`` — when a pairing (结对) may start and end;
+- ``points`` — the members' points ledger (党员积分): which fact gives whom how many points, corrections, ranks;
 - ``organisations`` — the kinds of organisation the register knows;
 - ``changes`` — what an update changes, and the version it expects;
 - ``search`` — name fragments as the stored character pairs find them;

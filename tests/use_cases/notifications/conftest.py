@@ -33,7 +33,7 @@ START = datetime(2026, 6, 2, 10, 0, tzinfo=SH)
 SYSTEM = identity("system", ["system"], subject="crm")
 OPERATOR = identity("staff", ["operator"], ["*"], subject="ops-1")
 # Everything a command could write: a refused one leaves all of it as it was.
-TABLES = ("notifications", "deliveries", "delivery_attempts", "preferences", "rate_buckets", "outbox")
+TABLES = ("notifications", "deliveries", "delivery_attempts", "preferences", "rate_buckets", "escalations", "outbox")
 UNREACHABLE = "http://127.0.0.1:9"  # channels configured, never sent to (the sender tests name a sink)
 
 

@@ -59,7 +59,9 @@ def test_a_seat_offer_names_its_deadline_and_its_end_says_why_it_ended():
     expired = get_contract("events", "offer_expired")
     lapsed, closed = (templates.render("offer_expired", expired.schema.load(e)) for e in expired.examples)
     assert "顺延给下一位候补" in lapsed["zh-CN"]["body"] and lapsed["zh-CN"]["title"].startswith("候补名额已失效")
-    assert "您仍在候补名单中" in closed["zh-CN"]["body"] and closed["zh-CN"]["title"].startswith("报名已截止")
+    # Offers go on after registration closed; the activity's start ends them.
+    assert "候补名额随之失效" in closed["zh-CN"]["body"] and closed["zh-CN"]["title"].startswith("活动已开始")
+    assert "has started" in closed["en"]["body"]
 
 
 def test_a_variable_the_event_does_not_carry_fails_at_load(folder):

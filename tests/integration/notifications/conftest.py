@@ -144,6 +144,7 @@ def stand_ins(http, smtp, **overrides):
         "DISPATCH_INTERVAL": 0.05,
         "DIGEST_INTERVAL": 0.05,
         "RESOLVE_INTERVAL": 0.05,
+        "ESCALATION_INTERVAL": 0.05,
         "SEND_TIMEOUT": 1,
         "SMS_GATEWAY_URL": http.url("/sms"),
         "SMS_GATEWAY_API_KEY": SMS_KEY,

@@ -6,11 +6,15 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from alliance_notifications.domain import escalation
 from alliance_notifications.domain.escalation import SEND, SKIP_READ, WAIT, Step
 from alliance_notifications.domain.rules import RulesInvalid
 from alliance_notifications.domain.timing import QuietHours
+from alliance_notifications.service import SUBSCRIPTIONS
+from alliance_notifications.settings import Settings
+from alliance_platform.config import load_config
 from alliance_platform.working_time import WorkingCalendar
 from tests.unit.notifications.test_rules import rules, shipped
 
@@ -127,3 +131,26 @@ def test_the_shipped_rules_escalate_an_overdue_demand_to_its_owner():
     assert rule.channels == ("inbox",)
     assert rule.escalate == (WECOM_30, SMS_120)
     assert rule.escalates_in_quiet_hours  # an SLA breach
+
+
+def test_the_service_refuses_to_start_with_a_rules_file_whose_chain_it_cannot_follow(tmp_path):
+    document = shipped()
+    [overdue] = [r for r in document["rules"] if r["name"] == "ticket_overdue_to_owner"]
+    overdue["escalate"] = [
+        {"after_working_minutes": 30, "channel": "wecom"},
+        {"after_working_minutes": 30, "channel": "pager"},
+    ]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    config = {**load_config("notifications"), "NOTIFICATIONS_RULES_FILE": str(path)}
+    with pytest.raises(RulesInvalid, match=r"ticket_overdue_to_owner\): escalate step 2: unknown channel 'pager'"):
+        Settings.from_config(config, set(SUBSCRIPTIONS))
+    overdue["escalate"][1]["channel"] = "sms"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RulesInvalid, match=r"escalate step 2: after_working_minutes 30 must be more than step 1's 30"):
+        Settings.from_config(config, set(SUBSCRIPTIONS))
+    with pytest.raises(RulesInvalid, match="WORKING_CALENDAR: the centre must close after it opens"):
+        Settings.from_config(
+            {**load_config("notifications"), "WORKING_CALENDAR": {"opens": "18:00", "closes": "08:00"}},
+            set(SUBSCRIPTIONS),
+        )

@@ -24,10 +24,7 @@ EXPIRED, REGISTRATION_CLOSED = OFFER_ENDINGS  # why an offer ended without an an
 
 def open_for_offers(activity, now):
     """Offers are made, and answered, from registration's opening until ``activity`` starts."""
-    return (
-        activity["status"] in UPCOMING
-        and activity["registration_opens_at"] <= now < activity["starts_at"]
-    )
+    return activity["status"] in UPCOMING and activity["registration_opens_at"] <= now < activity["starts_at"]
 
 
 def expires_at(activity, now, valid):

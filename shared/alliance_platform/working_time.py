@@ -22,7 +22,7 @@ class WorkingCalendar:
 
     @classmethod
     def from_config(cls, config):
-        """From the ``SLA_CALENDAR`` mapping of the service config (see config.yaml)."""
+        """From a calendar mapping of the config (``WORKING_CALENDAR`` in the platform's defaults.yaml)."""
         return cls(
             timezone=ZoneInfo(config.get("timezone", "Asia/Shanghai")),
             opens=time.fromisoformat(config.get("opens", "08:30")),

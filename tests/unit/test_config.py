@@ -19,3 +19,24 @@ def test_every_value_can_come_from_the_environment(monkeypatch):
 def test_defaults_are_for_local_development():
     config = load_config("registry")
     assert "127.0.0.1" in config["DATABASE_URL"] and config["LOG_FORMAT"] == "console"
+
+
+def test_the_centre_has_one_working_calendar_for_slas_and_escalations():
+    """The platform's WORKING_CALENDAR: a holiday added there closes the centre for the tickets' SLA
+    clocks and the notifications' escalation chains alike (no second copy to keep equal)."""
+    from datetime import date
+
+    from alliance_notifications.service import SUBSCRIPTIONS
+    from alliance_notifications.settings import Settings as NotificationsSettings
+    from alliance_tickets.settings import Settings as TicketsSettings
+
+    holiday = {**load_config("tickets")["WORKING_CALENDAR"], "holidays": ["2026-10-01"]}
+    tickets = TicketsSettings.from_config({**load_config("tickets"), "WORKING_CALENDAR": holiday}).calendar
+    notifications = NotificationsSettings.from_config(
+        {**load_config("notifications"), "WORKING_CALENDAR": holiday}, set(SUBSCRIPTIONS)
+    ).calendar
+    assert tickets == notifications
+    assert date(2026, 10, 1) in tickets.holidays
+    assert TicketsSettings.from_config(load_config("tickets")).calendar == (
+        NotificationsSettings.from_config(load_config("notifications"), set(SUBSCRIPTIONS)).calendar
+    )

@@ -28,7 +28,7 @@ class Settings:
     def from_config(cls, config):
         if config.get("TICKETS_RULES_FILE"):
             config = {**config, **yaml.safe_load(Path(config["TICKETS_RULES_FILE"]).read_text(encoding="utf-8"))}
-        calendar = WorkingCalendar.from_config(config.get("SLA_CALENDAR") or {})
+        calendar = WorkingCalendar.from_config(config.get("SLA_CALENDAR") or config.get("WORKING_CALENDAR") or {})
         share = float(config.get("FOLLOW_UP_SAMPLE_SHARE", 0))
         if not 0 <= share <= 1:
             raise ValueError(f"FOLLOW_UP_SAMPLE_SHARE is a share between 0 and 1, not {share}")

@@ -19,6 +19,7 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
     for beat in (
         "floating Party member",
         "transfer due on",
+        "points ledger balance 3 (1 entry); rank ",
         "reference DM-",
         "closed",
         "a follow-up call (回访) owed by",
@@ -32,6 +33,7 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
     ):
         assert beat in story, f"{beat!r} missing from:\n{story}"
     assert "honour awarded: 5 stars" in story or "no honour" in story
+    assert "rank None" not in story, "the member's points rank him in his branch"
     # It ends with the console's address and a one-time code that signs the day's staff member in.
     found = re.search(r"/console\n\s+sign in as .*: mobile (\d{11}), one-time code (\d{6})", story)
     assert found, story[-600:]

@@ -153,6 +153,25 @@ class Day:
                 "registry",
                 f"pairing {pairing['pairing_id'][:8]}… started; the tickets service learns of it by event",
             )
+        self._points(person, name)
+
+    def _points(self, person, name):
+        """His first points (党员积分): an administrator's entry with its reason, his balance and
+        his branch's ranking — entries are never edited; activities, demands and pairings add more."""
+        with self.operator() as admin:
+            admin.registry.record_points(
+                person_id=person["person_id"], points=3, reason="主动帮扶结对商户，协助办理证照"
+            )
+            ledger = admin.registry.member_points(person_id=person["person_id"])
+            ranking = admin.registry.rank_points(branch_id="branch_wholesale_city")
+        place = next((r["rank"] for r in ranking["items"] if r["person_id"] == person["person_id"]), None)
+        self.step(
+            "the administrator",
+            f"records 3 points for {name}: helping the shop he is paired with",
+            "registry",
+            f"points ledger balance {ledger['balance']} ({ledger['entries']} entry); "
+            f"rank {place} in the Wholesale City branch (points_recorded)",
+        )
 
     def financing_demand(self):
         self.act(

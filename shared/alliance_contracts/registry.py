@@ -16,6 +16,17 @@ IMPLIED_ROLES = ("merchant_owner", "party_member")
 ASSIGNED_ROLES = ("staff", "volunteer", "department_liaison", "branch_secretary")
 PERSON_ROLES = IMPLIED_ROLES + ASSIGNED_ROLES
 LANGUAGES = ("zh-CN", "en")
+# The kinds of organisation the register holds, and whether one is still in use.
+ORGANISATION_TYPES = (
+    "alliance",
+    "party_branch",
+    "street_committee",
+    "government_department",
+    "bank",
+    "education_institution",
+    "enterprise",
+)
+ORGANISATION_STATUSES = ("active", "retired")
 MEMBERSHIPS = ("full", "probationary")
 HONOUR_KINDS = ("star_party_member_merchant", "party_member_model_store", "party_member_business_plaque")
 # A Party member's points entry: given by a rule for another fact, by an administrator's hand, or
@@ -421,3 +432,120 @@ class PointsRecorded(Schema):
     corrects_id = fields.String(required=True, allow_none=True)
     created_at = fields.AwareDateTime(required=True)
     actor = fields.String(required=True)
+
+
+# Organisations (组织联建): an administrator adds, renames, moves and retires them and names their
+# liaisons. Each event carries the organisation's whole state after the change and its version.
+_ORGANISATION = {
+    "organisation_id": "dezhou_bank_tianqu",
+    "version": 1,
+    "type": "bank",
+    "name": "德州银行天衢新区支行",
+    "name_en": "Bank of Dezhou, Tianqu New District Branch",
+    "short_name": "德州银行",
+    "parent_id": None,
+    "district_id": None,
+    "status": "active",
+    "liaison_ids": [_PERSON["person_id"]],
+    "changed_at": "2026-03-01T09:30:00+00:00",
+    "reason": None,
+}
+
+
+class _OrganisationState(Schema):
+    organisation_id = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    type = fields.String(required=True, validate=validate.OneOf(ORGANISATION_TYPES))
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    name_en = fields.String(required=True)
+    short_name = fields.String(required=True, validate=validate.Length(min=1))
+    parent_id = fields.String(required=True, allow_none=True)
+    district_id = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(ORGANISATION_STATUSES))
+    liaison_ids = fields.List(fields.String(), required=True)
+    changed_at = fields.AwareDateTime(required=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
+@event_contract("registry", "organisation_added", examples=[_ORGANISATION])
+class OrganisationAdded(_OrganisationState):
+    """An administrator added an organisation (a partner department, bank or institution, a branch)
+    with its liaisons: the people of the register who are its contacts."""
+
+
+@event_contract(
+    "registry",
+    "organisation_renamed",
+    examples=[
+        {
+            **_ORGANISATION,
+            "version": 2,
+            "name": "德州银行天衢支行",
+            "short_name": "德州银行天衢",
+            "previous_name": _ORGANISATION["name"],
+            "previous_short_name": _ORGANISATION["short_name"],
+            "reason": "更名",
+        }
+    ],
+)
+class OrganisationRenamed(_OrganisationState):
+    """An organisation's name, short name or English name changed; read models show the new one."""
+
+    previous_name = fields.String(required=True)
+    previous_short_name = fields.String(required=True)
+
+
+@event_contract(
+    "registry",
+    "organisation_moved",
+    examples=[{**_ORGANISATION, "version": 2, "parent_id": "alliance", "previous_parent_id": None}],
+)
+class OrganisationMoved(_OrganisationState):
+    """An organisation was put under another parent (``parent_id``; None: it is a root now)."""
+
+    previous_parent_id = fields.String(required=True, allow_none=True)
+
+
+@event_contract(
+    "registry",
+    "organisation_liaisons_changed",
+    examples=[
+        {
+            **_ORGANISATION,
+            "version": 2,
+            "liaison_ids": ["0d3c5b1e-7f2a-4c6d-9e8f-1a2b3c4d5e6f"],
+            "added_liaison_ids": ["0d3c5b1e-7f2a-4c6d-9e8f-1a2b3c4d5e6f"],
+            "removed_liaison_ids": [_PERSON["person_id"]],
+        }
+    ],
+)
+class OrganisationLiaisonsChanged(_OrganisationState):
+    """An organisation's liaisons were replaced: ``liaison_ids`` now, who joined and who left."""
+
+    added_liaison_ids = fields.List(fields.String(), required=True)
+    removed_liaison_ids = fields.List(fields.String(), required=True)
+
+
+@event_contract(
+    "registry",
+    "organisation_retired",
+    examples=[
+        {
+            **_ORGANISATION,
+            "version": 3,
+            "status": "retired",
+            "liaison_ids": [],
+            "added_liaison_ids": [],
+            "removed_liaison_ids": [_PERSON["person_id"]],
+            "reason": "合作协议到期",
+        }
+    ],
+)
+class OrganisationRetired(_OrganisationState):
+    """An organisation was retired: nothing needed it any more (no active child organisation, no
+    Party member, no open pairing). Its liaisons were released (``removed_liaison_ids``); demands
+    can no longer be routed or referred to it. It stays in the register, which names it in honours,
+    points and history."""
+
+    added_liaison_ids = fields.List(fields.String(), required=True)
+    removed_liaison_ids = fields.List(fields.String(), required=True)

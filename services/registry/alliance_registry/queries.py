@@ -15,7 +15,14 @@ from . import storage
 from .domain import access, membership, paging, pairings, people, points, systems
 from .domain.days import CHINA, today
 from .domain.id_cards import UnreadableIdCard, rotation_report
-from .use_cases import load_branch, load_member, load_merchant, load_person, require_person_access
+from .use_cases import (
+    load_branch,
+    load_member,
+    load_merchant,
+    load_organisation,
+    load_person,
+    require_person_access,
+)
 
 
 def list_districts(ctx):
@@ -27,6 +34,24 @@ def list_organisations(ctx, cmd):
         # An unknown parent is a mistake to point out, not an organisation without children.
         raise ValidationError("unknown organisation", {"parent_id": [f"no organisation {cmd['parent_id']!r}"]})
     return storage.organisations(ctx.session, cmd)
+
+
+def get_organisation(ctx, cmd):
+    return load_organisation(ctx.session, cmd["organisation_id"])
+
+
+def organisation_history(ctx, cmd):
+    """An organisation's versions, oldest first: the change, before and after, who and when."""
+    organisation = load_organisation(ctx.session, cmd["organisation_id"])
+    query = paging.query_of(cmd)
+    after = paging.decode_cursor(cmd["cursor"], query)
+    try:
+        after_version = int(after or 0)
+    except ValueError as exc:
+        raise ValidationError("invalid cursor", {"cursor": ["not a cursor this service issued"]}) from exc
+    rows = storage.organisation_history(ctx.session, organisation["organisation_id"], after_version, cmd["limit"] + 1)
+    items, next_cursor = paging.page(rows, cmd["limit"], query, key="version")
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def get_merchant(ctx, cmd):
@@ -135,6 +160,12 @@ def resolve_audience(ctx, cmd):
         access.require_districts(caller, [row["district_id"] for row in found])
         unknown = sorted(set(ids) - {row["id"] for row in found})
         audience = {kind: ids}
+    elif "organisation_id" in cmd:
+        # An organisation's liaisons (a retired one has none): whom a demand referred to it reaches.
+        organisation = load_organisation(session, cmd["organisation_id"])
+        if organisation["district_id"] is not None:
+            caller.require_district(organisation["district_id"])
+        audience = {"organisation_id": organisation["organisation_id"]}
     elif "branch_id" in cmd:
         branch = load_branch(session, cmd["branch_id"])
         caller.require_district(branch["district_id"])

@@ -17,7 +17,9 @@ from alliance_platform.paging import page_of
 from alliance_platform.routes import CALLER_ADDRESS
 
 from .domain.identifiers import valid_credit_code, valid_id_card, valid_mobile
-from .domain.organisations import ALLIANCE, ORGANISATION_TYPES
+from .domain.organisations import ALLIANCE, MAX_LIAISONS, ORGANISATION_TYPES
+from .domain.organisations import CHANGES as ORGANISATION_CHANGES
+from .domain.organisations import STATUSES as ORGANISATION_STATUSES
 from .domain.pairings import STATUSES as PAIRING_STATUSES
 from .domain.people import DEFAULT_LANGUAGE
 from .domain.points import KINDS as POINTS_KINDS
@@ -281,14 +283,89 @@ class EndPairing(Schema):
 class ListOrganisations(Schema):
     type = fields.String(validate=validate.OneOf(ORGANISATION_TYPES))
     parent_id = _text(MAX_ORGANISATION_ID)  # an organisation the register has (else a ValidationError)
+    include_retired = fields.Boolean(load_default=False)
 
 
-AUDIENCE_KINDS = ("districts", "branch_id", "role", "team", "person_ids", "merchant_ids")
+# Organisations (组织联建) -------------------------------------------------------------------------
+
+# A new organisation's id: lower-case ASCII words joined by underscores, as the seeded ones are.
+ORGANISATION_ID_PATTERN = r"^[a-z][a-z0-9_]{1,99}$"
+
+
+def _organisation_id(**kwargs):
+    return fields.String(
+        validate=[
+            validate.Length(min=2, max=MAX_ORGANISATION_ID),
+            validate.Regexp(ORGANISATION_ID_PATTERN, error="lower-case letters, digits and underscores"),
+        ],
+        **kwargs,
+    )
+
+
+def _liaisons(**kwargs):
+    return fields.List(fields.UUID(), validate=validate.Length(max=MAX_LIAISONS), **kwargs)
+
+
+def _change_reason():
+    return fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+class AddOrganisation(Schema):
+    organisation_id = _organisation_id(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(ORGANISATION_TYPES))
+    name = _text(100, required=True)
+    short_name = _text(30, required=True)
+    name_en = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    parent_id = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_ORGANISATION_ID))
+    district_id = DistrictId(load_default=None)
+    liaison_ids = _liaisons(load_default=list)
+
+
+class OrganisationRef(Schema):
+    organisation_id = _text(MAX_ORGANISATION_ID, required=True)
+
+
+class RenameOrganisation(_Changes):
+    CHANGE_FIELDS = ("name", "short_name", "name_en")
+    organisation_id = _text(MAX_ORGANISATION_ID, required=True)
+    name = _text(100)
+    short_name = _text(30)
+    name_en = _text(200)
+    reason = _change_reason()
+
+
+class MoveOrganisation(Schema):
+    organisation_id = _text(MAX_ORGANISATION_ID, required=True)
+    parent_id = fields.String(required=True, allow_none=True, validate=validate.Length(min=1, max=MAX_ORGANISATION_ID))
+    expected_version = fields.Integer(strict=True, validate=validate.Range(min=1))
+    reason = _change_reason()
+
+
+class RetireOrganisation(Schema):
+    organisation_id = _text(MAX_ORGANISATION_ID, required=True)
+    reason = _text(200, required=True)
+    expected_version = fields.Integer(strict=True, validate=validate.Range(min=1))
+
+
+class SetOrganisationLiaisons(Schema):
+    organisation_id = _text(MAX_ORGANISATION_ID, required=True)
+    liaison_ids = _liaisons(required=True)
+    expected_version = fields.Integer(strict=True, validate=validate.Range(min=1))
+    reason = _change_reason()
+
+
+class OrganisationHistoryRef(Schema):
+    organisation_id = _text(MAX_ORGANISATION_ID, required=True)
+    limit, cursor = _paging()
+
+
+AUDIENCE_KINDS = ("districts", "branch_id", "organisation_id", "role", "team", "person_ids", "merchant_ids")
 
 
 class ResolveAudience(Schema):
     districts = fields.List(DistrictId(), validate=validate.Length(min=1, max=len(DISTRICT_IDS)))
     branch_id = _text(MAX_ORGANISATION_ID)
+    organisation_id = _text(MAX_ORGANISATION_ID)  # its liaisons
     role = fields.String(validate=validate.OneOf(PERSON_ROLES))
     team = _text(MAX_TEAM_NAME)
     person_ids = fields.List(fields.UUID(), validate=validate.Length(min=1, max=MAX_AUDIENCE_PAGE))
@@ -424,6 +501,40 @@ class Organisation(Schema):
     type = _str(validate=validate.OneOf(ORGANISATION_TYPES))
     parent_id = _maybe(fields.String)
     district_id = _maybe(fields.String)
+    organisation_id = _str()
+    short_name = _str()
+    status = _str(validate=validate.OneOf(ORGANISATION_STATUSES))
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    liaison_ids = fields.List(fields.String(), required=True)
+    retired_at = _maybe(fields.AwareDateTime)
+    retired_reason = _maybe(fields.String)
+
+
+class OrganisationState(Schema):
+    """An organisation as one version of its history keeps it."""
+
+    organisation_id = _str()
+    type = _str()
+    name = _str()
+    name_en = _str()
+    short_name = _str()
+    parent_id = _maybe(fields.String)
+    district_id = _maybe(fields.String)
+    status = _str()
+    liaison_ids = fields.List(fields.String(), required=True)
+
+
+class OrganisationVersion(Schema):
+    """One change of an organisation: its version, the change, before (none when added) and after,
+    the reason given, who (``kind:subject``) and when."""
+
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    change = _str(validate=validate.OneOf(ORGANISATION_CHANGES))
+    before = fields.Nested(OrganisationState, required=True, allow_none=True)
+    after = fields.Nested(OrganisationState, required=True)
+    reason = _maybe(fields.String)
+    actor = _str()
+    at = fields.AwareDateTime(required=True)
 
 
 class HistoryEntry(Schema):
@@ -713,3 +824,4 @@ class ExchangedToken(Schema):
 MerchantPage = page_of(Merchant)
 PersonPage = page_of(Person)
 HonourPage = page_of(Honour)
+OrganisationHistory = page_of(OrganisationVersion)

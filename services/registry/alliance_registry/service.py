@@ -41,6 +41,67 @@ class RegistryService(AllianceService):
     def list_organisations(self, cmd):
         return queries.list_organisations(self.ctx(), cmd)
 
+    # Organisations (组织联建): an administrator's; anyone verified reads them -------------------
+
+    @rpc(schema=s.AddOrganisation, result=s.Organisation, allow=ADMIN, route="POST /organisations")
+    def add_organisation(self, cmd):
+        return use_cases.add_organisation(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.RenameOrganisation,
+        result=s.Organisation,
+        allow=ADMIN,
+        route="POST /organisations/{organisation_id}/name",
+    )
+    def rename_organisation(self, cmd):
+        return use_cases.rename_organisation(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.MoveOrganisation,
+        result=s.Organisation,
+        allow=ADMIN,
+        route="POST /organisations/{organisation_id}/parent",
+    )
+    def move_organisation(self, cmd):
+        return use_cases.move_organisation(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.RetireOrganisation,
+        result=s.Organisation,
+        allow=ADMIN,
+        route="POST /organisations/{organisation_id}/retire",
+    )
+    def retire_organisation(self, cmd):
+        return use_cases.retire_organisation(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.SetOrganisationLiaisons,
+        result=s.Organisation,
+        allow=ADMIN,
+        route="PUT /organisations/{organisation_id}/liaisons",
+    )
+    def set_organisation_liaisons(self, cmd):
+        return use_cases.set_organisation_liaisons(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.OrganisationRef,
+        result=s.Organisation,
+        read_only=True,
+        route="GET /organisations/{organisation_id}",
+    )
+    def get_organisation(self, cmd):
+        return queries.get_organisation(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.OrganisationHistoryRef,
+        result=s.OrganisationHistory,
+        allow=READERS,
+        read_only=True,
+        route="GET /organisations/{organisation_id}/history",
+    )
+    def organisation_history(self, cmd):
+        return queries.organisation_history(self.ctx(), cmd)
+
     # Merchants ----------------------------------------------------------------------------------
 
     @rpc(schema=s.RegisterMerchant, result=s.Merchant, allow=STAFF, route="POST /merchants")

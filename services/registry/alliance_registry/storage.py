@@ -122,24 +122,142 @@ def organisation_exists(session, organisation_id):
     return session.fetchone("SELECT 1 FROM organisations WHERE id = %s", (organisation_id,)) is not None
 
 
+ORGANISATION_COLUMNS = (
+    "o.id, o.id AS organisation_id, o.type, o.name, o.name_en, o.short_name, o.parent_id, o.district_id,"
+    " o.status, o.version, o.created_at, o.updated_at, o.retired_at, o.retired_reason,"
+    " ARRAY(SELECT l.person_id::text FROM organisation_liaisons l WHERE l.organisation_id = o.id"
+    " ORDER BY l.position) AS liaison_ids"
+)
+
+
 def organisations(session, filters):
-    """Organisations of the ``type`` and ``parent_id`` in ``filters`` (either may be absent)."""
+    """Organisations of the ``type`` and ``parent_id`` in ``filters`` (either may be absent), the
+    active ones unless ``include_retired``."""
     where, params = [], {}
     for field in ("type", "parent_id"):
         if field in filters:
-            where.append(f"{field} = %({field})s")
+            where.append(f"o.{field} = %({field})s")
             params[field] = filters[field]
+    if not filters.get("include_retired"):
+        where.append("o.status = 'active'")
     return session.fetchall(
-        "SELECT id, name, name_en, type, parent_id, district_id FROM organisations"
+        f"SELECT {ORGANISATION_COLUMNS} FROM organisations o"
         + _where(where)
-        + " ORDER BY parent_id NULLS FIRST, id",
+        + " ORDER BY o.parent_id NULLS FIRST, o.id",
         params,
     )
 
 
 def party_branch(session, branch_id):
     return session.fetchone(
-        "SELECT id, district_id FROM organisations WHERE id = %s AND type = %s", (branch_id, PARTY_BRANCH)
+        "SELECT id, district_id, status FROM organisations WHERE id = %s AND type = %s", (branch_id, PARTY_BRANCH)
+    )
+
+
+def organisation(session, organisation_id, *, lock=False):
+    """An organisation with its liaisons; locked for a change when ``lock``."""
+    return session.fetchone(
+        f"SELECT {ORGANISATION_COLUMNS} FROM organisations o WHERE o.id = %s" + (" FOR UPDATE OF o" if lock else ""),
+        (organisation_id,),
+    )
+
+
+def lock_organisation_tree(session):
+    """Take the organisations' tree for this transaction: two moves at once could each find no
+    cycle and together make one."""
+    session.execute("SELECT pg_advisory_xact_lock(hashtext('registry.organisation_tree'))")
+
+
+def alliance_exists(session, alliance_type):
+    return session.fetchone("SELECT 1 FROM organisations WHERE type = %s", (alliance_type,)) is not None
+
+
+def ancestors(session, organisation_id):
+    """The ids from ``organisation_id`` up to its root, itself first."""
+    rows = session.fetchall(
+        "WITH RECURSIVE up (id, parent_id, depth) AS ("
+        " SELECT id, parent_id, 0 FROM organisations WHERE id = %s"
+        " UNION ALL SELECT o.id, o.parent_id, up.depth + 1 FROM organisations o JOIN up ON o.id = up.parent_id"
+        " WHERE up.depth < 100)"
+        " SELECT id FROM up ORDER BY depth",
+        (organisation_id,),
+    )
+    return [row["id"] for row in rows]
+
+
+def organisation_dependants(session, organisation_id):
+    """What still needs an organisation: its active children's ids, its Party members, the open
+    pairings of those members."""
+    children = session.fetchall(
+        "SELECT id FROM organisations WHERE parent_id = %s AND status = 'active' ORDER BY id", (organisation_id,)
+    )
+    counts = session.fetchone(
+        "SELECT (SELECT count(*) FROM party_members WHERE branch_id = %(id)s) AS members,"
+        " (SELECT count(*) FROM pairings pr JOIN party_members pm ON pm.person_id = pr.person_id"
+        "  WHERE pm.branch_id = %(id)s AND pr.ended_on IS NULL) AS pairings",
+        {"id": organisation_id},
+    )
+    return [row["id"] for row in children], counts["members"], counts["pairings"]
+
+
+def existing_people(session, person_ids):
+    """Which of ``person_ids`` (strings) the register has."""
+    rows = session.fetchall("SELECT id::text FROM people WHERE id = ANY(%s::uuid[])", (list(person_ids),))
+    return {row["id"] for row in rows}
+
+
+def insert_organisation(session, fields, now):
+    session.execute(
+        "INSERT INTO organisations (id, type, name, name_en, short_name, parent_id, district_id, created_at,"
+        " updated_at) VALUES (%(organisation_id)s, %(type)s, %(name)s, %(name_en)s, %(short_name)s, %(parent_id)s,"
+        " %(district_id)s, %(now)s, %(now)s)",
+        {**fields, "now": now},
+    )
+
+
+def update_organisation(session, organisation_id, columns, now):
+    """Write ``columns`` of an organisation and bump its version."""
+    sets = "".join(f"{column} = %({column})s, " for column in columns)
+    session.execute(
+        f"UPDATE organisations SET {sets}version = version + 1, updated_at = %(now)s WHERE id = %(id)s",
+        {**columns, "now": now, "id": organisation_id},
+    )
+
+
+def set_liaisons(session, organisation_id, person_ids):
+    """Make ``person_ids`` (in order) the organisation's liaisons (its version is the caller's to bump)."""
+    session.execute("DELETE FROM organisation_liaisons WHERE organisation_id = %s", (organisation_id,))
+    if person_ids:
+        session.execute(
+            "INSERT INTO organisation_liaisons (organisation_id, person_id, position)"
+            " SELECT %s, p.id, p.n FROM unnest(%s::uuid[]) WITH ORDINALITY AS p (id, n)",
+            (organisation_id, list(person_ids)),
+        )
+
+
+def remember_organisation(session, version, before, after, change, reason, caller, now):
+    """One version of an organisation in its history: the change, the state before and after."""
+    session.execute(
+        "INSERT INTO organisation_history (organisation_id, version, change, before, after, reason, actor, at)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            after["organisation_id"],
+            version,
+            change,
+            None if before is None else _details(before),
+            _details(after),
+            reason,
+            _actor(caller),
+            now,
+        ),
+    )
+
+
+def organisation_history(session, organisation_id, after_version, limit):
+    return session.fetchall(
+        "SELECT version, change, before, after, reason, actor, at FROM organisation_history"
+        " WHERE organisation_id = %s AND version > %s ORDER BY version LIMIT %s",
+        (organisation_id, after_version, limit),
     )
 
 
@@ -621,8 +739,8 @@ def contacts(session, audience, after, limit, within=None):
     """A page of the contacts of ``audience``, at most ``limit`` in key order after the key
     ``after``. The audience is one of ``{"districts": [...]}`` (their merchants still open, keyed
     by (district, id)), ``{"merchant_ids": [...]}``, ``{"person_ids": [...]}``, ``{"branch_id":
-    id}`` (its Party members), ``{"team": name}`` or ``{"role": role}`` — those two people in the
-    districts ``within`` (None: all)."""
+    id}`` (its Party members), ``{"organisation_id": id}`` (its liaisons), ``{"team": name}`` or
+    ``{"role": role}`` — those two people in the districts ``within`` (None: all)."""
     params = {"limit": limit, "default_language": DEFAULT_LANGUAGE}
     if "districts" in audience:
         # Paged in (district, id) order, which the (district_id, id) index returns as it is: in id
@@ -645,6 +763,10 @@ def contacts(session, audience, after, limit, within=None):
         elif "person_ids" in audience:
             params["ids"] = audience["person_ids"]
             select, key, where = _PERSON_CONTACT, "p.id", "p.id = ANY(%(ids)s::uuid[])"
+        elif "organisation_id" in audience:
+            params["organisation"] = audience["organisation_id"]
+            select = f"{_PERSON_CONTACT} JOIN organisation_liaisons l ON l.person_id = p.id"
+            key, where = "p.id", "l.organisation_id = %(organisation)s"
         elif "branch_id" in audience:
             params["branch"] = audience["branch_id"]
             select = f"{_PERSON_CONTACT} JOIN party_members pm ON pm.person_id = p.id"

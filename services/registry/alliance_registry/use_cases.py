@@ -19,10 +19,21 @@ from alliance_platform.errors import Conflict, NotFound, Unauthenticated, Valida
 from alliance_platform.identity import ALL_DISTRICTS, Identity
 
 from . import storage
-from .domain import access, changes, honours, membership, merchants, pairings, people, points, roster, systems
+from .domain import (
+    access,
+    changes,
+    honours,
+    membership,
+    merchants,
+    organisations,
+    pairings,
+    people,
+    points,
+    roster,
+    systems,
+)
 from .domain import sign_in as signing
 from .domain.days import today
-from .domain.organisations import ALLIANCE
 
 log = structlog.get_logger("alliance.registry")
 
@@ -50,6 +61,8 @@ def load_branch(session, branch_id):
     branch = storage.party_branch(session, branch_id)
     if branch is None:
         raise ValidationError("unknown branch", {"branch_id": [f"no Party branch {branch_id!r}"]})
+    if branch["status"] != organisations.ACTIVE:
+        raise Conflict(f"Party branch {branch_id} is retired")
     return branch
 
 
@@ -81,6 +94,138 @@ def require_person_access(ctx, person):
         person,
         lambda: storage.owns_merchant(ctx.session, person["person_id"], ctx.caller.merchant_id),
     )
+
+
+# Organisations (组织联建, domain/organisations.py) -----------------------------------------------
+
+
+def load_organisation(session, organisation_id, *, lock=False):
+    organisation = storage.organisation(session, organisation_id, lock=lock)
+    if organisation is None:
+        raise NotFound(f"no organisation {organisation_id}")
+    return organisation
+
+
+def _known_parent(session, parent_id):
+    if parent_id is None:
+        return None
+    parent = storage.organisation(session, parent_id)
+    if parent is None:
+        raise ValidationError("unknown organisation", {"parent_id": [f"no organisation {parent_id!r}"]})
+    return parent
+
+
+def _known_liaisons(session, liaison_ids):
+    ids = list(dict.fromkeys(str(i) for i in liaison_ids))
+    unknown = [i for i in ids if i not in storage.existing_people(session, ids)]
+    if unknown:
+        raise ValidationError("unknown liaisons", {"liaison_ids": [f"no person {i}" for i in unknown]})
+    return ids
+
+
+def add_organisation(ctx, cmd):
+    """An organisation of the alliance (a department, bank, institution, branch...) with its liaisons."""
+    session = ctx.session
+    storage.lock_organisation_tree(session)
+    if storage.organisation(session, cmd["organisation_id"]) is not None:
+        raise Conflict(f"an organisation {cmd['organisation_id']} is already registered")
+    parent = _known_parent(session, cmd["parent_id"])
+    organisations.check_new(cmd, parent, storage.alliance_exists(session, organisations.ALLIANCE))
+    liaisons = _known_liaisons(session, cmd["liaison_ids"])
+    storage.insert_organisation(session, {**cmd, "name_en": cmd["name_en"] or cmd["name"]}, ctx.now)
+    storage.set_liaisons(session, cmd["organisation_id"], liaisons)
+    added = load_organisation(session, cmd["organisation_id"])
+    return _announce(ctx, organisations.ADDED, None, added)
+
+
+def rename_organisation(ctx, cmd):
+    """A new name (and short name, English name): events and read models show it from now on."""
+    current = load_organisation(ctx.session, cmd["organisation_id"], lock=True)
+    changes.check_version("organisation", current, cmd)
+    organisations.check_active(current, "be renamed")
+    changed = changes.changes(current, {k: cmd[k] for k in ("name", "short_name", "name_en") if k in cmd})
+    if not changed:
+        return current
+    storage.update_organisation(ctx.session, current["organisation_id"], changed, ctx.now)
+    return _changed(ctx, organisations.RENAMED, current, cmd.get("reason"))
+
+
+def move_organisation(ctx, cmd):
+    """Put an organisation under another parent (or none); a move that would make a cycle is refused."""
+    session = ctx.session
+    storage.lock_organisation_tree(session)
+    current = load_organisation(session, cmd["organisation_id"], lock=True)
+    changes.check_version("organisation", current, cmd)
+    parent = _known_parent(session, cmd["parent_id"])
+    ancestors = storage.ancestors(session, parent["organisation_id"]) if parent else []
+    organisations.check_move(current, parent, ancestors)
+    if current["parent_id"] == cmd["parent_id"]:
+        return current
+    storage.update_organisation(session, current["organisation_id"], {"parent_id": cmd["parent_id"]}, ctx.now)
+    return _changed(ctx, organisations.MOVED, current, cmd.get("reason"))
+
+
+def retire_organisation(ctx, cmd):
+    """Retire an organisation nothing needs any more (``domain.organisations``); its liaisons are
+    released. It stays in the register (honours, points and history name it)."""
+    session = ctx.session
+    storage.lock_organisation_tree(session)
+    current = load_organisation(session, cmd["organisation_id"], lock=True)
+    changes.check_version("organisation", current, cmd)
+    organisations.check_retire(current, *storage.organisation_dependants(session, current["organisation_id"]))
+    storage.set_liaisons(session, current["organisation_id"], [])
+    storage.update_organisation(
+        session,
+        current["organisation_id"],
+        {"status": organisations.RETIRED, "retired_at": ctx.now, "retired_reason": cmd["reason"]},
+        ctx.now,
+    )
+    return _changed(ctx, organisations.RETIRED_CHANGE, current, cmd["reason"])
+
+
+def set_organisation_liaisons(ctx, cmd):
+    """The organisation's contacts, replaced whole (in the order given; an empty list removes them all)."""
+    session = ctx.session
+    current = load_organisation(session, cmd["organisation_id"], lock=True)
+    changes.check_version("organisation", current, cmd)
+    organisations.check_active(current, "have liaisons")
+    liaisons = _known_liaisons(session, cmd["liaison_ids"])
+    if liaisons == current["liaison_ids"]:
+        return current
+    storage.set_liaisons(session, current["organisation_id"], liaisons)
+    storage.update_organisation(session, current["organisation_id"], {}, ctx.now)
+    return _changed(ctx, organisations.LIAISONS_CHANGED, current, cmd.get("reason"))
+
+
+def _changed(ctx, change, before, reason):
+    """Reread the organisation after ``change`` (its version one higher), announce and remember it."""
+    after = load_organisation(ctx.session, before["organisation_id"])
+    return _announce(ctx, change, before, after, reason)
+
+
+def _announce(ctx, change, before, after, reason=None):
+    """Publish the change's event and keep the version in the organisation's history."""
+    payload = {**organisations.state(after), "version": after["version"], "changed_at": ctx.now, "reason": reason}
+    if change == organisations.RENAMED:
+        payload.update(previous_name=before["name"], previous_short_name=before["short_name"])
+    elif change == organisations.MOVED:
+        payload["previous_parent_id"] = before["parent_id"]
+    elif change in (organisations.LIAISONS_CHANGED, organisations.RETIRED_CHANGE):
+        added, removed = organisations.liaison_change(before["liaison_ids"], after["liaison_ids"])
+        payload.update(added_liaison_ids=added, removed_liaison_ids=removed)
+    ctx.session.publish(organisations.EVENTS[change], payload, aggregate_id=after["organisation_id"])
+    storage.remember_organisation(
+        ctx.session,
+        after["version"],
+        None if before is None else organisations.state(before),
+        organisations.state(after),
+        change,
+        reason,
+        ctx.caller,
+        ctx.now,
+    )
+    log.info("organisation changed", organisation_id=after["organisation_id"], change=change)
+    return after
 
 
 # Merchants --------------------------------------------------------------------------------------
@@ -347,8 +492,10 @@ def award_honour(ctx, cmd):
     merchant = load_merchant(session, cmd["merchant_id"], lock=True)
     ctx.caller.require_district(merchant["district_id"])
     honours.check_honour(cmd["kind"], cmd["stars"], cmd["year"])
-    if not storage.organisation_exists(session, cmd["awarded_by"]):
+    awarded_by = storage.organisation(session, cmd["awarded_by"])
+    if awarded_by is None:
         raise ValidationError("unknown organisation", {"awarded_by": [f"no organisation {cmd['awarded_by']!r}"]})
+    organisations.check_active(awarded_by, "award honours")
     merchants.check_open(merchant, "honoured")
     honours.check_owner_is_member(
         merchant["owner_id"] is not None and storage.is_party_member(session, merchant["owner_id"])
@@ -406,7 +553,7 @@ def award_evaluation_winners(ctx, event):
             "year": result["year"],
             "stars": result["stars"],
             "reason": honours.evaluation_reason(result, winner),
-            "awarded_by": ALLIANCE,
+            "awarded_by": organisations.ALLIANCE,
             "awarded_on": None,
         }
         try:

@@ -134,6 +134,42 @@ class TicketStatusChanged(_Ticket):
     changed_at = fields.AwareDateTime(required=True)
 
 
+@event_contract(
+    "tickets",
+    "ticket_referred",
+    examples=[
+        {
+            **_BASE,
+            "responsible_id": "p-17",
+            "partner": "德州银行天衢新区支行",
+            "partner_id": "dezhou_bank_tianqu",
+            "partner_liaison_ids": ["8d1f4e0a-2b3c-4d5e-8f90-a1b2c3d4e5f6"],
+            "note": "小微企业经营贷",
+            "referred_at": WHEN,
+        },
+        {
+            **_BASE,
+            "responsible_id": "p-17",
+            "partner": "区市场监管局",
+            "partner_id": None,
+            "partner_liaison_ids": [],
+            "note": None,
+            "referred_at": WHEN,
+        },
+    ],
+)
+class TicketReferred(_Ticket):
+    """A demand was referred to a partner (转办): an organisation of the registry (``partner_id``,
+    its name then and its liaisons, who are told) or a partner named in free text (no id). The
+    ticket's ``ticket_status_changed`` (to ``referred``) is published beside it."""
+
+    partner = fields.String(required=True)
+    partner_id = fields.String(required=True, allow_none=True)
+    partner_liaison_ids = fields.List(fields.String(), required=True)
+    note = fields.String(required=True, allow_none=True)
+    referred_at = fields.AwareDateTime(required=True)
+
+
 class _Deadline(_Ticket):
     target = fields.String(required=True, validate=validate.OneOf(DEADLINES))
     due_at = fields.AwareDateTime(required=True)

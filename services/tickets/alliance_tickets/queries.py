@@ -33,6 +33,11 @@ def get_ticket(ctx, cmd):
         paused_because = storage.pause_reason(session, ticket["id"])
     internal = access.sees_internals(caller, ticket)
     view = {**ticket, "responsible": owner, "paused_because": paused_because, "sees_internals": internal}
+    if ticket["partner_id"] is not None:
+        # A partner of the registry shows its current name (renamed since: the new one).
+        view["partner"] = storage.organisation_names(session, [ticket["partner_id"]]).get(
+            ticket["partner_id"], ticket["partner"]
+        )
     view["standing"] = _standing(ctx, ticket)
     view["documents"] = storage.custody_log(session, ticket["id"])
     if internal:

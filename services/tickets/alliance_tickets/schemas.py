@@ -73,8 +73,17 @@ class OptionalReason(TicketRef):
 
 
 class ReferTicket(TicketRef):
-    partner = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    """A partner named in free text (``partner``) or as an organisation of the registry
+    (``partner_id``: its liaisons are told), one of the two."""
+
+    partner = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    partner_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     note = fields.String(load_default=None, validate=_text)
+
+    @validates_schema
+    def _one_partner(self, data, **kwargs):
+        if (data.get("partner") is None) == (data.get("partner_id") is None):
+            raise ValidationError("name the partner by partner or by partner_id (one of the two)", "_schema")
 
 
 class ResolveTicket(TicketRef):
@@ -262,6 +271,7 @@ class TicketView(MerchantTicketView):
     unit = fields.String(allow_none=True)
     checklist = fields.List(fields.Nested(ChecklistItem))
     partner = fields.String(allow_none=True)
+    partner_id = fields.String(allow_none=True)
     partner_reply = fields.String(allow_none=True)
     first_response_due_at = fields.AwareDateTime()
     accepted_at = fields.AwareDateTime(allow_none=True)

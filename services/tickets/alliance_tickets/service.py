@@ -23,6 +23,11 @@ SUBSCRIPTIONS = {
     ("registry", "person_updated"): use_cases.person_changed,
     ("registry", "pairing_started"): use_cases.pairing_started,
     ("registry", "pairing_ended"): use_cases.pairing_ended,
+    ("registry", "organisation_added"): use_cases.organisation_changed,
+    ("registry", "organisation_renamed"): use_cases.organisation_changed,
+    ("registry", "organisation_moved"): use_cases.organisation_changed,
+    ("registry", "organisation_retired"): use_cases.organisation_changed,
+    ("registry", "organisation_liaisons_changed"): use_cases.organisation_changed,
     # Whether the people the tickets' events concern were reached.
     ("notifications", "notification_delivered"): use_cases.notification_delivered,
     ("notifications", "notification_failed"): use_cases.notification_failed,

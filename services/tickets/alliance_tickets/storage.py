@@ -3,9 +3,10 @@
 Tables: ``tickets`` (one row per demand or joint task), ``timeline`` (what happened to each, with
 actor and time), ``reference_counters`` (DM-<year>-<number>, never reused), and the read model of
 the registry's facts that routing and reading a ticket use without an RPC: ``merchant_directory``,
-``people_directory``, ``pairing_directory``; the follow-up practice's ``follow_up_calls``,
-``supervisions`` and ``custody_items`` (0004). State names come from ``domain.lifecycle``; the
-partial indexes of the migrations name the same states (a use-case test compares them).
+``people_directory``, ``pairing_directory``, ``organisation_directory`` (0005); the follow-up
+practice's ``follow_up_calls``, ``supervisions`` and ``custody_items`` (0004). State names come
+from ``domain.lifecycle``; the partial indexes of the migrations name the same states (a use-case
+test compares them).
 """
 
 import uuid
@@ -52,14 +53,16 @@ def insert_ticket(session, values):
         "   ON CONFLICT (year) DO UPDATE SET last = reference_counters.last + 1 RETURNING last)"
         " INSERT INTO tickets (id, reference, parent_id, merchant_id, district_id, requester_id, category,"
         " handling_mode, title, description, attachments, status, style, team, proposed_id, unit, checklist,"
-        " submitted_at, first_response_due_at, resolution_due_at)"
+        " submitted_at, first_response_due_at, resolution_due_at, partner_id, partner)"
         " SELECT %(id)s,"
         "   format('DM-%%s-%%s', %(year)s, lpad(counter.last::text, greatest(6, length(counter.last::text)), '0')),"
         " %(parent_id)s, %(merchant_id)s, %(district_id)s, %(requester_id)s,"
         " %(category)s, %(handling_mode)s, %(title)s, %(description)s, %(attachments)s, %(status)s, %(style)s,"
-        " %(team)s, %(proposed_id)s, %(unit)s, %(checklist)s, %(submitted_at)s, %(first_due)s, %(resolution_due)s"
-        " FROM counter RETURNING *",
+        " %(team)s, %(proposed_id)s, %(unit)s, %(checklist)s, %(submitted_at)s, %(first_due)s, %(resolution_due)s,"
+        " %(partner_id)s, %(partner)s FROM counter RETURNING *",
         {
+            "partner_id": None,
+            "partner": None,
             **values,
             "id": str(uuid.uuid4()),
             "attachments": Jsonb(values["attachments"]),
@@ -434,6 +437,36 @@ def set_merchant_status(session, fact):
     )
 
 
+def upsert_organisation(session, fact):
+    """The organisation as its newest event says (an older version arriving later changes nothing)."""
+    session.execute(
+        "INSERT INTO organisation_directory (organisation_id, type, name, short_name, status, liaison_ids, version)"
+        " VALUES (%(organisation_id)s, %(type)s, %(name)s, %(short_name)s, %(status)s, %(liaison_ids)s, %(version)s)"
+        " ON CONFLICT (organisation_id) DO UPDATE SET type = EXCLUDED.type, name = EXCLUDED.name,"
+        " short_name = EXCLUDED.short_name, status = EXCLUDED.status, liaison_ids = EXCLUDED.liaison_ids,"
+        " version = EXCLUDED.version WHERE organisation_directory.version < EXCLUDED.version",
+        fact,
+    )
+
+
+def organisation(session, organisation_id):
+    """A partner organisation as the directory knows it (None if never announced)."""
+    return session.fetchone(
+        "SELECT organisation_id, type, name, short_name, status, liaison_ids FROM organisation_directory"
+        " WHERE organisation_id = %s",
+        (organisation_id,),
+    )
+
+
+def organisation_names(session, organisation_ids):
+    """{organisation id: current name} of those the directory knows."""
+    rows = session.fetchall(
+        "SELECT organisation_id, name FROM organisation_directory WHERE organisation_id = ANY(%s)",
+        (list(organisation_ids),),
+    )
+    return {row["organisation_id"]: row["name"] for row in rows}
+
+
 def upsert_person(session, fact):
     session.execute(
         "INSERT INTO people_directory (person_id, name, district_id, roles, skills, version)"
@@ -511,6 +544,18 @@ class RoutingDirectory:
         for row in rows:
             work.setdefault(row["person_id"], []).append((row["resolution_due_at"], row["sla_paused_at"]))
         return work
+
+    def partner(self, organisation_id):
+        return organisation(self.session, organisation_id)
+
+    def liaisons(self, partner):
+        """The partner's liaisons, fewest open cases first (then in the registry's order)."""
+        rows = self.session.fetchall(
+            f"SELECT p.person_id FROM unnest(%(ids)s::text[]) WITH ORDINALITY AS p (person_id, n) {self._LOAD}"
+            " ORDER BY coalesce(load.open_cases, 0), p.n",
+            {"ids": partner["liaison_ids"]},
+        )
+        return [row["person_id"] for row in rows]
 
     def experts(self, skills):
         return self._people("p.skills @> %(skills)s", {"skills": sorted(skills)})

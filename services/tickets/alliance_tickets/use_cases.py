@@ -16,7 +16,7 @@ from alliance_contracts.tickets import CLOSED_BY
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
 
 from . import storage
-from .domain import access, custody, deadlines, follow_up, supervision
+from .domain import access, custody, deadlines, follow_up, routing, supervision
 from .domain import lifecycle as lc
 from .domain.checklists import new_checklist, tick
 from .domain.routing import Route
@@ -116,6 +116,7 @@ def _submit(ctx, cmd, parent=None, unit=None):
     targets = settings.sla.targets(cmd["category"], cmd["handling_mode"])
     first_due, resolution_due = settings.sla.due_dates(settings.calendar, ctx.now, targets)
     steps = settings.checklists.get(cmd["category"], []) if route.style == "checklist" else []
+    partner = storage.organisation(session, route.organisation) if route.organisation else None
     ticket = storage.insert_ticket(
         session,
         {
@@ -138,9 +139,21 @@ def _submit(ctx, cmd, parent=None, unit=None):
             "submitted_at": ctx.now,
             "first_due": first_due,
             "resolution_due": resolution_due,
+            "partner_id": route.organisation,
+            "partner": partner["name"] if partner else None,
         },
     )
     _record(ctx, ticket, "submitted", to_status=lc.SUBMITTED, text=cmd["title"], data={"route": route.style})
+    if route.fell_back:
+        # Said on the timeline for staff: the style found no one and the fallback team has it.
+        _record(
+            ctx,
+            ticket,
+            "routing_fell_back",
+            text=f"{route.fell_back}: routed to {route.team}",
+            visible=False,
+            data={"style": route.style, "team": route.team, "organisation": route.rule.organisation},
+        )
     _publish(
         ctx,
         ticket,
@@ -232,9 +245,39 @@ def provide_info(ctx, cmd):
 
 
 def refer_ticket(ctx, cmd):
-    partner, note = cmd["partner"], cmd["note"]
+    """Refer the demand to a partner (转办): named in free text (``partner``), or as an organisation
+    of the registry (``partner_id``) that can receive it — active, a partner, with a liaison; its
+    liaisons are told (``ticket_referred``)."""
+    ticket = _handled(ctx, cmd["ticket_id"])
+    partner_id, note = cmd["partner_id"], cmd["note"]
+    liaisons = []
+    if partner_id is not None:
+        organisation = storage.organisation(ctx.session, partner_id)
+        if organisation is None:
+            raise ValidationError("unknown partner", {"partner_id": [f"no partner organisation {partner_id!r}"]})
+        if organisation["type"] not in routing.PARTNER_TYPES:
+            raise ValidationError(
+                "not a partner", {"partner_id": [f"{partner_id} is a {organisation['type']}, not a partner"]}
+            )
+        why = routing.partner_unavailable(partner_id, organisation)
+        if why is not None:
+            raise Conflict(f"{ticket['reference']} cannot be referred: {why}")
+        partner, liaisons = organisation["name"], organisation["liaison_ids"]
+    else:
+        partner = cmd["partner"]
     text = f"转交{partner}：{note}" if note else f"转交{partner}"
-    return _transition(ctx, _handled(ctx, cmd["ticket_id"]), "refer", text=text, partner=partner)
+    ticket = _transition(ctx, ticket, "refer", text=text, partner=partner, partner_id=partner_id)
+    _publish(
+        ctx,
+        ticket,
+        "ticket_referred",
+        partner=partner,
+        partner_id=partner_id,
+        partner_liaison_ids=liaisons,
+        note=note,
+        referred_at=ctx.now,
+    )
+    return ticket
 
 
 def record_partner_reply(ctx, cmd):
@@ -759,6 +802,11 @@ def merchant_updated(ctx, fact):
 
 def merchant_status_changed(ctx, fact):
     storage.set_merchant_status(ctx.session, fact)
+
+
+def organisation_changed(ctx, fact):
+    """Any of the registry's organisation_* events: each carries the whole organisation."""
+    storage.upsert_organisation(ctx.session, fact)
 
 
 def person_changed(ctx, fact):

@@ -6,7 +6,12 @@ A rule matches a category and a district (``*`` for any) and names an assistance
 - ``pairing`` (结对式): the Party member paired with the merchant;
 - ``volunteer`` (志愿式): the volunteer with the fewest open cases;
 - ``checklist`` (清单式): the rule's team works through the category's checklist;
-- ``team``: the rule's team (a department or bank liaison group, a district's staff).
+- ``team``: the rule's team (a department or bank liaison group, a district's staff);
+- ``partner`` (转办合作单位): a liaison of the partner organisation the rule names (``organisation``,
+  an id of the registry's organisations: a department, a bank, an institution), fewest open cases
+  first. The organisations follow the registry's events: a renamed one keeps its rules, a retired
+  one (or one without liaisons, or one the registry never announced) is routed around — to the
+  rule's ``fallback_team`` — and the route says why (``Route.fell_back``).
 
 A rule may say how the person is picked (``assign``): ``fixed`` (the default: the style's own
 order, fewest open cases, the demand's own district first) or ``least_loaded``: of the qualified
@@ -16,13 +21,18 @@ than one with three due next week. For ``team`` and ``checklist`` rules ``least_
 a person of the team's district holding one of the rule's ``roles``; the team stays the fallback.
 
 The first matching rule wins; rules for a district come before ``*`` rules. A style that finds no
-one (no paired member, no volunteer) falls through to the rule's ``fallback_team``, so a demand is
-never routed to nobody. Routing only proposes: whoever accepts the case owns it (首接负责制).
+one (no paired member, no volunteer, no partner able to take it) falls through to the rule's
+``fallback_team``, so a demand is never routed to nobody, and the route says why it fell back.
+Routing only proposes: whoever accepts the case owns it (首接负责制).
 """
 
 from dataclasses import dataclass, field
 
-STYLES = ("expertise", "pairing", "volunteer", "checklist", "team")
+STYLES = ("expertise", "pairing", "volunteer", "checklist", "team", "partner")
+# The organisations a partner rule or a referral may name: the registry's partner types, active
+# (the registry's status) and with a liaison.
+PARTNER_TYPES = ("government_department", "bank", "education_institution", "enterprise")
+PARTNER_ACTIVE = "active"
 ASSIGNMENTS = ("fixed", "least_loaded")
 # Working minutes beyond which a deadline adds no urgency: five working days of the default calendar.
 LOAD_HORIZON_MINUTES = 2700
@@ -38,6 +48,7 @@ class Rule:
     fallback_team: str | None = None
     assign: str = "fixed"
     roles: frozenset = field(default_factory=frozenset)  # who qualifies for least_loaded team work
+    organisation: str | None = None  # the partner organisation of a partner rule
 
     def __post_init__(self):
         if self.assign not in ASSIGNMENTS:
@@ -50,7 +61,9 @@ class Rule:
             raise ValueError(f"a {self.style} rule for {self.category}/{self.district} needs a team")
         if self.style == "expertise" and not self.skills:
             raise ValueError(f"an expertise rule for {self.category}/{self.district} needs skills")
-        if self.style in ("expertise", "pairing", "volunteer") and not self.fallback_team:
+        if self.style == "partner" and not self.organisation:
+            raise ValueError(f"a partner rule for {self.category}/{self.district} needs an organisation")
+        if self.style in ("expertise", "pairing", "volunteer", "partner") and not self.fallback_team:
             raise ValueError(f"a {self.style} rule for {self.category}/{self.district} needs a fallback_team")
 
 
@@ -60,6 +73,20 @@ class Route:
     assignee: str | None  # a person id, or None when routed to a team
     team: str | None
     rule: Rule
+    organisation: str | None = None  # the partner organisation routed to
+    fell_back: str | None = None  # why the style found no one and the fallback team got it
+
+
+def partner_unavailable(organisation_id, partner):
+    """Why the partner ``partner`` (the directory's row of ``organisation_id``, or None) cannot take
+    a demand now; None when it can."""
+    if partner is None:
+        return f"partner organisation {organisation_id} is not known to the demand desk"
+    if partner["status"] != PARTNER_ACTIVE:
+        return f"partner organisation {partner['name']} ({organisation_id}) is {partner['status']}"
+    if not partner["liaison_ids"]:
+        return f"partner organisation {partner['name']} ({organisation_id}) has no liaison"
+    return None
 
 
 def weighted_load(open_work, now, calendar, horizon=LOAD_HORIZON_MINUTES, left=None):
@@ -120,14 +147,23 @@ class RoutingTable:
     def route(self, category, district, directory, now=None):
         """Propose who handles a demand. ``directory`` answers from the service's read model, for
         this demand's merchant: ``experts(skills)``, ``paired_members()``, ``volunteers()`` and
-        ``holding(roles)`` each return person ids, best first (fewest open cases), and
+        ``holding(roles)`` and ``liaisons(organisation)`` each return person ids, best first (fewest
+        open cases), ``partner(organisation_id)`` the organisation (None if unknown) and
         ``open_work(person_ids)`` their open demands' deadlines; ``now`` is needed by
         ``least_loaded`` rules."""
         rule = self.rule_for(category, district)
+        organisation = None
+        if rule.style == "partner":
+            partner = directory.partner(rule.organisation)
+            why = partner_unavailable(rule.organisation, partner)
+            if why is not None:
+                return Route(rule.style, None, rule.fallback_team, rule, fell_back=why)
+            organisation = rule.organisation
         candidates = {
             "expertise": lambda: directory.experts(rule.skills),
             "pairing": lambda: directory.paired_members(),
             "volunteer": lambda: directory.volunteers(),
+            "partner": lambda: directory.liaisons(partner),
         }.get(rule.style)
         if rule.assign == "least_loaded" and candidates is None:
             candidates = lambda: directory.holding(rule.roles)  # noqa: E731
@@ -137,8 +173,10 @@ class RoutingTable:
         if found and rule.assign == "least_loaded":
             found = self.least_loaded_first(found, directory.open_work(found), now)
         if found:
-            return Route(rule.style, found[0], None, rule)
-        return Route(rule.style, None, rule.fallback_team or rule.team, rule)
+            return Route(rule.style, found[0], None, rule, organisation=organisation)
+        return Route(
+            rule.style, None, rule.fallback_team or rule.team, rule, fell_back=f"no {rule.style} handler found"
+        )
 
     def least_loaded_first(self, people, open_work, now):
         """``people`` by weighted load, least first (ties keep the directory's order)."""

@@ -114,6 +114,9 @@ SUBSCRIPTIONS = {
             "offer_declined",
             "offer_expired",
             "activity_reminder_due",
+            "meeting_planned",
+            "meeting_cancelled",
+            "branch_meeting_overdue",
         ],
         "registry": [
             "party_member_registered",

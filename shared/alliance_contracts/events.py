@@ -18,6 +18,14 @@ REMINDER_WINDOWS = ("24h", "2h")
 STAR_PARTY_MEMBER_MERCHANT = "star_party_member_merchant"  # given with 1–5 stars
 EVALUATION_KINDS = (STAR_PARTY_MEMBER_MERCHANT, "party_member_model_store")
 
+# Branch life (三会一课): the kinds of a Party branch's meetings — branch general meeting (支部党员大会),
+# branch committee (支部委员会), Party group meeting (党小组会), Party lecture (党课).
+MEETING_KINDS = ("branch_general_meeting", "branch_committee", "party_group_meeting", "party_lecture")
+MEETING_STATUSES = ("planned", "held", "cancelled")
+# An invitee of a meeting: invited (not yet answered), attended (checked in), excused (请假, with a
+# reason) or absent (neither, once the attendance was closed).
+ATTENDANCE = ("invited", "attended", "excused", "absent")
+
 ACTIVITY = "5e1c2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 WHEN = "2026-04-03T01:00:00+00:00"
 
@@ -269,3 +277,156 @@ class EvaluationClosed(Schema):
     stars = fields.Integer(required=True, allow_none=True, validate=validate.Range(min=1, max=5))
     winners = fields.List(fields.Nested(Winner), required=True)
     closed_at = fields.AwareDateTime(required=True)
+
+
+# --- branch life (三会一课) --------------------------------------------------------------------------
+
+MEETING = "0b9c8d7e-6f5a-4b3c-9d2e-1f0a9b8c7d6e"
+
+
+class _Meeting(Schema):
+    """Fields every meeting event carries: the branch and the branch's district (its secretary's;
+    None for a branch the register places in no district)."""
+
+    meeting_id = fields.String(required=True)
+    branch_id = fields.String(required=True)
+    district_id = fields.String(required=True, allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(MEETING_KINDS))
+    title = fields.String(required=True)
+    place = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+
+
+_MEETING = {
+    "meeting_id": MEETING,
+    "branch_id": "branch_wholesale_city",
+    "district_id": "wholesale_city",
+    "kind": "branch_committee",
+    "title": "十二月支部委员会",
+    "place": "红星德百商圈党群服务中心二楼会议室",
+    "starts_at": "2026-12-03T06:30:00+00:00",
+    "ends_at": "2026-12-03T08:00:00+00:00",
+}
+
+
+@event_contract(
+    "events",
+    "meeting_planned",
+    examples=[
+        {
+            **_MEETING,
+            "agenda": ["传达学习上级会议精神", "研究流动党员接转工作"],
+            "person_ids": ["p-1", "p-2", "p-3"],
+            "planned_by": "branch_secretary:p-1",
+        }
+    ],
+)
+class MeetingPlanned(_Meeting):
+    """A branch meeting was planned; ``person_ids``, everyone invited (the branch's members unless
+    named), to be told. Each invitee checks in with a code of their own (``get_meeting``)."""
+
+    agenda = fields.List(fields.String(), required=True)
+    person_ids = fields.List(fields.String(), required=True)
+    planned_by = fields.String(required=True)
+
+
+@event_contract(
+    "events",
+    "meeting_held",
+    examples=[
+        {
+            **_MEETING,
+            "attended": ["p-1", "p-2"],
+            "excused": [{"person_id": "p-3", "reason": "外出进货"}],
+            "absent": [],
+            "attendance_rate": 0.667,
+            "held_at": "2026-12-03T06:40:00+00:00",
+        }
+    ],
+)
+class MeetingHeld(_Meeting):
+    """A branch meeting was held: its attendance closed. Who checked in, who was excused (with
+    the reason) and who was absent (invited, neither came nor was excused) — recorded as they are."""
+
+    attended = fields.List(fields.String(), required=True)
+    excused = fields.List(fields.Dict(), required=True)
+    absent = fields.List(fields.String(), required=True)
+    attendance_rate = fields.Float(required=True, allow_none=True)
+    held_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "events",
+    "minutes_recorded",
+    examples=[
+        {
+            **_MEETING,
+            "minutes": "会议由支部书记主持，传达学习了上级会议精神，讨论了流动党员接转工作。",
+            "decisions": ["本月完成两名流动党员组织关系转入"],
+            "recorded_by": "branch_secretary:p-1",
+            "recorded_at": "2026-12-03T09:00:00+00:00",
+        }
+    ],
+)
+class MinutesRecorded(_Meeting):
+    """The minutes of a held meeting were recorded (once), with the decisions taken."""
+
+    minutes = fields.String(required=True)
+    decisions = fields.List(fields.String(), required=True)
+    recorded_by = fields.String(required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "events",
+    "meeting_cancelled",
+    examples=[{**_MEETING, "reason": "与上级党委会议冲突，改期", "person_ids": ["p-1", "p-2"], "cancelled_at": WHEN}],
+)
+class MeetingCancelled(_Meeting):
+    """A planned meeting was cancelled; everyone invited is named, to be told."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1))
+    person_ids = fields.List(fields.String(), required=True)
+    cancelled_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "events",
+    "branch_meeting_overdue",
+    examples=[
+        {
+            "branch_id": "branch_aodele",
+            "branch_name": "澳德乐时代广场党支部",
+            "district_id": "aodele",
+            "kind": "branch_committee",
+            "rhythm": "monthly",
+            "last_held_on": "2026-10-15",
+            "due_on": "2026-11-30",
+            "missed_period": "2026-11-01",
+        },
+        {
+            "branch_id": "branch_outlets",
+            "branch_name": "德百奥莱广场党支部",
+            "district_id": "outlets",
+            "kind": "party_lecture",
+            "rhythm": "quarterly",
+            "last_held_on": None,
+            "due_on": "2026-09-30",
+            "missed_period": "2026-07-01",
+        },
+    ],
+)
+class BranchMeetingOverdue(Schema):
+    """A branch held no meeting of a kind in a whole period of its rhythm (``missed_period``, its
+    first day): its secretary is to be told, once per period missed. ``due_on`` is the last day the
+    next meeting was due by; ``last_held_on`` None if the branch never held one."""
+
+    branch_id = fields.String(required=True)
+    branch_name = fields.String(required=True)
+    district_id = fields.String(required=True, allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(MEETING_KINDS))
+    rhythm = fields.String(required=True)
+    last_held_on = fields.Date(required=True, allow_none=True)
+    due_on = fields.Date(required=True)
+    missed_period = fields.Date(required=True)

@@ -23,7 +23,7 @@ RPC_CALLS = {
     # Sign-in codes go out through notifications.send.
     "registry": ["notifications.send"],
     "tickets": [],
-    "events": ["registry.get_merchant"],
+    "events": ["registry.get_merchant", "registry.list_organisations", "registry.resolve_audience"],
     "notifications": ["registry.resolve_audience"],
     # The gateway serves every public method over HTTP (the routes declared on them): every method
     # of each service while each has a route (tests/deploy checks; list the routed ones otherwise).

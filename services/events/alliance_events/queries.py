@@ -3,12 +3,13 @@ and the figures of a period. Each reads, for the verified caller ``ctx.caller``,
 may see: a draft only its organisers (or administrators and systems), a registration only its
 registrant and the activity's organisers, a check-in code only its registrant."""
 
+from alliance_contracts.events import MEETING_KINDS
 from alliance_platform.errors import Forbidden, NotFound
 from alliance_platform.paging import decode_cursor, page
 
 from . import storage
-from .domain import lifecycle, organisers, registration
-from .use_cases import load_activity
+from .domain import check_in, lifecycle, meetings, organisers, registration
+from .use_cases import known_branch, load_activity, load_meeting
 
 
 def get_activity(ctx, cmd):
@@ -74,7 +75,7 @@ def attendance(ctx, cmd):
         # Offered a seat, not yet confirmed: still waiting.
         "waitlisted": counts.get(registration.WAITLISTED, 0) + counts.get(registration.OFFERED, 0),
         "cancelled": counts.get(registration.CANCELLED, 0),
-        "attendance_rate": _rate(attended, confirmed),
+        "attendance_rate": check_in.rate(attended, confirmed),
     }
 
 
@@ -88,12 +89,90 @@ def stats(ctx, cmd):
         "activities_by_type": figures["by_type"],
         "activities_by_district": figures["by_district"],
         **counted,
-        "attendance_rate": _rate(counted["attended"], counted["attended"] + counted["no_shows"]),
+        "attendance_rate": check_in.rate(counted["attended"], counted["attended"] + counted["no_shows"]),
         "points_awarded": figures["points_awarded"],
         "top_participants": figures["top_participants"],
         "top_merchants": figures["top_merchants"],
     }
 
 
-def _rate(part, whole):
-    return round(part / whole, 3) if whole else None
+# --- branch life (三会一课) ------------------------------------------------------------------------
+
+
+def get_meeting(ctx, cmd):
+    """A meeting, for those who manage it (with its invitees) or are invited (with their own code)."""
+    found = load_meeting(ctx, cmd["meeting_id"])
+    attendees = storage.attendees(ctx.session, found["id"])
+    full = meetings.may_manage(ctx.caller, found["district_id"])
+    if not full and all(a["person_id"] != ctx.caller.subject for a in attendees):
+        raise Forbidden(f"only the invitees of {found['title']} and those who keep it see it")
+    return meetings.shown(found, attendees, ctx.caller, full=full)
+
+
+def list_meetings(ctx, cmd, *, branches):
+    """Meetings, latest first, a page at a time: of a branch of the register (an unknown one is a
+    mistake, not an empty list), else of every branch the caller keeps meetings of."""
+    if cmd.get("branch_id"):
+        branch = known_branch(branches, cmd["branch_id"])
+        meetings.require_secretary(ctx.caller, branch)
+        kept = [branch["id"]]
+    elif ctx.caller.is_admin or ctx.caller.kind == "system":
+        kept = None
+    else:
+        kept = [b["id"] for b in branches.all() if meetings.may_manage(ctx.caller, b["district_id"])]
+    rows = storage.list_meetings(
+        ctx.session,
+        limit=cmd["limit"],
+        branches=kept,
+        kind=cmd.get("kind"),
+        status=cmd.get("status"),
+        starts_after=cmd.get("starts_after"),
+        starts_before=cmd.get("starts_before"),
+        after=decode_cursor(cmd.get("cursor"), 2),
+    )
+    found = page(rows, cmd["limit"], key=lambda m: (m["starts_at"].isoformat(), str(m["id"])))
+    invitees = storage.attendees_of(ctx.session, [m["id"] for m in found["items"]])
+    found["items"] = [meetings.shown(m, invitees[str(m["id"])], ctx.caller, full=False) for m in found["items"]]
+    return found
+
+
+def branch_compliance(ctx, cmd, *, branches):
+    """Each branch the caller keeps meetings of (or the one named) against the rhythm on today's
+    local date: for each kind, the last meeting held, the day the next is due by and whether that
+    has passed; overdue branches flagged."""
+    today = ctx.now.astimezone(ctx.settings.timezone).date()
+    if cmd.get("branch_id"):
+        kept = [known_branch(branches, cmd["branch_id"])]
+    else:
+        kept = [b for b in branches.all() if meetings.may_manage(ctx.caller, b["district_id"])]
+    held = storage.last_held(ctx.session, [b["id"] for b in kept], ctx.settings.timezone)
+    shown = []
+    for branch in kept:
+        kinds = [
+            {"kind": kind, "rhythm": rhythm, **meetings.standing_shown(standing)}
+            for kind, rhythm, standing in standings(ctx, branch, held, today)
+        ]
+        shown.append(
+            {
+                "branch_id": branch["id"],
+                "branch_name": branch["name"],
+                "district_id": branch["district_id"],
+                "overdue": any(k["overdue"] for k in kinds),
+                "kinds": kinds,
+            }
+        )
+    return {
+        "as_of": today,
+        "rhythm": ctx.settings.meeting_rhythm,
+        "branches": shown,
+        "overdue_branches": [b["branch_id"] for b in shown if b["overdue"]],
+    }
+
+
+def standings(ctx, branch, held, today):
+    """(kind, rhythm, ``meetings.Standing``) of each kind, in the contract's order of kinds."""
+    settings = ctx.settings
+    for kind in MEETING_KINDS:
+        rhythm = settings.meeting_rhythm[kind]
+        last = held.get((branch["id"], kind))
+        yield kind, rhythm, meetings.standing(rhythm, last, today, settings.rhythm_since)

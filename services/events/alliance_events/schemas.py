@@ -7,8 +7,11 @@ import segno
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from alliance_contracts.events import (
+    ATTENDANCE,
     AUDIENCES,
     EVALUATION_KINDS,
+    MEETING_KINDS,
+    MEETING_STATUSES,
     REGISTRATION_STATUSES,
     STAR_PARTY_MEMBER_MERCHANT,
     Winner,
@@ -19,6 +22,7 @@ from alliance_platform.paging import PageSchema, page_of
 
 from .domain.activity import TYPES
 from .domain.lifecycle import STATES
+from .domain.meetings import MAX_INVITEES
 
 _title = validate.Length(min=1, max=200)
 _text = validate.Length(min=1, max=4000)
@@ -170,8 +174,13 @@ class ListRegistrations(Schema):
     merchant_id = fields.UUID(load_default=None)
 
 
+def _check_in_code():
+    """A check-in code as typed or scanned at the door (an activity's or a meeting's)."""
+    return fields.String(required=True, validate=validate.Length(min=4, max=20))
+
+
 class CheckIn(ActivityRef):
-    code = fields.String(required=True, validate=validate.Length(min=4, max=20))
+    code = _check_in_code()
 
 
 class Nominate(ActivityRef):
@@ -181,6 +190,70 @@ class Nominate(ActivityRef):
 
 class Vote(ActivityRef):
     merchant_id = fields.UUID(required=True)
+
+
+# --- branch life (三会一课) ---
+
+MAX_AGENDA_ITEMS = 20
+MAX_DECISIONS = 50
+_person_id = validate.Length(min=1, max=100)
+_branch_id = validate.Length(min=1, max=64)  # an organisation's id in the register
+
+
+class PlanMeeting(Schema):
+    branch_id = fields.String(required=True, validate=_branch_id)
+    kind = fields.String(required=True, validate=validate.OneOf(MEETING_KINDS))
+    title = fields.String(required=True, validate=_title)
+    place = fields.String(required=True, validate=_title)
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
+    agenda = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_AGENDA_ITEMS),
+    )
+    # Those invited, if not the branch's members (a Party lecture open to another branch's, say).
+    invitees = fields.List(
+        fields.String(validate=_person_id), load_default=None, validate=validate.Length(min=1, max=MAX_INVITEES)
+    )
+
+
+class MeetingRef(Schema):
+    meeting_id = fields.UUID(required=True)
+
+
+class MeetingCheckIn(MeetingRef):
+    code = _check_in_code()
+
+
+class ExcuseAbsence(MeetingRef):
+    person_id = fields.String(load_default=None, validate=_person_id)  # the caller, if not named
+    reason = fields.String(required=True, validate=_reason)
+
+
+class RecordMinutes(MeetingRef):
+    minutes = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    decisions = fields.List(
+        fields.String(validate=validate.Length(min=1, max=500)),
+        load_default=list,
+        validate=validate.Length(max=MAX_DECISIONS),
+    )
+
+
+class CancelMeeting(MeetingRef):
+    reason = fields.String(required=True, validate=_reason)
+
+
+class ListMeetings(PageSchema):
+    branch_id = fields.String(load_default=None, validate=_branch_id)  # one the register has, else a ValidationError
+    kind = fields.String(load_default=None, validate=validate.OneOf(MEETING_KINDS))
+    status = fields.String(load_default=None, validate=validate.OneOf(MEETING_STATUSES))
+    starts_after = fields.AwareDateTime(load_default=None)
+    starts_before = fields.AwareDateTime(load_default=None)
+
+
+class BranchComplianceQuery(Schema):
+    branch_id = fields.String(load_default=None, validate=_branch_id)  # one the register has, else a ValidationError
 
 
 # --- results ---------------------------------------------------------------------------------------
@@ -393,3 +466,96 @@ class StatsOut(Schema):
     points_awarded = fields.Integer(required=True)
     top_participants = fields.List(fields.Nested(ParticipantOut), required=True)
     top_merchants = fields.List(fields.Nested(MerchantPointsOut), required=True)
+
+
+# --- branch life (三会一课) ---
+
+
+class AttendeeOut(Schema):
+    """An invitee: ``invited`` until checked in (``attended``) or excused (with the reason);
+    ``absent`` once the meeting was held without either."""
+
+    meeting_id = fields.UUID(required=True)
+    person_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ATTENDANCE))
+    checked_in_at = fields.AwareDateTime(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
+class MyAttendanceOut(AttendeeOut):
+    """The caller's own invitation: the check-in code (and as a QR code) while not yet answered."""
+
+    check_in_code = fields.String(required=True, allow_none=True)
+    check_in_qr_svg = fields.String(allow_none=True)
+
+    @pre_dump
+    def _qr_code(self, mine, **kwargs):
+        return {**mine, "check_in_qr_svg": qr_svg(mine["check_in_code"]) if mine["check_in_code"] else None}
+
+
+class MeetingAttendanceOut(Schema):
+    invited = fields.Integer(required=True)
+    attended = fields.Integer(required=True)
+    excused = fields.Integer(required=True)
+    absent = fields.Integer(required=True)
+    attendance_rate = fields.Float(required=True, allow_none=True)  # of those invited and not excused
+
+
+class MeetingOut(Schema):
+    """A branch meeting: planned, held (attendance closed) or cancelled; its minutes once recorded.
+    ``attendees`` only for those who keep the branch's meetings (else None); ``my_attendance``, the
+    caller's own invitation (None if not invited)."""
+
+    meeting_id = fields.UUID(required=True, attribute="id")
+    branch_id = fields.String(required=True)
+    district_id = fields.String(required=True, allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(MEETING_KINDS))
+    title = fields.String(required=True)
+    place = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True)
+    ends_at = fields.AwareDateTime(required=True)
+    agenda = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(MEETING_STATUSES))
+    planned_by = fields.String(required=True)
+    planned_at = fields.AwareDateTime(required=True)
+    held_at = fields.AwareDateTime(required=True, allow_none=True)
+    minutes = fields.String(required=True, allow_none=True)
+    decisions = fields.List(fields.String(), required=True, allow_none=True)
+    minutes_recorded_at = fields.AwareDateTime(required=True, allow_none=True)
+    cancel_reason = fields.String(required=True, allow_none=True)
+    attendance = fields.Nested(MeetingAttendanceOut, required=True)
+    attendees = fields.List(fields.Nested(AttendeeOut), required=True, allow_none=True)
+    my_attendance = fields.Nested(MyAttendanceOut, required=True, allow_none=True)
+
+
+MeetingPageOut = page_of(MeetingOut)
+
+
+class KindStandingOut(Schema):
+    """A branch against the rhythm of one kind: the day of its last meeting held (None: never), the
+    last day the next is due by, whether that passed, and then the period it missed last."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(MEETING_KINDS))
+    rhythm = fields.String(required=True)
+    last_held_on = fields.Date(required=True, allow_none=True)
+    next_due_on = fields.Date(required=True)
+    overdue = fields.Boolean(required=True)
+    missed_period = fields.Date(required=True, allow_none=True)
+
+
+class BranchStandingOut(Schema):
+    branch_id = fields.String(required=True)
+    branch_name = fields.String(required=True)
+    district_id = fields.String(required=True, allow_none=True)
+    overdue = fields.Boolean(required=True)
+    kinds = fields.List(fields.Nested(KindStandingOut), required=True)
+
+
+class BranchComplianceOut(Schema):
+    """Each branch against the configured rhythm (kind -> monthly, quarterly...) on ``as_of``
+    (the local date), and the branches overdue with any kind."""
+
+    as_of = fields.Date(required=True)
+    rhythm = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    branches = fields.List(fields.Nested(BranchStandingOut), required=True)
+    overdue_branches = fields.List(fields.String(), required=True)

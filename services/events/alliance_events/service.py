@@ -5,14 +5,16 @@ from alliance_platform.rpc import ServiceRpc
 from alliance_platform.service import AllianceService
 
 from . import queries, schemas, timers, use_cases
+from .branches import RegistryBranches
 from .domain.organisers import MANAGERS
 from .settings import SettingsProvider
 
 
 class EventsService(AllianceService):
     """Activities run jointly by the three districts (活动联抓): promotions coordinated across districts,
-    trainings, visits, tutoring, evaluations; registration with seats, quotas and a waiting list
-    whose freed seats are offered in turn; check-in, attendance and participation points."""
+        trainings, visits, tutoring, evaluations; registration with seats, quotas and a waiting list
+        whose freed seats are offered in turn; check-in, attendance and participation points; and the
+    branches' own meetings (三会一课) against the rhythm they are due in."""
 
     name = "events"
 
@@ -180,8 +182,80 @@ class EventsService(AllianceService):
     def stats(self, cmd):
         return queries.stats(self.ctx(), cmd)
 
+    # --- branch life (三会一课) -------------------------------------------------------------------
+
+    @rpc(schema=schemas.PlanMeeting, result=schemas.MeetingOut, allow=MANAGERS, route="POST /meetings")
+    def plan_meeting(self, cmd):
+        return use_cases.plan_meeting(self.ctx(), cmd, branches=self._branches())
+
+    @rpc(
+        schema=schemas.MeetingCheckIn,
+        result=schemas.AttendeeOut,
+        allow=MANAGERS,
+        route="POST /meetings/{meeting_id}/check-ins",
+    )
+    def check_in_to_meeting(self, cmd):
+        return use_cases.check_in_to_meeting(self.ctx(), cmd)
+
+    @rpc(schema=schemas.ExcuseAbsence, result=schemas.AttendeeOut, route="POST /meetings/{meeting_id}/absences")
+    def excuse_absence(self, cmd):
+        return use_cases.excuse_absence(self.ctx(), cmd)
+
+    @rpc(schema=schemas.MeetingRef, result=schemas.MeetingOut, allow=MANAGERS, route="POST /meetings/{meeting_id}/hold")
+    def hold_meeting(self, cmd):
+        return use_cases.hold_meeting(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.RecordMinutes,
+        result=schemas.MeetingOut,
+        allow=MANAGERS,
+        route="POST /meetings/{meeting_id}/minutes",
+    )
+    def record_minutes(self, cmd):
+        return use_cases.record_minutes(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.CancelMeeting,
+        result=schemas.MeetingOut,
+        allow=MANAGERS,
+        route="POST /meetings/{meeting_id}/cancel",
+    )
+    def cancel_meeting(self, cmd):
+        return use_cases.cancel_meeting(self.ctx(), cmd)
+
+    @rpc(schema=schemas.MeetingRef, result=schemas.MeetingOut, read_only=True, route="GET /meetings/{meeting_id}")
+    def get_meeting(self, cmd):
+        return queries.get_meeting(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.ListMeetings,
+        result=schemas.MeetingPageOut,
+        allow=MANAGERS,
+        read_only=True,
+        route="GET /meetings",
+    )
+    def list_meetings(self, cmd):
+        return queries.list_meetings(self.ctx(), cmd, branches=self._branches())
+
+    @rpc(
+        schema=schemas.BranchComplianceQuery,
+        result=schemas.BranchComplianceOut,
+        allow=MANAGERS,
+        read_only=True,
+        route="GET /branch-compliance",
+    )
+    def branch_compliance(self, cmd):
+        return queries.branch_compliance(self.ctx(), cmd, branches=self._branches())
+
+    def _branches(self):
+        return RegistryBranches(self.registry_rpc)
+
     # --- time passing -----------------------------------------------------------------------
 
     @timer(interval="ACTIVITY_TIMER_INTERVAL")
     def run_schedule(self):
         return timers.run_schedule(self.ctx())
+
+    @timer(interval="BRANCH_RHYTHM_TIMER_INTERVAL")
+    def run_branch_rhythm(self):
+        return timers.run_branch_rhythm(self.ctx(), self._branches())

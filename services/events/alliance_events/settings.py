@@ -1,10 +1,12 @@
 """The events service's settings, built from its config once at start."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
+
+from .domain.meetings import check_rhythm
 
 
 @dataclass(frozen=True)
@@ -12,6 +14,9 @@ class Settings:
     points: dict  # activity type -> participation points per attended activity; "default" for the rest
     timezone: ZoneInfo  # dates of recurring activities are generated in it
     offer_valid: timedelta  # how long a waiting-list offer holds its seat (never past the activity's start)
+    meeting_rhythm: dict  # meeting kind -> monthly, quarterly, half_yearly or yearly (三会一课)
+    rhythm_since: date  # the first day branch meetings are counted against their rhythm
+    meeting_door_opens: timedelta  # how long before a meeting's start its check-in opens
 
     @classmethod
     def from_config(cls, config):
@@ -19,6 +24,9 @@ class Settings:
             points=dict(config["PARTICIPATION_POINTS"]),
             timezone=ZoneInfo(config["TIMEZONE"]),
             offer_valid=timedelta(minutes=float(config["OFFER_VALID_MINUTES"])),
+            meeting_rhythm=check_rhythm(config["BRANCH_MEETING_RHYTHM"]),
+            rhythm_since=date.fromisoformat(str(config["BRANCH_RHYTHM_SINCE"])),
+            meeting_door_opens=timedelta(minutes=float(config["MEETING_CHECK_IN_OPENS_MINUTES"])),
         )
 
     def points_for(self, activity_type):

@@ -15,6 +15,11 @@ from psycopg.types.json import Jsonb
 
 from .domain.activity import THEMED_PROMOTION
 from .domain.lifecycle import DRAFT, PUBLISHED
+from .domain.meetings import ABSENT, EXCUSED, INVITED
+from .domain.meetings import ATTENDED as MEETING_ATTENDED
+from .domain.meetings import CANCELLED as MEETING_CANCELLED
+from .domain.meetings import HELD as MEETING_HELD
+from .domain.meetings import PLANNED as MEETING_PLANNED
 from .domain.registration import ATTENDED, CANCELLED, CONFIRMED, HELD, NO_SHOW, OFFERED, SEATED, WAITLISTED
 
 
@@ -548,3 +553,158 @@ def period_figures(session, since, until):
         "top_merchants": merchants,
         "points_awarded": int(points_awarded),
     }
+
+
+# --- branch life (三会一课) ------------------------------------------------------------------------
+
+
+def insert_meeting(session, fields, *, meeting_id, branch, planned_by, now):
+    return session.fetchone(
+        "INSERT INTO meetings (id, branch_id, district_id, kind, title, place, starts_at, ends_at, agenda, status,"
+        " planned_by, planned_at) VALUES (%(id)s, %(branch_id)s, %(district_id)s, %(kind)s, %(title)s, %(place)s,"
+        " %(starts_at)s, %(ends_at)s, %(agenda)s, %(status)s, %(planned_by)s, %(now)s) RETURNING *",
+        {
+            **fields,
+            "id": meeting_id,
+            "branch_id": branch["id"],
+            "district_id": branch["district_id"],
+            "status": MEETING_PLANNED,
+            "planned_by": planned_by,
+            "now": now,
+        },
+    )
+
+
+def invite(session, meeting_id, invitees):
+    """The invitees (``[(person_id, check_in_code)]``) of a new meeting, in one statement."""
+    session.execute(
+        "INSERT INTO meeting_attendees (meeting_id, person_id, status, check_in_code)"
+        " SELECT %s, person_id, %s, code FROM unnest(%s::text[], %s::text[]) AS i(person_id, code)",
+        (meeting_id, INVITED, [p for p, _ in invitees], [c for _, c in invitees]),
+    )
+
+
+def meeting(session, meeting_id, lock=False):
+    return session.fetchone(
+        "SELECT * FROM meetings WHERE id = %s" + (" FOR UPDATE" if lock else ""), (str(meeting_id),)
+    )
+
+
+def attendees(session, meeting_id):
+    return session.fetchall(
+        "SELECT * FROM meeting_attendees WHERE meeting_id = %s ORDER BY person_id", (str(meeting_id),)
+    )
+
+
+def attendee(session, meeting_id, person_id):
+    return session.fetchone(
+        "SELECT * FROM meeting_attendees WHERE meeting_id = %s AND person_id = %s FOR UPDATE",
+        (str(meeting_id), person_id),
+    )
+
+
+def attendee_by_code(session, meeting_id, code):
+    return session.fetchone(
+        "SELECT * FROM meeting_attendees WHERE meeting_id = %s AND check_in_code = %s FOR UPDATE",
+        (str(meeting_id), code),
+    )
+
+
+def mark_meeting_attended(session, meeting_id, person_id, now):
+    return session.fetchone(
+        "UPDATE meeting_attendees SET status = %s, checked_in_at = %s WHERE meeting_id = %s AND person_id = %s"
+        " RETURNING *",
+        (MEETING_ATTENDED, now, str(meeting_id), person_id),
+    )
+
+
+def mark_excused(session, meeting_id, person_id, reason):
+    return session.fetchone(
+        "UPDATE meeting_attendees SET status = %s, reason = %s WHERE meeting_id = %s AND person_id = %s RETURNING *",
+        (EXCUSED, reason, str(meeting_id), person_id),
+    )
+
+
+def mark_held(session, meeting_id, now):
+    """The meeting held, and whoever was still only invited absent; the meeting's row."""
+    session.execute(
+        "UPDATE meeting_attendees SET status = %s WHERE meeting_id = %s AND status = %s",
+        (ABSENT, str(meeting_id), INVITED),
+    )
+    return session.fetchone(
+        "UPDATE meetings SET status = %s, held_at = %s WHERE id = %s RETURNING *", (MEETING_HELD, now, str(meeting_id))
+    )
+
+
+def record_minutes(session, meeting_id, minutes, decisions, recorded_by, now):
+    """The minutes, once: None if the meeting had them already."""
+    return session.fetchone(
+        "UPDATE meetings SET minutes = %s, decisions = %s, minutes_recorded_by = %s, minutes_recorded_at = %s"
+        " WHERE id = %s AND minutes IS NULL RETURNING *",
+        (minutes, decisions, recorded_by, now, str(meeting_id)),
+    )
+
+
+def mark_meeting_cancelled(session, meeting_id, reason, now):
+    return session.fetchone(
+        "UPDATE meetings SET status = %s, cancel_reason = %s, cancelled_at = %s WHERE id = %s RETURNING *",
+        (MEETING_CANCELLED, reason, now, str(meeting_id)),
+    )
+
+
+def list_meetings(session, *, limit, branches, kind, status, starts_after, starts_before, after):
+    """A page of meetings, latest first (``limit`` + 1 rows), of the ``branches`` (None: all)."""
+    filters, params = [], {"limit": limit + 1}
+    if branches is not None:
+        filters.append("branch_id = ANY(%(branches)s)")
+        params["branches"] = list(branches)
+    for column, value in (("kind", kind), ("status", status)):
+        if value:
+            filters.append(f"{column} = %({column})s")
+            params[column] = value
+    if starts_after:
+        filters.append("starts_at >= %(starts_after)s")
+        params["starts_after"] = starts_after
+    if starts_before:
+        filters.append("starts_at < %(starts_before)s")
+        params["starts_before"] = starts_before
+    if after is not None:
+        filters.append("(starts_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid)")
+        params.update(after_at=after[0], after_id=after[1])
+    return session.fetchall(
+        f"SELECT * FROM meetings WHERE {' AND '.join(filters) or 'TRUE'}"
+        " ORDER BY starts_at DESC, id DESC LIMIT %(limit)s",
+        params,
+    )
+
+
+def last_held(session, branch_ids, timezone):
+    """(branch, kind) -> the local day of the branch's last meeting of that kind held."""
+    rows = session.fetchall(
+        f"SELECT branch_id, kind, (max(starts_at) AT TIME ZONE %s)::date AS day FROM meetings"
+        f" WHERE status = {_literal(MEETING_HELD)} AND branch_id = ANY(%s) GROUP BY branch_id, kind",
+        (str(timezone), list(branch_ids)),
+    )
+    return {(row["branch_id"], row["kind"]): row["day"] for row in rows}
+
+
+def record_overdue_notice(session, branch_id, kind, missed_period, now):
+    """True if the branch's secretary is told of this missed period now, False if told already."""
+    row = session.fetchone(
+        "INSERT INTO meeting_overdue_notices (branch_id, kind, missed_period, noticed_at) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING branch_id",
+        (branch_id, kind, missed_period, now),
+    )
+    return row is not None
+
+
+def attendees_of(session, meeting_ids):
+    """meeting id -> its invitees, for a page of meetings in one query."""
+    rows = session.fetchall(
+        "SELECT * FROM meeting_attendees WHERE meeting_id = ANY(%s::uuid[]) ORDER BY meeting_id, person_id",
+        ([str(i) for i in meeting_ids],),
+    )
+    found = {str(i): [] for i in meeting_ids}
+    for row in rows:
+        found[str(row["meeting_id"])].append(row)
+    return found

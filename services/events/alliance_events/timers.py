@@ -8,7 +8,7 @@ side by side: the rows are claimed with ``FOR UPDATE SKIP LOCKED``, and each rem
 recorded on the activity in the transaction that announces it.
 """
 
-from . import storage, use_cases
+from . import queries, storage, use_cases
 from .domain import lifecycle, reminders
 from .domain.activity import EVALUATION
 
@@ -34,3 +34,18 @@ def run_schedule(ctx):
         "offers_expired": expired,
         "reminders": reminded,
     }
+
+
+def run_branch_rhythm(ctx, branches):
+    """One look at every branch of the register (``branches``) against the meetings' rhythm on
+    today's local date: the secretary of a branch overdue with a kind is told, once per period
+    missed (recorded in this transaction with the event); how many were told."""
+    today = ctx.now.astimezone(ctx.settings.timezone).date()
+    every = branches.all()
+    held = storage.last_held(ctx.session, [b["id"] for b in every], ctx.settings.timezone)
+    told = 0
+    for branch in every:
+        for kind, _, standing in queries.standings(ctx, branch, held, today):
+            if standing.overdue:
+                told += use_cases.announce_overdue(ctx, branch, kind, standing)
+    return {"overdue_told": told}

@@ -13,7 +13,19 @@ from alliance_platform.errors import Conflict, NotFound, ValidationError
 
 from . import storage
 from .domain import activity as activities
-from .domain import audience, calendar, evaluation, lifecycle, offers, organisers, registration, reminders, series
+from .domain import (
+    audience,
+    calendar,
+    evaluation,
+    lifecycle,
+    meetings,
+    offers,
+    organisers,
+    registration,
+    reminders,
+    series,
+)
+from .domain import check_in as check_ins
 from .domain.seats import Seats, to_offer
 
 # --- activities ----------------------------------------------------------------------------------
@@ -331,7 +343,7 @@ def check_in(ctx, cmd):
     if activity["status"] not in lifecycle.ANNOUNCED:
         raise Conflict(f"{activity['title']} is {activity['status']}: no check-in")
     code = cmd["code"]
-    found = storage.registration_by_code(ctx.session, activity["id"], code.strip().upper())
+    found = storage.registration_by_code(ctx.session, activity["id"], check_ins.normalised(code))
     if found is None:
         raise NotFound(f"no registration with code {code} for {activity['title']}")
     if found["status"] == registration.ATTENDED:
@@ -443,4 +455,169 @@ def remind(ctx, activity):
     person_ids = storage.confirmed_people(ctx.session, activity["id"])
     _announce(ctx, activity, "activity_reminder_due", window=window, person_ids=person_ids)
     storage.record_reminder(ctx.session, activity["id"], window)
+    return True
+
+
+# --- branch life (三会一课) ------------------------------------------------------------------------
+
+
+def plan_meeting(ctx, cmd, *, branches):
+    """Plan a meeting of a Party branch of the register (``branches``: the registry's), with its
+    agenda; invited are the branch's members unless ``invitees`` names people of the register.
+    Each invitee gets a check-in code; everyone invited is told (``meeting_planned``)."""
+    branch = known_branch(branches, cmd["branch_id"])
+    meetings.require_secretary(ctx.caller, branch)
+    meetings.check_times(cmd["starts_at"], cmd["ends_at"], ctx.now)
+    invitees = _invitees(branches, branch, cmd.get("invitees"))
+    fields = {k: cmd[k] for k in ("kind", "title", "place", "starts_at", "ends_at", "agenda")}
+    planned_by = organisers.actor(ctx.caller)
+    made = storage.insert_meeting(
+        ctx.session, fields, meeting_id=str(uuid.uuid4()), branch=branch, planned_by=planned_by, now=ctx.now
+    )
+    storage.invite(ctx.session, made["id"], [(person_id, check_ins.code()) for person_id in invitees])
+    _announce_meeting(ctx, made, "meeting_planned", agenda=made["agenda"], person_ids=invitees, planned_by=planned_by)
+    return _meeting_shown(ctx, made)
+
+
+def known_branch(branches, branch_id):
+    """The register's Party branch ``branch_id``; an unknown one is a mistake to point out."""
+    branch = branches.get(branch_id)
+    if branch is None:
+        raise ValidationError("unknown branch", {"branch_id": [f"no Party branch {branch_id!r} in the register"]})
+    return branch
+
+
+def _invitees(branches, branch, named):
+    if named is None:
+        found = branches.members(branch["id"], meetings.MAX_INVITEES)
+        if not found:
+            raise ValidationError("nobody to invite", {"branch_id": [f"{branch['id']} has no members in the register"]})
+        if len(found) > meetings.MAX_INVITEES:
+            raise ValidationError("too many invitees", {"invitees": [f"more than {meetings.MAX_INVITEES}: name them"]})
+        return sorted(set(found))
+    named = sorted(set(named))
+    unknown = branches.unknown_people(named)
+    if unknown:
+        missing = ", ".join(sorted(unknown))
+        raise ValidationError("unknown people", {"invitees": [f"no person {missing} in the register"]})
+    return named
+
+
+def check_in_to_meeting(ctx, cmd):
+    """The secretary (or staff) checks an invitee in by the code on their card or phone, from the
+    time the door opens (``MEETING_CHECK_IN_OPENS_MINUTES`` before the start) until it is held."""
+    found = _managed_meeting(ctx, cmd["meeting_id"])
+    meetings.check_door_open(found, ctx.now, ctx.settings.meeting_door_opens)
+    code = cmd["code"]
+    invitee = storage.attendee_by_code(ctx.session, found["id"], check_ins.normalised(code))
+    if invitee is None:
+        raise NotFound(f"no invitee with code {code} for {found['title']}")
+    if invitee["status"] == meetings.ATTENDED:
+        raise Conflict(f"already checked in at {invitee['checked_in_at'].isoformat()}")
+    attended = storage.mark_meeting_attended(ctx.session, found["id"], invitee["person_id"], ctx.now)
+    return meetings.attendee_shown(attended)
+
+
+def excuse_absence(ctx, cmd):
+    """An invitee asks leave (请假) with a reason — themselves, or the secretary on their behalf —
+    until the meeting is held; one who checked in is not excused."""
+    found = load_meeting(ctx, cmd["meeting_id"], lock=True)
+    person_id = cmd.get("person_id") or ctx.caller.subject
+    if person_id != ctx.caller.subject:
+        meetings.require_manager(ctx.caller, found)
+    if found["status"] != meetings.PLANNED:
+        raise Conflict(f"the meeting is {found['status']}: attendance is no longer taken")
+    invitee = storage.attendee(ctx.session, found["id"], person_id)
+    if invitee is None:
+        raise NotFound(f"{person_id} is not invited to {found['title']}")
+    if invitee["status"] == meetings.ATTENDED:
+        raise Conflict(f"{person_id} checked in at {invitee['checked_in_at'].isoformat()}: not absent")
+    return meetings.attendee_shown(storage.mark_excused(ctx.session, found["id"], person_id, cmd["reason"]))
+
+
+def hold_meeting(ctx, cmd):
+    """The meeting is held: its attendance closed — whoever neither checked in nor was excused is
+    absent — and recorded in ``meeting_held``. From the time the door opens."""
+    found = _managed_meeting(ctx, cmd["meeting_id"])
+    meetings.check_door_open(found, ctx.now, ctx.settings.meeting_door_opens)
+    meetings.next_state(found["status"], "hold")
+    held = storage.mark_held(ctx.session, found["id"], ctx.now)
+    attendees = storage.attendees(ctx.session, held["id"])
+    rate = meetings.attendance(attendees)["attendance_rate"]
+    _announce_meeting(ctx, held, "meeting_held", **meetings.roll(attendees), attendance_rate=rate, held_at=ctx.now)
+    return _meeting_shown(ctx, held)
+
+
+def record_minutes(ctx, cmd):
+    """The minutes of a held meeting and its decisions, once (a correction is a matter for the
+    branch's records, not a silent edit)."""
+    found = _managed_meeting(ctx, cmd["meeting_id"])
+    meetings.check_minutes(found)
+    recorded_by = organisers.actor(ctx.caller)
+    done = storage.record_minutes(ctx.session, found["id"], cmd["minutes"], cmd["decisions"], recorded_by, ctx.now)
+    if done is None:
+        raise Conflict(f"the minutes of {found['title']} were recorded at {found['minutes_recorded_at'].isoformat()}")
+    _announce_meeting(
+        ctx,
+        done,
+        "minutes_recorded",
+        minutes=done["minutes"],
+        decisions=done["decisions"],
+        recorded_by=recorded_by,
+        recorded_at=ctx.now,
+    )
+    return _meeting_shown(ctx, done)
+
+
+def cancel_meeting(ctx, cmd):
+    """Cancel a planned meeting, with the reason; everyone invited is told."""
+    found = _managed_meeting(ctx, cmd["meeting_id"])
+    meetings.next_state(found["status"], "cancel")
+    cancelled = storage.mark_meeting_cancelled(ctx.session, found["id"], cmd["reason"], ctx.now)
+    invited = [a["person_id"] for a in storage.attendees(ctx.session, found["id"])]
+    _announce_meeting(
+        ctx, cancelled, "meeting_cancelled", reason=cmd["reason"], person_ids=invited, cancelled_at=ctx.now
+    )
+    return _meeting_shown(ctx, cancelled)
+
+
+def load_meeting(ctx, meeting_id, lock=False):
+    found = storage.meeting(ctx.session, meeting_id, lock=lock)
+    if found is None:
+        raise NotFound(f"no meeting {meeting_id}")
+    return found
+
+
+def _managed_meeting(ctx, meeting_id):
+    found = load_meeting(ctx, meeting_id, lock=True)
+    meetings.require_manager(ctx.caller, found)
+    return found
+
+
+def _meeting_shown(ctx, meeting):
+    return meetings.shown(meeting, storage.attendees(ctx.session, meeting["id"]), ctx.caller, full=True)
+
+
+def _announce_meeting(ctx, meeting, event_type, **payload):
+    ctx.session.publish(event_type, {**meetings.summary(meeting), **payload}, aggregate_id=str(meeting["id"]))
+
+
+def announce_overdue(ctx, branch, kind, standing):
+    """Tell the branch's secretary it missed a period of ``kind`` (once per period); whether told now."""
+    if not storage.record_overdue_notice(ctx.session, branch["id"], kind, standing.missed_period, ctx.now):
+        return False
+    ctx.session.publish(
+        "branch_meeting_overdue",
+        {
+            "branch_id": branch["id"],
+            "branch_name": branch["name"],
+            "district_id": branch["district_id"],
+            "kind": kind,
+            "rhythm": ctx.settings.meeting_rhythm[kind],
+            "last_held_on": standing.last_held,
+            "due_on": standing.next_due,
+            "missed_period": standing.missed_period,
+        },
+        aggregate_id=f"{branch['id']}:{kind}",
+    )
     return True

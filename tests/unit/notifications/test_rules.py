@@ -90,11 +90,29 @@ def fired(source, event_type, example=0, **changes):
             {},
             [("floating_transfer_due_member", "normal"), ("floating_transfer_due_secretary", "normal")],
         ),
+        ("events.meeting_planned", 0, {}, [("meeting_planned", "normal")]),
+        ("events.meeting_cancelled", 0, {}, [("meeting_cancelled", "normal")]),
+        ("events.branch_meeting_overdue", 0, {}, [("branch_meeting_overdue", "normal")]),
+        # A branch the register places in no district: no secretary's district to reach.
+        ("events.branch_meeting_overdue", 0, {"district_id": None}, []),
     ],
 )
 def test_the_shipped_rules_fire_for_every_notification_the_alliance_needs(event, example, changes, expected):
     source, event_type = event.split(".")
     assert fired(source, event_type, example, **changes) == expected
+
+
+def test_an_overdue_branch_reaches_the_secretaries_of_its_district_and_invitees_by_id():
+    by_name = {rule.name: rule for rule in rules().rules}
+    policy = rules().policy
+    overdue = get_contract("events", "branch_meeting_overdue").examples[0]
+    assert by_name["branch_meeting_overdue"].to.steps(overdue, policy) == [
+        {"registry": {"role": "branch_secretary"}, "districts": ["aodele"]}
+    ]
+    planned = get_contract("events", "meeting_planned").examples[0]
+    assert by_name["meeting_planned"].to.steps({**planned, "person_ids": [UUID]}, policy) == [
+        {"registry": {"person_ids": [UUID]}}
+    ]
 
 
 def test_recipients_become_registry_queries_groups_or_inbox_only_ids():

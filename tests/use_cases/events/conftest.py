@@ -17,7 +17,18 @@ SETTINGS = Settings.from_config(load_config("events"))
 ADMIN = identity("staff", ["admin"], ["*"], subject="admin")
 SYSTEM = identity("system", ["system"], subject="crm")
 # Everything a command could write: a refused one leaves all of it as it was.
-TABLES = ("activities", "registrations", "series", "nominations", "votes", "points", "outbox")
+TABLES = (
+    "activities",
+    "registrations",
+    "series",
+    "nominations",
+    "votes",
+    "points",
+    "meetings",
+    "meeting_attendees",
+    "meeting_overdue_notices",
+    "outbox",
+)
 
 
 def organiser(district="outlets", subject="organiser"):
@@ -38,18 +49,19 @@ class Events:
     def __init__(self, use_case):
         self._use_case = use_case
         self.now = START
+        self.settings = SETTINGS  # a test may replace it (dataclasses.replace) for other config
 
     def call(self, function, caller, ports=None, **arguments):
         """``function(ctx, cmd)`` for ``caller`` now, ``cmd`` loaded from ``arguments`` by the input
         schema of the RPC method ``function`` is named after; ``ports`` are its other arguments."""
         cmd = getattr(EventsService, function.__name__).rpc_schema.load(arguments)
-        with self._use_case("events", caller=caller, now=self.now, settings=SETTINGS) as ctx:
+        with self._use_case("events", caller=caller, now=self.now, settings=self.settings) as ctx:
             return function(ctx, cmd, **(ports or {}))
 
-    def tick(self, function):
+    def tick(self, function, *ports):
         """A timer's job, as the service runs it: nobody calls."""
-        with self._use_case("events", caller=None, now=self.now, settings=SETTINGS) as ctx:
-            return function(ctx)
+        with self._use_case("events", caller=None, now=self.now, settings=self.settings) as ctx:
+            return function(ctx, *ports)
 
     def advance(self, **delta):
         self.now += timedelta(**delta)

@@ -10,11 +10,11 @@ and a new value in a result's enum would break callers: it is shown as ``waitlis
 seat yet — with its ``offer`` beside (a new field); events say ``was: waitlisted`` for it.
 """
 
-import secrets
-
 from alliance_contracts.events import HELD as SHOWN_HELD  # a seat or a place, as the contract names them
 from alliance_platform.errors import Forbidden, ValidationError
 from alliance_platform.identity import ALL_DISTRICTS
+
+from . import check_in
 
 CONFIRMED, WAITLISTED = SHOWN_HELD
 OFFERED = "offered"  # waiting, and offered a seat held for it
@@ -26,12 +26,8 @@ SEATED = (CONFIRMED, ATTENDED, NO_SHOW)
 # Holding a seat now: the check-in code is its ticket.
 TICKETED = (CONFIRMED, ATTENDED)
 
-# Check-in codes avoid characters people misread on a printed card (0/O, 1/I/L).
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
-
-def check_in_code(length=8):
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+# A registration's check-in code: the same codes as a branch meeting's invitees (``check_in``).
+check_in_code = check_in.code
 
 
 def _acts_for_others(caller):

@@ -1,0 +1,47 @@
+"""The Party branches and their members, as the registry keeps them: the events service asks the
+registry over RPC (``list_organisations``, ``resolve_audience``) rather than keeping a copy — the
+register is the registry's, and organisations may be added, renamed or retired there.
+
+Use cases take a ``branches`` object with the methods of ``RegistryBranches``; tests hand them one
+of their own over a dictionary.
+"""
+
+PARTY_BRANCH = "party_branch"  # the registry's organisation type (alliance_contracts.registry)
+RETIRED = "retired"  # a branch the registry retired holds no more meetings
+# Members asked per registry call (its largest audience page).
+PAGE = 1000
+
+
+class RegistryBranches:
+    def __init__(self, registry_rpc):
+        self._registry = registry_rpc
+
+    def all(self):
+        """Every Party branch in use: ``{"id", "name", "district_id"}``, by id."""
+        found = self._registry.list_organisations(type=PARTY_BRANCH)
+        return sorted(
+            (
+                {"id": o["id"], "name": o["name"], "district_id": o.get("district_id")}
+                for o in found
+                if o.get("status") != RETIRED
+            ),
+            key=lambda b: b["id"],
+        )
+
+    def get(self, branch_id):
+        return next((b for b in self.all() if b["id"] == branch_id), None)
+
+    def members(self, branch_id, at_most):
+        """The person ids of the branch's Party members, at most ``at_most`` + 1 (to tell too many)."""
+        ids, cursor = [], None
+        while len(ids) <= at_most:
+            page = self._registry.resolve_audience(branch_id=branch_id, limit=PAGE, cursor=cursor)
+            ids += [str(c["person_id"] or c["id"]) for c in page["contacts"] if c["kind"] == "person"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return ids[: at_most + 1]
+
+    def unknown_people(self, person_ids):
+        """Those of ``person_ids`` the register has no person for."""
+        return [str(i) for i in self._registry.resolve_audience(person_ids=list(person_ids))["unknown_ids"]]

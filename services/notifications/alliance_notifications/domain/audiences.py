@@ -11,6 +11,8 @@ Recipient kinds a rule may name: ``merchant`` / ``person`` (one id in a payload 
 ``people`` (a list of person ids), ``audience`` (an activity's audience: kinds and districts),
 ``role`` (a registry role, with ``in_district`` naming the payload field of the district to keep),
 ``team`` (the members of the team the field names, as the registry's people carry them),
+``organisation`` (the liaisons of the registry's organisation the field names, as they are when
+the audience is resolved: a liaison changed or an organisation retired since the event is followed),
 ``staff_group`` (the group robot of the district or group the field names).
 """
 
@@ -21,7 +23,7 @@ from . import recipients
 
 RESOLVING, RESOLVED, UNRESOLVABLE = "resolving", "resolved", "failed"  # a notification's audience
 
-RECIPIENT_KINDS = ("merchant", "person", "people", "audience", "role", "team", "staff_group")
+RECIPIENT_KINDS = ("merchant", "person", "people", "audience", "role", "team", "organisation", "staff_group")
 # Ids per registry call: the registry's largest ``resolve_audience`` page and id list.
 REGISTRY_BATCH = 1000
 # Districts per registry call (``resolve_audience`` takes at most ten).
@@ -49,6 +51,8 @@ class Recipients:
             return [{"group": str(value)}]
         if self.kind == "team":
             return [{"registry": {"team": str(value)}}]
+        if self.kind == "organisation":
+            return [{"registry": {"organisation_id": str(value)}}]
         if self.kind == "audience":
             return _audience_steps(value, policy)
         ids = [str(v) for v in (value if self.kind == "people" else [value])]

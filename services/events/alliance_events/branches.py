@@ -14,11 +14,11 @@ PAGE = 1000
 
 class RegistryBranches:
     def __init__(self, registry_rpc):
-        self._registry = registry_rpc
+        self.registry_rpc = registry_rpc
 
     def all(self):
         """Every Party branch in use: ``{"id", "name", "district_id"}``, by id."""
-        found = self._registry.list_organisations(type=PARTY_BRANCH)
+        found = self.registry_rpc.list_organisations(type=PARTY_BRANCH)
         return sorted(
             (
                 {"id": o["id"], "name": o["name"], "district_id": o.get("district_id")}
@@ -35,7 +35,7 @@ class RegistryBranches:
         """The person ids of the branch's Party members, at most ``at_most`` + 1 (to tell too many)."""
         ids, cursor = [], None
         while len(ids) <= at_most:
-            page = self._registry.resolve_audience(branch_id=branch_id, limit=PAGE, cursor=cursor)
+            page = self.registry_rpc.resolve_audience(branch_id=branch_id, limit=PAGE, cursor=cursor)
             ids += [str(c["person_id"] or c["id"]) for c in page["contacts"] if c["kind"] == "person"]
             cursor = page["next_cursor"]
             if cursor is None:
@@ -44,4 +44,4 @@ class RegistryBranches:
 
     def unknown_people(self, person_ids):
         """Those of ``person_ids`` the register has no person for."""
-        return [str(i) for i in self._registry.resolve_audience(person_ids=list(person_ids))["unknown_ids"]]
+        return [str(i) for i in self.registry_rpc.resolve_audience(person_ids=list(person_ids))["unknown_ids"]]

@@ -14,7 +14,9 @@ change that then failed to commit.
 - ``event_handler(source, event_type)``: the message is checked against its event contract, the
   event id is claimed in the processed_events table in the same transaction as the handler's effect (a
   redelivery has no second effect), and a failing handler is retried with backoff, then
-  dead-lettered (``messaging.py``).
+  dead-lettered (``messaging.py``). The claim rides with the handler's first statement (no round
+  trip of its own), and a duplicate fails there or at the commit and is skipped; a message the
+  broker flags redelivered is claimed before the handler runs.
 - ``timer(interval)``: nameko's timer, with the same transaction settlement; the interval may
   name a config key. Every instance of a service runs its timers: their use cases must be safe to
   run side by side (``FOR UPDATE SKIP LOCKED``, sent-once flags).
@@ -612,6 +614,7 @@ class EventHandler(nameko_events.EventHandler):
             return
         context_data = self.unpack_message_headers(message)
         context_data[CORRELATION_KEY] = event.correlation_id
+        context_data[REDELIVERED_KEY] = bool(message.delivery_info.get("redelivered"))
         try:
             self.container.spawn_worker(
                 self,
@@ -634,6 +637,10 @@ class EventHandler(nameko_events.EventHandler):
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         exc_info = _settle(self.container, worker_ctx, exc_info)
+        if exc_info is not None and idempotency.is_duplicate_claim(exc_info[1]):
+            # The claim went with the commit and met an earlier run's: nothing of this one is kept.
+            log.info("duplicate event skipped", handler=self.handler_name)
+            result, exc_info = None, None
         try:
             if exc_info is not None:
                 outcome = self.failures.router.route(message, self.queue.name, self.handler_name, _describe(exc_info))
@@ -659,10 +666,24 @@ def event_handler(source, event_type, audit=True, **kwargs):
     def decorate(method):
         @functools.wraps(method)
         def wrapper(self, event):
-            if not idempotency.claim_event(self.db, f"{self.name}.{method.__name__}", event.event_id):
-                log.info("duplicate event skipped", event_id=event.event_id, event_type=event.event_type)
-                return None
-            result = method(self, event)
+            session, handler = self.db, f"{self.name}.{method.__name__}"
+            redelivered = self.call.worker_ctx.data.get(REDELIVERED_KEY)
+            if redelivered:
+                # The broker gives it out again (its consumer died holding it): most likely handled
+                # already, so asked before the handler runs at all.
+                if not idempotency.claim_event(session, handler, event.event_id):
+                    return _duplicate(session, event)
+            else:
+                # With the handler's first statement, in its round trip; a duplicate fails it.
+                idempotency.defer_claim(session, handler, event.event_id)
+            try:
+                result = method(self, event)
+            except Exception as exc:
+                if not redelivered and (
+                    idempotency.is_duplicate_claim(exc) or _claimed_before(session, handler, event.event_id)
+                ):
+                    return _duplicate(session, event)
+                raise
             if rule is not None:
                 auditing.record_event(self, method.__name__, event, result, rule)
             return result
@@ -671,6 +692,22 @@ def event_handler(source, event_type, audit=True, **kwargs):
         return EventHandler.decorator(source, event_type, **kwargs)(wrapper)
 
     return decorate
+
+
+def _duplicate(session, event):
+    """A run of an event handled before: nothing of it is kept (its statements roll back)."""
+    session.rollback()
+    log.info("duplicate event skipped", event_id=event.event_id, event_type=event.event_type)
+
+
+def _claimed_before(session, handler, event_id):
+    """After a handler failed: whether its event had been handled before all the same (the claim
+    not sent yet when it failed, or its unique violation caught and something else raised)."""
+    try:
+        return idempotency.claimed_before(session, handler, event_id)
+    except psycopg.Error as exc:
+        log.warning("could not look for an earlier run of an event", event_id=event_id, error=str(exc))
+        return False
 
 
 class Timer(nameko_timer.Timer):

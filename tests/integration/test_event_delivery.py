@@ -10,8 +10,24 @@ from kombu import Connection, Exchange, Queue
 from nameko.testing.services import entrypoint_waiter
 
 from alliance_ops.deadletters import list_dead_letters, replay_dead_letters
+from alliance_platform.entrypoints import event_handler
+from alliance_platform.service import AllianceService
 from tests.support.helpers import envelope, get_json, http_port, publish, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService
+
+
+class DeferringConsumer(AllianceService):
+    """A handler whose only statement is deferred (its result unread): its claim goes with the commit."""
+
+    name = "probe_deferring"
+
+    @event_handler("probe", "item_recorded")
+    def handle_probe_item_recorded(self, event):
+        item = event.payload
+        self.db.defer(
+            "INSERT INTO probe_effects (item_id, aggregate, seq, event_id) VALUES (%s, %s, %s, %s)",
+            (item["item_id"], item["aggregate"], item["seq"], event.event_id),
+        )
 
 
 @pytest.fixture
@@ -59,6 +75,50 @@ def test_a_redelivered_event_has_no_second_effect(services, rabbit_config):
             _publish_raw(rabbit_config["AMQP_URI"], envelope)
     assert len(_effects(consumer, "twice")) == 1
     assert query(_db(consumer), "SELECT count(*) AS n FROM processed_events")[0]["n"] == 1
+
+
+def test_a_duplicate_is_skipped_where_its_handler_would_fail_this_time(services, rabbit_config):
+    """The claim rides with the handler's first statement, which a second delivery of a handled
+    event is stopped at: skipped, not failed, though the rest of its handler would fail now."""
+    _, consumer = services
+    envelope = _envelope("again")
+    with entrypoint_waiter(consumer, "handle_probe_item_recorded"):
+        _publish_raw(rabbit_config["AMQP_URI"], envelope)
+    query(_db(consumer), "INSERT INTO probe_failures VALUES ('again') RETURNING item_id")
+    outcomes = []
+
+    def settled(worker_ctx, result, exc_info):
+        outcomes.append(exc_info)
+        return True
+
+    with entrypoint_waiter(consumer, "handle_probe_item_recorded", callback=settled):
+        _publish_raw(rabbit_config["AMQP_URI"], envelope)
+    assert outcomes == [None], "the duplicate was skipped, not failed"
+    assert len(_effects(consumer, "again")) == 1
+    assert list_dead_letters(rabbit_config["AMQP_URI"], "probe_consumer") == []
+    changes = query(_db(consumer), "SELECT count(*) AS n FROM changes WHERE command = 'handle_probe_item_recorded'")
+    assert changes[0]["n"] == 1, "one audit row: the duplicate's went with its rollback"
+
+
+def test_a_duplicate_whose_claim_goes_with_the_commit_is_skipped_not_failed(
+    container_factory, service_config, rabbit_config
+):
+    consumer = container_factory(DeferringConsumer, service_config("probe_deferring", kind="probe"))
+    consumer.start()
+    envelope = _envelope("deferred")
+    outcomes = []
+
+    def settled(worker_ctx, result, exc_info):
+        outcomes.append(exc_info)
+        return True
+
+    for _ in range(3):
+        with entrypoint_waiter(consumer, "handle_probe_item_recorded", callback=settled):
+            _publish_raw(rabbit_config["AMQP_URI"], envelope)
+    assert outcomes == [None, None, None], "the duplicates were skipped, not failed"
+    assert len(_effects(consumer, "deferred")) == 1
+    assert query(_db(consumer), "SELECT count(*) AS n FROM changes")[0]["n"] == 1
+    assert list_dead_letters(rabbit_config["AMQP_URI"], "probe_deferring") == []
 
 
 def test_the_relay_publishes_each_aggregates_events_in_commit_order(container_factory, service_config, client):

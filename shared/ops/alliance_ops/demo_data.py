@@ -31,7 +31,31 @@ HOMES = [("浙江省", "浙江省某县市场党支部"), ("江苏省", "江苏�
 MEMBER_EVERY = 12  # one owner in twelve is a Party member
 FLOATING_EVERY = 10  # of those, one in ten is a floating member
 HONOUR_YEAR = 2025  # the alliance's first evaluation year
-STEPS = ("merchants", "staff", "party members", "honours", "pairings")
+STEPS = ("merchants", "staff", "partners", "party members", "honours", "pairings")
+# The partner organisations (组织联建), added through add_organisation with the liaison of the team
+# named beside each as their contact: the bank referred financing demands go to, the regulator.
+PARTNERS = (
+    (
+        {
+            "organisation_id": "dezhou_bank_tianqu",
+            "type": "bank",
+            "name": "德州银行天衢新区支行",
+            "short_name": "德州银行",
+            "name_en": "Bank of Dezhou, Tianqu New District Sub-branch",
+        },
+        "bank-liaisons",
+    ),
+    (
+        {
+            "organisation_id": "tianqu_market_regulation",
+            "type": "government_department",
+            "name": "天衢新区市场监督管理局",
+            "short_name": "市场监管局",
+            "name_en": "Tianqu New District Market Regulation Bureau",
+        },
+        "government-liaisons",
+    ),
+)
 
 
 def _credit_code(rng):
@@ -173,6 +197,17 @@ def load(alliance, progress=None, per_district=None):
             # Registered by an earlier load, perhaps before people carried teams: unchanged teams change nothing.
             registry.update_person(person_id=people[person["mobile"]], teams=person["teams"])
     step("staff")
+
+    for organisation, team in PARTNERS:
+        liaisons = [people[p["mobile"]] for p in staff if team in p["teams"] and "department_liaison" in p["roles"]]
+        _counted(
+            counts,
+            "partners",
+            lambda organisation=organisation, liaisons=liaisons: registry.add_organisation(
+                **organisation, liaison_ids=liaisons
+            ),
+        )
+    step("partners")
 
     owners = {c["mobile"]: c["id"] for c in _all(registry.resolve_audience, "contacts", 1000, role="merchant_owner")}
     merchants = {m["credit_code"]: m["merchant_id"] for m in _all(registry.search_merchants, "items", 100)}

@@ -29,11 +29,20 @@ def test_the_scripted_day_runs_against_the_running_services(system, client):
         "the seat is offered to the first waiting",
         "accepts the seat offered",
         "evaluation_closed",
+        "branch meeting planned; 5 members invited and told",
+        "4 checked in, 1 excused, 0 absent (attendance 100%; meeting_held)",
+        "minutes recorded with 2 decisions",
+        "branch compliance: committee last held ",
+        "branch(es) flagged overdue",
         "The day is over.",
     ):
         assert beat in story, f"{beat!r} missing from:\n{story}"
     assert "honour awarded: 5 stars" in story or "no honour" in story
     assert "rank None" not in story, "the member's points rank him in his branch"
+    # The Wholesale City branch held its committee today: due again by the end of next month.
+    assert re.search(
+        r"德百物流批发城党支部\n\s+→ events branch compliance: committee last held \d{4}-\d\d-\d\d,", story
+    )
     # It ends with the console's address and a one-time code that signs the day's staff member in.
     found = re.search(r"/console\n\s+sign in as .*: mobile (\d{11}), one-time code (\d{6})", story)
     assert found, story[-600:]

@@ -10,6 +10,7 @@ import random
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 from rich.console import Console
@@ -19,11 +20,6 @@ from alliance_platform.config import load_config
 from alliance_platform.errors import AllianceError, Conflict
 from alliance_platform.identity import TokenService
 from alliance_platform.rpc import AllianceClient
-
-from .demo_data import PARTNERS
-
-# The partner bank the demo register adds (demo_data.PARTNERS): financing demands are referred to it.
-PARTNER_BANK = PARTNERS[0][0]["organisation_id"]
 
 
 class Day:
@@ -64,6 +60,7 @@ class Day:
         self.financing_demand()
         self.joint_promotion()
         self.evaluation()
+        self.branch_meeting()
         self.console.print(
             "\n[bold green]The day is over.[/bold green] See `alliance status` and `alliance tickets list`."
         )
@@ -209,13 +206,9 @@ class Day:
             desk.tickets.accept_ticket(ticket_id=ticket_id)
             self.step(liaison["name"], f"accepts {reference}", "tickets", "now its owner (首接负责制)")
             desk.tickets.start_ticket(ticket_id=ticket_id)
-            desk.tickets.refer_ticket(ticket_id=ticket_id, partner_id=PARTNER_BANK, note="小微企业经营贷")
-            bank = desk.tickets.get_ticket(ticket_id=ticket_id)["partner"]
+            desk.tickets.refer_ticket(ticket_id=ticket_id, partner="德州银行", note="小微企业经营贷")
             self.step(
-                liaison["name"],
-                f"refers it to the partner bank {bank}",
-                "tickets",
-                "status referred; the bank's liaisons are told; the clock keeps running",
+                liaison["name"], "refers it to the partner bank", "tickets", "status referred; the clock keeps running"
             )
             desk.tickets.record_partner_reply(ticket_id=ticket_id, text="授信30万元已审批")
             desk.tickets.resolve_ticket(ticket_id=ticket_id, resolution="银行已审批30万元授信")
@@ -428,6 +421,94 @@ class Day:
                     "registry",
                     "no honour: the winner's owner is not a Party member, or already honoured this year",
                 )
+
+    def branch_meeting(self):
+        self.act(
+            "5. Branch life (三会一课)",
+            "The Wholesale City branch secretary holds this month's branch committee: planned with its agenda, "
+            "members invited (each with a check-in code), attendance taken at the door, minutes recorded — "
+            "and the alliance sees every branch against the rhythm (committee monthly, general meeting and "
+            "Party lecture quarterly), overdue branches flagged and their secretaries told.",
+        )
+        with self.operator() as alliance:
+            found = alliance.registry.search_people(role="branch_secretary", district_id="wholesale_city", limit=1)
+            if not found["items"]:
+                raise SystemExit("the demo register has no branch secretary: run `make run` (it loads the demo data)")
+            secretary = found["items"][0]
+            members = alliance.registry.resolve_audience(branch_id="branch_wholesale_city", limit=6)["contacts"]
+        invitees = sorted({secretary["person_id"], *(c["id"] for c in members)})[:5]
+        local = ZoneInfo(load_config("events")["TIMEZONE"])
+        starts = datetime.now(local).replace(second=0, microsecond=0) + timedelta(minutes=30)
+        who = f"secretary {secretary['name']}"
+        roles = ["branch_secretary"]
+        with self.client(secretary["person_id"], "staff", roles, ["wholesale_city"]) as desk:
+            planned = desk.events.plan_meeting(
+                branch_id="branch_wholesale_city",
+                kind="branch_committee",
+                title=f"{starts:%Y年%m月}支部委员会（演示 {starts:%H:%M}）",
+                place="红星德百商圈党群服务中心二楼会议室",
+                starts_at=starts.isoformat(),
+                ends_at=(starts + timedelta(minutes=90)).isoformat(),
+                agenda=["传达学习上级会议精神", "研究流动党员组织关系接转", "商户需求办理情况通报"],
+                invitees=invitees,
+            )
+            meeting_id = planned["meeting_id"]
+            self.step(
+                who,
+                f"plans the branch committee for {starts:%Y-%m-%d %H:%M} (local time) with a 3-item agenda",
+                "events",
+                f"branch meeting planned; {planned['attendance']['invited']} members invited and told"
+                " (meeting_planned)",
+            )
+            codes = {}
+            for person_id in invitees:
+                with self.client(person_id, "staff", ["party_member"], ["wholesale_city"]) as member:
+                    mine = member.events.get_meeting(meeting_id=meeting_id)["my_attendance"]
+                    codes[person_id] = mine["check_in_code"]
+            *present, away = invitees
+            with self.client(away, "staff", ["party_member"], ["wholesale_city"]) as member:
+                member.events.excuse_absence(meeting_id=meeting_id, reason="外出进货，提前请假")
+            for person_id in present:
+                desk.events.check_in_to_meeting(meeting_id=meeting_id, code=codes[person_id])
+            held = desk.events.hold_meeting(meeting_id=meeting_id)
+            counted = held["attendance"]
+            self.step(
+                who,
+                "takes attendance at the door by each member's code, then opens the meeting",
+                "events",
+                f"{counted['attended']} checked in, {counted['excused']} excused, {counted['absent']} absent "
+                f"(attendance {counted['attendance_rate']:.0%}; meeting_held)",
+            )
+            done = desk.events.record_minutes(
+                meeting_id=meeting_id,
+                minutes="会议传达学习了上级会议精神，研究了流动党员组织关系接转，通报了本月商户需求办理情况。",
+                decisions=["本月完成流动党员组织关系转入", "对逾期未办结需求开展回访"],
+            )
+            self.step(
+                who,
+                "records the minutes",
+                "events",
+                f"minutes recorded with {len(done['decisions'])} decisions (minutes_recorded)",
+            )
+        with self.operator() as alliance:
+            view = alliance.events.branch_compliance()
+        for branch in view["branches"]:
+            late = [k["kind"] for k in branch["kinds"] if k["overdue"]]
+            committee = next(k for k in branch["kinds"] if k["kind"] == "branch_committee")
+            self.step(
+                "the alliance",
+                f"looks at {branch['branch_name']}",
+                "events",
+                f"branch compliance: committee last held {committee['last_held_on'] or 'never'}, next due "
+                f"{committee['next_due_on']}; " + (f"overdue: {', '.join(late)}" if late else "nothing overdue"),
+            )
+        self.step(
+            "the rhythm timer",
+            "looks at every branch each hour",
+            "events",
+            f"{len(view['overdue_branches'])} branch(es) flagged overdue; each secretary told once per period "
+            "missed (branch_meeting_overdue)",
+        )
 
 
 def main():

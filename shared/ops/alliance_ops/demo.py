@@ -21,6 +21,11 @@ from alliance_platform.errors import AllianceError, Conflict
 from alliance_platform.identity import TokenService
 from alliance_platform.rpc import AllianceClient
 
+from .demo_data import PARTNERS
+
+# The partner bank the demo register adds (demo_data.PARTNERS): financing demands are referred to it.
+PARTNER_BANK = PARTNERS[0][0]["organisation_id"]
+
 
 class Day:
     def __init__(self, console=None):
@@ -206,9 +211,13 @@ class Day:
             desk.tickets.accept_ticket(ticket_id=ticket_id)
             self.step(liaison["name"], f"accepts {reference}", "tickets", "now its owner (首接负责制)")
             desk.tickets.start_ticket(ticket_id=ticket_id)
-            desk.tickets.refer_ticket(ticket_id=ticket_id, partner="德州银行", note="小微企业经营贷")
+            desk.tickets.refer_ticket(ticket_id=ticket_id, partner_id=PARTNER_BANK, note="小微企业经营贷")
+            bank = desk.tickets.get_ticket(ticket_id=ticket_id)["partner"]
             self.step(
-                liaison["name"], "refers it to the partner bank", "tickets", "status referred; the clock keeps running"
+                liaison["name"],
+                f"refers it to the partner bank {bank}",
+                "tickets",
+                "status referred; the bank's liaisons are told; the clock keeps running",
             )
             desk.tickets.record_partner_reply(ticket_id=ticket_id, text="授信30万元已审批")
             desk.tickets.resolve_ticket(ticket_id=ticket_id, resolution="银行已审批30万元授信")

@@ -415,11 +415,12 @@ def branch_secretary_of(session, district_id):
 
 
 # Registry events carry a version per merchant and person; an older version arriving after a newer
-# one (handlers run concurrently) changes nothing.
+# one (handlers run concurrently) changes nothing. The directory's writes are deferred (nobody reads
+# their results): an event's whole run — its claim, the write, its audit row — is one round trip.
 
 
 def upsert_merchant(session, fact):
-    session.execute(
+    session.defer(
         "INSERT INTO merchant_directory (merchant_id, shop_name, district_id, status, version)"
         " VALUES (%(merchant_id)s, %(shop_name)s, %(district_id)s, %(status)s, %(version)s)"
         " ON CONFLICT (merchant_id) DO UPDATE SET shop_name = EXCLUDED.shop_name,"
@@ -430,7 +431,7 @@ def upsert_merchant(session, fact):
 
 
 def set_merchant_status(session, fact):
-    session.execute(
+    session.defer(
         "UPDATE merchant_directory SET status = %(status)s, version = %(version)s"
         " WHERE merchant_id = %(merchant_id)s AND version < %(version)s",
         fact,
@@ -468,7 +469,7 @@ def organisation_names(session, organisation_ids):
 
 
 def upsert_person(session, fact):
-    session.execute(
+    session.defer(
         "INSERT INTO people_directory (person_id, name, district_id, roles, skills, version)"
         " VALUES (%(person_id)s, %(name)s, %(district_id)s, %(roles)s, %(skills)s, %(version)s)"
         " ON CONFLICT (person_id) DO UPDATE SET name = EXCLUDED.name, district_id = EXCLUDED.district_id,"
@@ -480,7 +481,7 @@ def upsert_person(session, fact):
 
 def start_pairing(session, fact):
     # If the end arrived first, the pairing is already recorded as ended and stays so.
-    session.execute(
+    session.defer(
         "INSERT INTO pairing_directory (pairing_id, member_id, merchant_id, active)"
         " VALUES (%(pairing_id)s, %(person_id)s, %(merchant_id)s, true) ON CONFLICT (pairing_id) DO NOTHING",
         fact,
@@ -488,7 +489,7 @@ def start_pairing(session, fact):
 
 
 def end_pairing(session, fact):
-    session.execute(
+    session.defer(
         "INSERT INTO pairing_directory (pairing_id, member_id, merchant_id, active)"
         " VALUES (%(pairing_id)s, %(person_id)s, %(merchant_id)s, false)"
         " ON CONFLICT (pairing_id) DO UPDATE SET active = false",

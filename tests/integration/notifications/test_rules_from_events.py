@@ -137,3 +137,20 @@ def test_a_demand_submitted_to_the_tickets_service_reaches_its_merchant(post, be
     assert sms.body["to"] == shop["contact_phone"] and ticket["reference"] in sms.body["text"]
     with post.merchant(shop["merchant_id"]) as me:
         assert me.notifications.list_inbox()["items"][0]["title"] == f"诉求已受理：{ticket['reference']}"
+
+
+def test_branch_meetings_reach_the_invitees_and_an_overdue_branchs_secretary(post):
+    invitees = [post.register_person(district="aodele") for _ in range(2)]
+    secretaries = [post.register_person(roles=["branch_secretary"], district=d) for d in ("aodele", "outlets")]
+    ids = [p["person_id"] for p in invitees]
+    post.publish("events", "meeting_planned", person_ids=ids, district_id="aodele")
+    post.publish("events", "meeting_cancelled", person_ids=ids[:1], district_id="aodele")
+    post.publish("events", "branch_meeting_overdue")  # the Aodele branch missed November's committee
+    found = _by_rule(post)
+    assert {r for r, _ in found["meeting_planned"]} == {f"person:{i}" for i in ids}
+    assert {r for r, _ in found["meeting_cancelled"]} == {f"person:{ids[0]}"}
+    assert {r for r, _ in found["branch_meeting_overdue"]} == {f"person:{secretaries[0]['person_id']}"}
+    [row] = query(post.database, "SELECT content FROM notifications WHERE rule = 'branch_meeting_overdue'")
+    overdue = row["content"]["zh-CN"]
+    assert overdue["title"] == "三会一课提醒：支部委员会逾期未开"
+    assert "澳德乐时代广场党支部应每月至少召开一次支部委员会" in overdue["body"] and "2026年11月30日" in overdue["body"]

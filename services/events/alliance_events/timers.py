@@ -6,6 +6,9 @@ Each job moves activities through the same transition and use case as the comman
 (``use_cases.advance``, ``use_cases.expire_offers``, ``use_cases.remind``). Safe with two instances
 side by side: the rows are claimed with ``FOR UPDATE SKIP LOCKED``, and each reminder window is
 recorded on the activity in the transaction that announces it.
+
+And the branches' rhythm (三会一课, ``run_branch_rhythm``): each period a branch missed a kind of
+meeting in is announced once, its key recorded in the transaction that announces it.
 """
 
 from . import queries, storage, use_cases

@@ -1,4 +1,4 @@
-"""Every command on activities and registrations, on an activity in each state it can be in (draft,
+"""Every command on activities and registrations on an activity in each state it can be in (draft,
 published, full, a seat offered to a waiter, registration closed, in progress, completed,
 cancelled; an evaluation before, during and after its voting, and closed), by each kind of caller
 allowed to call it: the answer is the command's result or a typed ``AllianceError``, and a refused
@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from alliance_platform.config import service_class
 from alliance_platform.errors import AllianceError
 from tests.integration.events.conftest import START, activity, evaluation
+from tests.integration.events.test_meeting_commands_in_every_state import MEETING_COMMANDS, MEETING_MAKERS
 from tests.support.helpers import wait_until
 
 # Commands that make an activity rather than act on one: tried in test_activities.py.
@@ -50,7 +51,8 @@ def _commands():
 
 
 def test_every_command_of_the_service_has_a_case_here():
-    assert set(_commands()) == set(COMMANDS) | MAKERS
+    """Here, or — a branch meeting's — in test_meeting_commands_in_every_state.py."""
+    assert set(_commands()) == set(COMMANDS) | MAKERS | set(MEETING_COMMANDS) | MEETING_MAKERS
 
 
 class World:

@@ -3,40 +3,12 @@ branch and its members, invitees check in with the codes they see themselves, at
 minutes recorded, the compliance view flags the branches overdue, and the timer tells an overdue
 branch's secretary (``branch_meeting_overdue``) — at a clock the test moves."""
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
-from tests.integration.events.conftest import START, EventsHarness
-
-
-@pytest.fixture
-def branch_life(service_harness, registry):
-    """The events service counting meetings from START (1 June 2026), its rhythm timer every 50 ms."""
-    started = service_harness(
-        "events",
-        START,
-        BRANCH_RHYTHM_SINCE="2026-06-01",
-        BRANCH_RHYTHM_TIMER_INTERVAL=0.05,
-        ACTIVITY_TIMER_INTERVAL=3600,
-    )
-    return EventsHarness(**{f.name: getattr(started, f.name) for f in dataclasses.fields(started)})
-
-
-@pytest.fixture
-def outlets_members(registry, client):
-    """Three Party members of the Outlets branch in the running registry."""
-    ids = []
-    with client() as admin:
-        for n in range(3):
-            person = admin.registry.register_person(name=f"党员{n}", mobile=f"1381234{n:04d}", district_id="outlets")
-            admin.registry.register_party_member(
-                person_id=person["person_id"], branch_id="branch_outlets", joined_on="2012-07-01"
-            )
-            ids.append(person["person_id"])
-    return sorted(ids)
+from tests.integration.events.conftest import START
 
 
 def _meeting(**overrides):

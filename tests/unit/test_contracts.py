@@ -52,6 +52,13 @@ def test_a_payload_that_breaks_its_contract_cannot_be_published():
         lambda b: b.update(occurred_at="2026-05-01T00:00:00"),  # naive time
         lambda b: b.update(version=9),
         lambda b: b["payload"].update(count="two"),
+        lambda b: b.update(extra="an unknown envelope field"),
+        lambda b: b.update(source=""),
+        lambda b: b.update(event_id="e" * 31),
+        lambda b: b.update(actor=7),
+        lambda b: b.update(payload=["not", "an", "object"]),
+        lambda b: b.update(occurred_at="yesterday"),
+        lambda b: b.update(version=0),
     ],
 )
 def test_a_received_message_that_breaks_the_envelope_or_payload_is_rejected(mutate):
@@ -80,3 +87,16 @@ def test_a_consumer_ignores_payload_fields_a_newer_publisher_added():
     event = parse_event(body)
     assert "added_in_a_later_release" not in event.payload
     assert event.payload["ticket_id"] == body["payload"]["ticket_id"]
+
+
+def test_an_envelope_checked_without_its_schema_reads_as_the_schema_reads_it():
+    """A consumer's envelope is checked in plain Python, its payload by its one schema load: the
+    event is the one the envelope schema would have given."""
+    body = build_envelope(
+        source="unit", event_type="thing_dated", version=1, payload={"day": date(2026, 5, 1), "count": 2}, **_meta()
+    )
+    body["actor"] = "staff:someone"
+    loaded = contracts.EnvelopeSchema().load(body)
+    event = parse_event(body)
+    assert {**loaded, "payload": event.payload} == event.__dict__
+    assert event.occurred_at.tzinfo is not None and event.payload["day"] == date(2026, 5, 1)

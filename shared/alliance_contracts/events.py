@@ -331,6 +331,11 @@ class MeetingPlanned(_Meeting):
     planned_by = fields.String(required=True)
 
 
+class Excused(Schema):
+    person_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
 @event_contract(
     "events",
     "meeting_held",
@@ -350,7 +355,7 @@ class MeetingHeld(_Meeting):
     the reason) and who was absent (invited, neither came nor was excused) — recorded as they are."""
 
     attended = fields.List(fields.String(), required=True)
-    excused = fields.List(fields.Dict(), required=True)
+    excused = fields.List(fields.Nested(Excused), required=True)
     absent = fields.List(fields.String(), required=True)
     attendance_rate = fields.Float(required=True, allow_none=True)
     held_at = fields.AwareDateTime(required=True)

@@ -612,8 +612,9 @@ def attendee_by_code(session, meeting_id, code):
 
 def mark_meeting_attended(session, meeting_id, person_id, now):
     return session.fetchone(
-        "UPDATE meeting_attendees SET status = %s, checked_in_at = %s WHERE meeting_id = %s AND person_id = %s"
-        " RETURNING *",
+        # One excused who comes after all is there: the leave asked is no longer the reason of anything.
+        "UPDATE meeting_attendees SET status = %s, checked_in_at = %s, reason = NULL"
+        " WHERE meeting_id = %s AND person_id = %s RETURNING *",
         (MEETING_ATTENDED, now, str(meeting_id), person_id),
     )
 

@@ -144,8 +144,10 @@ def _submit(ctx, cmd, parent=None, unit=None):
         },
     )
     _record(ctx, ticket, "submitted", to_status=lc.SUBMITTED, text=cmd["title"], data={"route": route.style})
-    if route.fell_back:
-        # Said on the timeline for staff: the style found no one and the fallback team has it.
+    if route.fell_back and route.style == "partner":
+        # Said on the timeline for staff: the partner the rule names cannot take it now (retired, no
+        # liaison, unknown), and the fallback team has it. The other styles' fallbacks (no volunteer
+        # free, no pairing) are their ordinary course and go unsaid, as before.
         _record(
             ctx,
             ticket,

@@ -197,7 +197,7 @@ class Vote(ActivityRef):
 MAX_AGENDA_ITEMS = 20
 MAX_DECISIONS = 50
 _person_id = validate.Length(min=1, max=100)
-_branch_id = validate.Length(min=1, max=64)  # an organisation's id in the register
+_branch_id = validate.Length(min=1, max=100)  # an organisation's id in the register (as long as its own bound)
 
 
 class PlanMeeting(Schema):

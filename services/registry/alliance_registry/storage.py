@@ -148,9 +148,12 @@ def organisations(session, filters):
     )
 
 
-def party_branch(session, branch_id):
+def party_branch(session, branch_id, *, share=False):
+    """A Party branch; held ``FOR SHARE`` until commit when ``share`` (a retirement waits for it)."""
     return session.fetchone(
-        "SELECT id, district_id, status FROM organisations WHERE id = %s AND type = %s", (branch_id, PARTY_BRANCH)
+        "SELECT id, district_id, status FROM organisations WHERE id = %s AND type = %s"
+        + (" FOR SHARE" if share else ""),
+        (branch_id, PARTY_BRANCH),
     )
 
 

@@ -57,12 +57,14 @@ def load_person(session, person_id, *, lock=False):
     return person
 
 
-def load_branch(session, branch_id):
-    branch = storage.party_branch(session, branch_id)
+def load_branch(session, branch_id, *, to_join=False):
+    """A Party branch of the register; ``to_join``: one a member may join now — active, and held
+    (``FOR SHARE``) until commit, so that it cannot be retired with the new member in it."""
+    branch = storage.party_branch(session, branch_id, share=to_join)
     if branch is None:
         raise ValidationError("unknown branch", {"branch_id": [f"no Party branch {branch_id!r}"]})
-    if branch["status"] != organisations.ACTIVE:
-        raise Conflict(f"Party branch {branch_id} is retired")
+    if to_join and branch["status"] != organisations.ACTIVE:
+        raise Conflict(f"Party branch {branch_id} is retired: register the member with another branch")
     return branch
 
 
@@ -451,7 +453,7 @@ def refresh_roles(ctx, person_id):
 def register_party_member(ctx, cmd):
     session = ctx.session
     person = load_person(session, cmd["person_id"], lock=True)
-    branch = load_branch(session, cmd["branch_id"])
+    branch = load_branch(session, cmd["branch_id"], to_join=True)
     ctx.caller.require_district(branch["district_id"])
     on_day = today(ctx.now)
     member = membership.new_member(person["person_id"], branch, cmd, ctx.now, on_day)

@@ -173,7 +173,7 @@ def test_a_branch_with_members_or_the_alliance_cannot_be_retired(register):
         register(use_cases.retire_organisation, organisation_id="alliance", reason="x")
 
 
-def test_a_retired_branch_takes_no_members_and_a_retired_body_awards_no_honours(register):
+def test_a_retired_branch_takes_no_members_but_can_still_be_read(register):
     register(
         use_cases.add_organisation,
         organisation_id="branch_pop_up",
@@ -184,6 +184,8 @@ def test_a_retired_branch_takes_no_members_and_a_retired_body_awards_no_honours(
         district_id="aodele",
     )
     register(use_cases.retire_organisation, organisation_id="branch_pop_up", reason="活动结束")
+    # Still a branch to read (its audience, its ranking): only joining it is refused.
+    assert register(queries.resolve_audience, branch_id="branch_pop_up")["contacts"] == []
     with pytest.raises(Conflict, match="retired"):
         register(
             use_cases.register_party_member,
@@ -220,3 +222,18 @@ def test_the_history_pages_by_version(register):
     second = register(queries.organisation_history, organisation_id="dezhou_bank", limit=3, cursor=first["next_cursor"])
     assert [v["version"] for v in first["items"] + second["items"]] == [1, 2, 3, 4]
     assert second["next_cursor"] is None
+
+
+def test_a_retired_organisation_awards_no_honours(register):
+    _bank(register, "pop_up_committee", type="street_committee", name="临时工作委员会", short_name="临时委员会")
+    register(use_cases.retire_organisation, organisation_id="pop_up_committee", reason="撤销")
+    shop = register(use_cases.register_merchant, **merchant_fields())
+    with pytest.raises(Conflict, match="retired: it cannot award honours"):
+        register(
+            use_cases.award_honour,
+            merchant_id=shop["merchant_id"],
+            kind="party_member_model_store",
+            reason="诚信经营",
+            awarded_by="pop_up_committee",
+        )
+    assert register.count("honours") == 0

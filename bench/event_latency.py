@@ -13,6 +13,10 @@ millisecond, every 5 ms under the stream, by one query for every event still out
 The relay gathers commits into a batch (``OUTBOX_GATHER_SECONDS``) only when more arrived while it
 was publishing; a quiet system's event leaves at once. Goals: p95 < 10 ms idle, < 50 ms under the
 stream. The drain rate of a burst is the ``outbox`` scenario's figure.
+
+Reported beside them: the CPU time the tickets process spent per event under the stream (its
+``/proc`` counters, so the figure is the handler path's cost whatever else the machine runs), and
+the registry's (its relay) per event.
 """
 
 import time
@@ -26,6 +30,7 @@ from alliance_platform.store import make_pool, transaction
 
 from . import services
 from .environment import EVENTS_SINK, BenchError
+from .gateway_roundtrip import cpu_seconds
 from .outbox_drain import _merchant_registered
 from .report import Result, progress
 
@@ -143,7 +148,11 @@ def run(env, quick):
             watch.committed.clear()
             watch.handled.clear()
             watch.poll = STREAM_POLL
+            pids = {name: env.pid(name) for name in ("tickets", "registry")}
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             rate = _stream(registry, watch, STREAM_RATE * stream_seconds, idle_events + 5)
+            events = len(watch.committed)
+            cpu_ms = {name: (cpu_seconds(pid) - before[name]) * 1000 / events for name, pid in pids.items()}
             stream = _percentiles(watch.latencies_ms())
         finally:
             watch.stop()
@@ -153,6 +162,7 @@ def run(env, quick):
     env.purge(EVENTS_SINK)
     progress(f"latency  idle p50 {idle[0]:.1f} ms p95 {idle[1]:.1f} ms")
     progress(f"latency  stream {rate:.0f} commits/s: p50 {stream[0]:.1f} ms p95 {stream[1]:.1f} ms")
+    progress(f"latency  CPU per event: tickets {cpu_ms['tickets']:.2f} ms, registry {cpu_ms['registry']:.2f} ms")
     for variant, (p50, p95), goal in (
         (f"commit → handled, idle ({idle_events} events), p95", idle, GOAL_IDLE_MS),
         (f"commit → handled, {STREAM_RATE} commits/s, p95", stream, GOAL_STREAM_MS),
@@ -169,4 +179,16 @@ def run(env, quick):
                 met=p95 < goal,
             )
         )
+    results.append(
+        Result(
+            scenario="latency",
+            variant="tickets process CPU per event handled, under the stream",
+            unit="ms",
+            figure=cpu_ms["tickets"],
+            baselines={"relay's per event": cpu_ms["registry"]},
+            compared_to="relay's per event",
+            goal="reported",
+            met=True,
+        )
+    )
     return results

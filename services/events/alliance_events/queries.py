@@ -142,7 +142,9 @@ def branch_compliance(ctx, cmd, *, branches):
     has passed; overdue branches flagged."""
     today = ctx.now.astimezone(ctx.settings.timezone).date()
     if cmd.get("branch_id"):
-        kept = [known_branch(branches, cmd["branch_id"])]
+        branch = known_branch(branches, cmd["branch_id"])
+        meetings.require_secretary(ctx.caller, branch)
+        kept = [branch]
     else:
         kept = [b for b in branches.all() if meetings.may_manage(ctx.caller, b["district_id"])]
     held = storage.last_held(ctx.session, [b["id"] for b in kept], ctx.settings.timezone)

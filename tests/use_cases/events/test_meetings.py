@@ -307,6 +307,9 @@ def test_the_compliance_view_and_the_timer_tell_an_overdue_branchs_secretary_onc
     assert _kinds(view, AODELE)["branch_committee"] == (None, date(2026, 6, 30), True)
     assert events.call(queries.branch_compliance, secretary("aodele"), ports)["overdue_branches"] == [AODELE]
     events.refused(ValidationError, queries.branch_compliance, admin, ports, branch_id="branch_nowhere")
+    events.refused(Forbidden, queries.branch_compliance, secretary("aodele"), ports, branch_id=OUTLETS)
+    [one] = events.call(queries.branch_compliance, secretary(), ports, branch_id=OUTLETS)["branches"]
+    assert one["branch_id"] == OUTLETS and one["overdue"]
 
     assert events.tick(timers.run_branch_rhythm, register) == {"overdue_told": 3}
     assert events.tick(timers.run_branch_rhythm, register) == {"overdue_told": 0}, "once per period missed"

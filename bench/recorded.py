@@ -49,7 +49,8 @@ def install():
 
     def recording_commit(self):
         finishing = not self.finished and not self.read_only and (self._begun or self._pending)
-        closing = [*_opening(self), (COMMIT, None)] if finishing else None
+        # A session that only deferred sends its statements alone: one implicit transaction.
+        closing = ([*_opening(self), (COMMIT, None)] if self._begun else list(self._pending)) if finishing else None
         commit(self)
         trips = _trips(self)
         if closing:

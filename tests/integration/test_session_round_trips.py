@@ -70,3 +70,42 @@ def test_rolled_back_deferred_statements_are_never_sent(probe_db):
     session.rollback()
     session.close()
     assert query(url, "SELECT count(*) AS n FROM probe_items")[0]["n"] == 0
+
+
+def _sent(session):
+    """The statements the session's connection is given from now on (a list that fills)."""
+    conn = session.acquire()
+    sent, execute = [], conn.execute
+
+    def recording(query, *args, **kwargs):
+        sent.append(str(query).split()[0])
+        return execute(query, *args, **kwargs)
+
+    conn.execute = recording
+    return sent
+
+
+def test_a_session_that_only_deferred_commits_in_one_implicit_transaction_without_begin_or_commit(probe_db):
+    url, pool = probe_db
+    with transaction(pool, "registry") as session:
+        sent = _sent(session)
+        session.defer("INSERT INTO probe_items (id, aggregate, seq) VALUES ('a', 'x', 1)")
+        event_type, payload = _event(1)
+        session.publish(event_type, payload, aggregate_id="m-1")
+    assert sent == ["INSERT", "INSERT", "NOTIFY"], "no BEGIN, no COMMIT: the pipeline's sync commits"
+    assert query(url, "SELECT count(*) AS n FROM probe_items")[0]["n"] == 1 and _outbox(url) == 1
+
+
+def test_a_failing_statement_of_an_implicit_transaction_rolls_back_the_others(probe_db):
+    url, pool = probe_db
+    query(url, "INSERT INTO probe_items (id, aggregate, seq) VALUES ('a', 'x', 1) RETURNING id")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        with transaction(pool, "registry") as session:
+            session.defer("INSERT INTO probe_items (id, aggregate, seq) VALUES ('b', 'x', 1)")
+            event_type, payload = _event(1)
+            session.publish(event_type, payload, aggregate_id="m-1")
+            session.defer("INSERT INTO probe_items (id, aggregate, seq) VALUES ('a', 'x', 2)")
+    assert [r["id"] for r in query(url, "SELECT id FROM probe_items")] == ["a"]
+    assert _outbox(url) == 0
+    with pool.connection() as conn:
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE

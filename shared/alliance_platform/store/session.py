@@ -136,7 +136,13 @@ class Session:
         return conn.execute(query, params).fetchone()
 
     def commit(self):
-        """Run what is deferred and COMMIT, in one round trip."""
+        """Run what is deferred and COMMIT, in one round trip.
+
+        A session that has sent nothing yet (it only deferred: an event handler's claim, a
+        projection's write and its audit row) sends its statements in one pipeline without BEGIN and
+        COMMIT: until the pipeline's sync they are one implicit transaction, which the server
+        commits at the sync, durably, or rolls back whole if one fails — two statements fewer.
+        """
         if self.finished:
             return
         self.finished = True
@@ -144,6 +150,11 @@ class Session:
             return
         conn = self.acquire()  # a session that only deferred has not taken one yet
         with conn.pipeline():
+            if not self._begun:
+                pending, self._pending = self._pending, []
+                for query, params in pending:
+                    conn.execute(query, params)
+                return
             self._send_ahead(conn)
             conn.execute("COMMIT", prepare=False)
 

@@ -8,7 +8,7 @@
 - ``honours`` — which honour needs stars and a year, who may be honoured;
 - ``pairings`` — when a pairing (结对) may start and end;
 - ``points`` — the members' points ledger (党员积分): which fact gives whom how many points, corrections, ranks;
-- ``organisations`` — the kinds of organisation the register knows;
+- ``organisations`` — the kinds of organisation, their tree (no cycles), when one may be retired, liaisons;
 - ``changes`` — what an update changes, and the version it expects;
 - ``search`` — name fragments as the stored character pairs find them;
 - ``paging`` — cursors that carry the last key and a fingerprint of their query;

@@ -9,21 +9,19 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import itertools  # noqa: E402
 import os  # noqa: E402
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
-from psycopg import sql  # noqa: E402
 
 from alliance_platform import logs  # noqa: E402
 from alliance_platform.config import installed_services, load_config, platform_defaults, service_package  # noqa: E402
 from alliance_platform.identity import TokenService  # noqa: E402
-from alliance_platform.migrate import apply  # noqa: E402
 from alliance_platform.rpc import AllianceClient  # noqa: E402
 from alliance_platform.store import green  # noqa: E402
+from tests.support.databases import TestDatabases  # noqa: E402
 from tests.support.harness import service_harness, use_case  # noqa: E402,F401  (fixtures for every level)
-from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI, database_url  # noqa: E402
+from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI, database_url  # noqa: E402,F401  (database_url: tests import it from here)
 from tests.support.signers import signer_config  # noqa: E402
 
 RUN_PREFIX = f"alliance_t{os.getpid()}"
@@ -39,11 +37,6 @@ DATABASE_PACKAGES["probe"] = ["alliance_platform", "tests.support"]
 
 def _admin():
     return psycopg.connect(PG_ADMIN_URL, autocommit=True)
-
-
-def _drop_databases(conn, names):
-    for name in names:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def _stale_test_databases(conn):
@@ -79,45 +72,42 @@ def pytest_configure(config):
     config.option.RABBIT_API_URI = RABBIT_MANAGEMENT_URI.rstrip("/")
 
 
+_databases = TestDatabases(RUN_PREFIX, _admin, DATABASE_PACKAGES)
+
+
 @pytest.fixture(scope="session")
 def database_templates():
-    """Migrated template databases, made on first use; all of this run's databases dropped at the end."""
-    made = {}
+    """Migrated template databases, made on first use (``database_templates(kind)`` -> its name);
+    all of this run's databases dropped at the end."""
     with _admin() as conn:
-        _drop_databases(conn, _stale_test_databases(conn))
-
-    def template(kind):
-        if kind not in made:
-            name = f"{RUN_PREFIX}_{kind}_template"
-            apply(database_url(name), DATABASE_PACKAGES[kind])
-            made[kind] = name
-        return made[kind]
-
-    yield template
+        stale = _stale_test_databases(conn)
+    _databases.drop(stale)
+    yield lambda kind: _databases.template(kind).name
     with _admin() as conn:
         names = [
             n for (n,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{RUN_PREFIX}_%",))
         ]
-        _drop_databases(conn, names)
+    _databases.drop(names)
 
 
-_counter = itertools.count(1)
+def pytest_terminal_summary(terminalreporter):
+    made, reused = _databases.made, _databases.reused
+    if made or reused:
+        terminalreporter.write_line(f"test databases: {made} made from templates, {reused} handed back and reused")
 
 
 @pytest.fixture
 def fresh_database(database_templates):
-    """``fresh_database("registry")`` -> URL of a new database with that service's schema."""
+    """``fresh_database("registry")`` -> URL of a database with that service's schema and seed rows
+    and nothing else: made from the migrated template, or one an earlier test used, handed back to
+    the template's state once that test's teardown was over (tests/support/databases.py)."""
+    return _databases.take
 
-    def make(kind):
-        template = database_templates(kind)
-        name = f"{RUN_PREFIX}_{kind}_{next(_counter)}"
-        with _admin() as conn:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
-            )
-        return database_url(name)
 
-    return make
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield  # every fixture of the test torn down: no process of the test uses its databases any more
+    _databases.give_back()
 
 
 @pytest.fixture

@@ -45,6 +45,8 @@ def services(service_harness, container_factory, service_config):
 # (caller, "target.method", its arguments): one call inside and one outside each service's row.
 INSIDE = [
     ("events", "registry.get_merchant", {"merchant_id": str(uuid.uuid4())}),
+    ("events", "registry.list_organisations", {"type": "party_branch"}),
+    ("events", "registry.resolve_audience", {"person_ids": []}),
     ("notifications", "registry.resolve_audience", {"person_ids": []}),
     ("registry", "notifications.send", {}),
 ]

@@ -56,6 +56,7 @@ from .messaging import (
     FailureRouter,
     declare_failure_topology,
     handler_queue_arguments,
+    install_pooled_producer,
     retry_binding,
     retry_delays,
     rpc_queue_arguments,
@@ -65,6 +66,8 @@ from .routes import parse_routes
 from .store import Database, translate_db_error
 
 log = structlog.get_logger("alliance.entrypoints")
+
+install_pooled_producer()  # replies and every other nameko publish of a platform process
 
 
 def _settle(container, worker_ctx, exc_info):

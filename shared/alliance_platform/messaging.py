@@ -25,12 +25,16 @@ how to redeclare it).
 
 import copy
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import nameko.amqp.publish
 import structlog
 from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue, binding
+from kombu.pools import producers
 from nameko.amqp.publish import Publisher
+from nameko.constants import DEFAULT_TRANSPORT_OPTIONS
 
 log = structlog.get_logger("alliance.messaging")
 
@@ -198,6 +202,33 @@ def settle_declaration(amqp_uri, build):
                 kept.no_declare = True
                 settled.append(kept)
     return settled
+
+
+_POOL_KEYS = {}  # (uri, confirms, ssl, login method, transport options) -> the kombu Connection naming the pool
+
+
+@contextmanager
+def pooled_producer(amqp_uri, confirms=True, ssl=None, login_method=None, transport_options=None):
+    """nameko's ``get_producer``, without building a kombu ``Connection`` for every message: that
+    object only names the pool of connections the producer comes from (equal connections share
+    one), and making it — parsing the URL, choosing the transport — cost about 0.2 ms of CPU per RPC
+    reply here. One is made per set of arguments and kept; the pool is the one nameko's would use."""
+    options = {**(DEFAULT_TRANSPORT_OPTIONS if transport_options is None else transport_options)}
+    options["confirm_publish"] = confirms
+    key = (amqp_uri, confirms, repr(ssl), login_method, repr(sorted(options.items())))
+    conn = _POOL_KEYS.get(key)
+    if conn is None:
+        conn = Connection(amqp_uri, transport_options=options, ssl=ssl, login_method=login_method)
+        if len(_POOL_KEYS) < 100:
+            _POOL_KEYS[key] = conn
+    with producers[conn].acquire(block=True) as producer:
+        yield producer
+
+
+def install_pooled_producer():
+    """Every nameko publisher in this process (RPC replies and requests, retries, dead letters)
+    takes its producer through ``pooled_producer`` (idempotent)."""
+    nameko.amqp.publish.get_producer = pooled_producer
 
 
 def _republish_headers(message, **extra):

@@ -246,6 +246,41 @@ class ActivityCompleted(_Activity):
     completed_at = fields.AwareDateTime(required=True)
 
 
+class NoShow(Schema):
+    registration_id = fields.String(required=True)
+    person_id = fields.String(required=True)
+    merchant_id = fields.String(required=True, allow_none=True)
+    district_id = fields.String(required=True)
+
+
+@event_contract(
+    "events",
+    "no_shows_recorded",
+    examples=[
+        {
+            **_BASE,
+            "no_shows": [
+                {
+                    "registration_id": "7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+                    "person_id": "p-2",
+                    "merchant_id": None,
+                    "district_id": "outlets",
+                }
+            ],
+            "recorded_at": WHEN,
+        },
+        {**_BASE, "no_shows": [], "recorded_at": WHEN},
+    ],
+)
+class NoShowsRecorded(_Activity):
+    """The activity completed: each registration that held a seat and did not check in, by name
+    (published once, with ``activity_completed``). The registry's points ledger gives its
+    ``no_show`` points (a deduction) to each Party member among them."""
+
+    no_shows = fields.List(fields.Nested(NoShow), required=True)
+    recorded_at = fields.AwareDateTime(required=True)
+
+
 class Winner(Schema):
     merchant_id = fields.String(required=True)
     votes = fields.Integer(required=True)

@@ -21,6 +21,7 @@ from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Moment
 from alliance_platform.paging import PageSchema, page_of
 
 from .domain.activity import TYPES
+from .domain.check_in import SCAN_OUTCOMES
 from .domain.lifecycle import STATES
 from .domain.meetings import MAX_INVITEES
 
@@ -559,3 +560,105 @@ class BranchComplianceOut(Schema):
     rhythm = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     branches = fields.List(fields.Nested(BranchStandingOut), required=True)
     overdue_branches = fields.List(fields.String(), required=True)
+
+
+# --- offline check-in (a device's roster, its scans uploaded later) ---
+
+MAX_SCANS_PER_UPLOAD = 500
+_device = validate.Length(min=1, max=64)  # a check-in device's id (the staff's phone, a scanner)
+ROSTER_KINDS = ("activity", "meeting")
+
+
+class RosterRef(Schema):
+    """An activity's roster or a meeting's: exactly one of the two ids."""
+
+    activity_id = fields.UUID(load_default=None)
+    meeting_id = fields.UUID(load_default=None)
+
+    @validates_schema
+    def one(self, data, **kwargs):
+        if (data["activity_id"] is None) == (data["meeting_id"] is None):
+            raise ValidationError("name an activity or a meeting, not both", "activity_id")
+
+
+class DownloadRoster(RosterRef):
+    device_id = fields.String(required=True, validate=_device)
+
+
+class Scan(Schema):
+    nonce = fields.UUID(required=True)  # made by the device per scan: the scan's identity
+    code = _check_in_code()
+    scanned_at = Moment(required=True)  # the device's clock
+    door = fields.String(load_default=None, validate=_device)  # the device's id if not named
+
+
+class UploadScans(RosterRef):
+    device_id = fields.String(required=True, validate=_device)
+    scans = fields.List(fields.Nested(Scan), required=True, validate=validate.Length(min=1, max=MAX_SCANS_PER_UPLOAD))
+
+
+class RosterEntryOut(Schema):
+    holder = fields.String(required=True)  # the registration id (activity) or the person id (meeting)
+    person_id = fields.String(required=True)
+    child_name = fields.String(required=True, allow_none=True)
+    code_hash = fields.String(required=True)  # HMAC-SHA256 (hex) of the code under hash_key
+    status = fields.String(required=True, validate=validate.OneOf(sorted({*REGISTRATION_STATUSES, *ATTENDANCE})))
+    checked_in_at = fields.AwareDateTime(required=True, allow_none=True)
+
+
+class RosterOut(Schema):
+    """What a check-in device holds: no code, only each code's HMAC under the roster's key (a
+    device hashes what it scans, normalised: trimmed, upper case); ``version`` changes with the roster."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(ROSTER_KINDS))
+    target_id = fields.String(required=True)
+    title = fields.String(required=True)
+    device_id = fields.String(required=True)
+    version = fields.String(required=True)
+    hash = fields.String(required=True)
+    hash_key = fields.String(required=True)
+    opens_at = fields.AwareDateTime(required=True)
+    closes_at = fields.AwareDateTime(required=True)
+    downloaded_at = fields.AwareDateTime(required=True)
+    entries = fields.List(fields.Nested(RosterEntryOut), required=True)
+
+
+class ScanResultOut(Schema):
+    nonce = fields.String(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(SCAN_OUTCOMES))
+    reason = fields.String(required=True, allow_none=True)
+    holder = fields.String(required=True, allow_none=True)
+    person_id = fields.String(required=True, allow_none=True)
+
+
+class ScanCountsOut(Schema):
+    checked_in = fields.Integer(required=True)
+    already_checked_in = fields.Integer(required=True)
+    conflict = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+
+
+class UploadedScansOut(Schema):
+    """Each scan's outcome, in the order uploaded: the same answer however often uploaded."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(ROSTER_KINDS))
+    target_id = fields.String(required=True)
+    device_id = fields.String(required=True)
+    results = fields.List(fields.Nested(ScanResultOut), required=True)
+    counts = fields.Nested(ScanCountsOut, required=True)
+
+
+class ReportedScanOut(ScanResultOut):
+    device_id = fields.String(required=True)
+    door = fields.String(required=True)
+    scanned_at = fields.AwareDateTime(required=True)
+    uploaded_at = fields.AwareDateTime(required=True)
+
+
+class ScanReportOut(Schema):
+    """A roster's scans by outcome; those that were not plain check-ins (conflicts first; at most 1000)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(ROSTER_KINDS))
+    target_id = fields.String(required=True)
+    counts = fields.Nested(ScanCountsOut, required=True)
+    scans = fields.List(fields.Nested(ReportedScanOut), required=True)

@@ -197,6 +197,32 @@ class EventsService(AllianceService):
     def check_in_to_meeting(self, cmd):
         return use_cases.check_in_to_meeting(self.ctx(), cmd)
 
+    # --- offline check-in: a device downloads a roster, checks in offline, uploads its scans ---
+
+    @rpc(
+        schema=schemas.DownloadRoster,
+        result=schemas.RosterOut,
+        allow=MANAGERS,
+        remember_answer=False,
+        route="POST /check-in/rosters",
+    )
+    def download_roster(self, cmd):
+        return use_cases.download_roster(self.ctx(), cmd)
+
+    @rpc(schema=schemas.UploadScans, result=schemas.UploadedScansOut, allow=MANAGERS, route="POST /check-in/scans")
+    def upload_scans(self, cmd):
+        return use_cases.upload_scans(self.ctx(), cmd)
+
+    @rpc(
+        schema=schemas.RosterRef,
+        result=schemas.ScanReportOut,
+        allow=MANAGERS,
+        read_only=True,
+        route="GET /check-in/scans",
+    )
+    def scan_report(self, cmd):
+        return use_cases.scan_report(self.ctx(), cmd)
+
     @rpc(schema=schemas.ExcuseAbsence, result=schemas.AttendeeOut, route="POST /meetings/{meeting_id}/absences")
     def excuse_absence(self, cmd):
         return use_cases.excuse_absence(self.ctx(), cmd)

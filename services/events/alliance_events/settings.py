@@ -17,6 +17,8 @@ class Settings:
     meeting_rhythm: dict  # meeting kind -> monthly, quarterly, half_yearly or yearly (三会一课)
     rhythm_since: date  # the first day branch meetings are counted against their rhythm
     meeting_door_opens: timedelta  # how long before a meeting's start its check-in opens
+    activity_door_opens: timedelta  # how long before an activity's start a device's scans count
+    check_in_skew: timedelta  # how far a check-in device's clock may be off (its scans' times)
 
     @classmethod
     def from_config(cls, config):
@@ -27,6 +29,8 @@ class Settings:
             meeting_rhythm=check_rhythm(config["BRANCH_MEETING_RHYTHM"]),
             rhythm_since=date.fromisoformat(str(config["BRANCH_RHYTHM_SINCE"])),
             meeting_door_opens=timedelta(minutes=float(config["MEETING_CHECK_IN_OPENS_MINUTES"])),
+            activity_door_opens=timedelta(minutes=float(config.get("ACTIVITY_CHECK_IN_OPENS_MINUTES", 120))),
+            check_in_skew=timedelta(seconds=float(config.get("CHECK_IN_CLOCK_SKEW_SECONDS", 300))),
         )
 
     def points_for(self, activity_type):

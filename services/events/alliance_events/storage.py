@@ -397,10 +397,12 @@ def mark_attended(session, registration_id, now):
 
 
 def mark_no_shows(session, activity_id):
-    """Every registration still confirmed when the activity completes came not: how many."""
-    return session.fetchval(
-        f"WITH marked AS (UPDATE registrations SET status = {_literal(NO_SHOW)}"
-        f" WHERE activity_id = %s AND status = {_literal(CONFIRMED)} RETURNING 1) SELECT count(*) FROM marked",
+    """Every registration still confirmed when the activity completes came not: each one's
+    registration id and person, in the order of the registrations."""
+    return session.fetchall(
+        f"UPDATE registrations SET status = {_literal(NO_SHOW)}"
+        f" WHERE activity_id = %s AND status = {_literal(CONFIRMED)}"
+        " RETURNING id::text AS registration_id, person_id, merchant_id::text AS merchant_id, district_id",
         (activity_id,),
     )
 
@@ -709,3 +711,117 @@ def attendees_of(session, meeting_ids):
     for row in rows:
         found[str(row["meeting_id"])].append(row)
     return found
+
+
+# --- offline check-in ------------------------------------------------------------------------------
+
+
+def roster_key(session, kind, target_id, fresh_key, now):
+    """The key the roster of an activity or a meeting hashes its codes with: ``fresh_key`` the first time."""
+    session.execute(
+        "INSERT INTO check_in_rosters (target_kind, target_id, hash_key, created_at) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING",
+        (kind, str(target_id), fresh_key, now),
+    )
+    return session.fetchval(
+        "SELECT hash_key FROM check_in_rosters WHERE target_kind = %s AND target_id = %s", (kind, str(target_id))
+    )
+
+
+def roster_holders(session, kind, target_id):
+    """Everyone a roster names, with the code and status: an activity's registrations (but the
+    waiting list's: no seat, no door) or a meeting's invitees."""
+    if kind == "activity":
+        return session.fetchall(
+            "SELECT id::text AS holder, person_id, child_name, check_in_code AS code, status, checked_in_at"
+            f" FROM registrations WHERE activity_id = %s AND status NOT IN {_literals((OFFERED, WAITLISTED))}"
+            " ORDER BY id",
+            (str(target_id),),
+        )
+    return session.fetchall(
+        "SELECT person_id AS holder, person_id, NULL AS child_name, check_in_code AS code, status, checked_in_at"
+        " FROM meeting_attendees WHERE meeting_id = %s ORDER BY person_id",
+        (str(target_id),),
+    )
+
+
+def record_download(session, kind, target_id, device_id, version, by, now):
+    session.execute(
+        "INSERT INTO check_in_downloads (target_kind, target_id, device_id, version, downloaded_by,"
+        " first_downloaded, last_downloaded) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (target_kind, target_id, device_id)"
+        " DO UPDATE SET version = EXCLUDED.version, downloaded_by = EXCLUDED.downloaded_by,"
+        " last_downloaded = EXCLUDED.last_downloaded",
+        (kind, str(target_id), device_id, version, by, now, now),
+    )
+
+
+def first_download(session, kind, target_id, device_id):
+    """When the device first downloaded the roster; None if it never did."""
+    return session.fetchval(
+        "SELECT first_downloaded FROM check_in_downloads WHERE target_kind = %s AND target_id = %s AND device_id = %s",
+        (kind, str(target_id), device_id),
+    )
+
+
+def scans_by_nonce(session, nonces):
+    if not nonces:
+        return {}
+    rows = session.fetchall(
+        "SELECT nonce::text AS nonce, target_kind, target_id::text AS target_id, holder, person_id, outcome, reason"
+        " FROM check_in_scans WHERE nonce = ANY(%s::uuid[])",
+        ([str(n) for n in nonces],),
+    )
+    return {r["nonce"]: r for r in rows}
+
+
+def checking_scan(session, kind, target_id, holder):
+    """The scan that checked ``holder`` in (its door and time), or None."""
+    return session.fetchone(
+        "SELECT door, device_id, scanned_at FROM check_in_scans"
+        " WHERE target_kind = %s AND target_id = %s AND holder = %s AND outcome = 'checked_in'",
+        (kind, str(target_id), holder),
+    )
+
+
+def insert_scan(session, kind, target_id, scan, holder, person_id, outcome, reason, now):
+    """Keep a scan with what it came to; False if its nonce was kept already (nothing changes)."""
+    return (
+        session.fetchval(
+            "INSERT INTO check_in_scans (nonce, target_kind, target_id, device_id, door, holder, person_id,"
+            " scanned_at, uploaded_at, outcome, reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (nonce) DO NOTHING RETURNING 1",
+            (
+                str(scan["nonce"]),
+                kind,
+                str(target_id),
+                scan["device_id"],
+                scan["door"],
+                holder,
+                person_id,
+                scan["scanned_at"],
+                now,
+                outcome,
+                reason,
+            ),
+        )
+        is not None
+    )
+
+
+def scan_report(session, kind, target_id):
+    """The scans of a roster that were not plain check-ins: conflicts, repeats and rejections."""
+    return session.fetchall(
+        "SELECT nonce::text AS nonce, device_id, door, holder, person_id, scanned_at, uploaded_at, outcome, reason"
+        " FROM check_in_scans WHERE target_kind = %s AND target_id = %s AND outcome <> 'checked_in'"
+        " ORDER BY scanned_at, nonce LIMIT 1000",
+        (kind, str(target_id)),
+    )
+
+
+def scan_counts(session, kind, target_id):
+    rows = session.fetchall(
+        "SELECT outcome, count(*) AS n FROM check_in_scans WHERE target_kind = %s AND target_id = %s GROUP BY 1",
+        (kind, str(target_id)),
+    )
+    return {r["outcome"]: r["n"] for r in rows}

@@ -138,7 +138,8 @@ def complete_activity(ctx, cmd):
     """Close the books: who came, who did not, and participation points for those who came."""
     current = _managed(ctx, cmd["activity_id"])
     status = lifecycle.next_state(current["status"], "complete")
-    no_shows = storage.mark_no_shows(ctx.session, current["id"])
+    absent = sorted(storage.mark_no_shows(ctx.session, current["id"]), key=lambda r: r["registration_id"])
+    no_shows = len(absent)
     per_person = ctx.settings.points_for(current["type"])
     attended = storage.award_points(ctx.session, current["id"], per_person, ctx.now)
     completed = storage.mark_completed(ctx.session, current["id"], status, ctx.now)
@@ -151,6 +152,9 @@ def complete_activity(ctx, cmd):
         points_awarded=attended * per_person,
         completed_at=ctx.now,
     )
+    # Who held a seat and did not come, by name: the registry's points ledger takes its no-show
+    # points from this (once per registration), as it takes attendance from checked_in.
+    _announce(ctx, completed, "no_shows_recorded", no_shows=absent, recorded_at=ctx.now)
     return {**completed, "attended": attended, "no_shows": no_shows, "points_per_person": per_person}
 
 
@@ -621,3 +625,155 @@ def announce_overdue(ctx, branch, kind, standing):
         aggregate_id=f"{branch['id']}:{kind}",
     )
     return True
+
+
+# --- offline check-in (a device's roster, its scans uploaded later) ------------------------------
+
+ACTIVITY_ROSTER, MEETING_ROSTER = "activity", "meeting"
+
+
+def _roster_target(ctx, cmd, lock=True):
+    """(kind, target, opens_at, closes_at, open) of the roster ``cmd`` names, locked (uploads to
+    one roster, and its registrations, are decided one at a time), if the caller may manage it."""
+    if cmd.get("activity_id") is not None:
+        found = load_activity(ctx, cmd["activity_id"], lock=lock)
+        organisers.require_manager(ctx.caller, found)
+        opens_at = found["starts_at"] - ctx.settings.activity_door_opens
+        return ACTIVITY_ROSTER, found, opens_at, found["ends_at"], found["status"] in lifecycle.ANNOUNCED
+    found = load_meeting(ctx, cmd["meeting_id"], lock=lock)
+    meetings.require_manager(ctx.caller, found)
+    opens_at = found["starts_at"] - ctx.settings.meeting_door_opens
+    return MEETING_ROSTER, found, opens_at, found["ends_at"], found["status"] == meetings.PLANNED
+
+
+def _holder_kind(kind, status):
+    if kind == ACTIVITY_ROSTER:
+        if status == registration.CONFIRMED:
+            return check_ins.ADMISSIBLE
+        return check_ins.ATTENDED_ALREADY if status == registration.ATTENDED else check_ins.INADMISSIBLE
+    # A meeting's invitee who asked leave and comes after all is there (as at the door online).
+    return check_ins.ATTENDED_ALREADY if status == meetings.ATTENDED else check_ins.ADMISSIBLE
+
+
+def download_roster(ctx, cmd):
+    """What a check-in device holds to check people in without network: each holder's code as an
+    HMAC under the roster's key (never the code), their status, and the roster's version. The
+    download is recorded per device: its scans are taken from then on."""
+    kind, target, opens_at, closes_at, is_open = _roster_target(ctx, cmd)
+    if not is_open:
+        raise Conflict(f"{target['title']} is {target['status']}: no check-in")
+    key = storage.roster_key(ctx.session, kind, target["id"], check_ins.hash_key(), ctx.now)
+    entries = [
+        {
+            "holder": h["holder"],
+            "person_id": h["person_id"],
+            "child_name": h["child_name"],
+            "code_hash": check_ins.code_hash(key, h["code"]),
+            "status": h["status"],
+            "checked_in_at": h["checked_in_at"],
+        }
+        for h in storage.roster_holders(ctx.session, kind, target["id"])
+    ]
+    version = check_ins.roster_version(entries)
+    storage.record_download(
+        ctx.session, kind, target["id"], cmd["device_id"], version, organisers.actor(ctx.caller), ctx.now
+    )
+    return {
+        "kind": kind,
+        "target_id": str(target["id"]),
+        "title": target["title"],
+        "device_id": cmd["device_id"],
+        "version": version,
+        "hash": "hmac-sha256",
+        "hash_key": key,
+        "opens_at": opens_at,
+        "closes_at": closes_at,
+        "downloaded_at": ctx.now,
+        "entries": entries,
+    }
+
+
+def upload_scans(ctx, cmd):
+    """A device's scans, uploaded when it has network again: each kept once by its nonce (a scan
+    uploaded again is answered as it was the first time and changes nothing). The earliest scan of
+    a code checks its holder in — once, however many devices scanned it (``checked_in`` published
+    once per registrant); the same code scanned at another door is a conflict, kept and reported; an
+    unknown code, a registration that holds no seat, a scan outside the check-in window or in the
+    future (beyond the clock skew allowed) is rejected with the reason."""
+    kind, target, opens_at, closes_at, is_open = _roster_target(ctx, cmd)
+    device = cmd["device_id"]
+    downloaded = storage.first_download(ctx.session, kind, target["id"], device)
+    if downloaded is None:
+        raise Conflict(f"device {device} has not downloaded the roster of {target['title']}")
+    skew = ctx.settings.check_in_skew
+    kept = storage.scans_by_nonce(ctx.session, [s["nonce"] for s in cmd["scans"]])
+    answers = {}
+    for scan in check_ins.in_scan_order(cmd["scans"]):
+        nonce = str(scan["nonce"])
+        if nonce in kept or nonce in answers:
+            continue
+        scan = {**scan, "device_id": device, "door": scan.get("door") or device}
+        holder, person_id, outcome, reason = _judge_scan(ctx, kind, target, scan, opens_at, closes_at, skew)
+        if not is_open:  # whatever the scan was, attendance was closed before it came
+            outcome, reason = check_ins.REJECTED, f"{target['title']} is {target['status']}: attendance is closed"
+        elif outcome != check_ins.REJECTED and scan["scanned_at"] < downloaded - skew:
+            outcome, reason = check_ins.REJECTED, "scanned before the device downloaded the roster"
+        if outcome == check_ins.CHECKED_IN:
+            _check_in_by_scan(ctx, kind, target, holder, scan["scanned_at"])
+        storage.insert_scan(ctx.session, kind, target["id"], scan, holder, person_id, outcome, reason, ctx.now)
+        answers[nonce] = {"holder": holder, "person_id": person_id, "outcome": outcome, "reason": reason}
+    results = []
+    for scan in cmd["scans"]:
+        nonce = str(scan["nonce"])
+        done = answers.get(nonce) or kept[nonce]
+        if nonce in kept and (kept[nonce]["target_kind"], kept[nonce]["target_id"]) != (kind, str(target["id"])):
+            done = {
+                "holder": None,
+                "person_id": None,
+                "outcome": check_ins.REJECTED,
+                "reason": "the nonce is a scan of another roster",
+            }
+        results.append({"nonce": nonce, **{k: done[k] for k in ("holder", "person_id", "outcome", "reason")}})
+    counts = {outcome: 0 for outcome in check_ins.SCAN_OUTCOMES}
+    for result in results:
+        counts[result["outcome"]] += 1
+    return {"kind": kind, "target_id": str(target["id"]), "device_id": device, "results": results, "counts": counts}
+
+
+def _judge_scan(ctx, kind, target, scan, opens_at, closes_at, skew):
+    code = check_ins.normalised(scan["code"])
+    if kind == ACTIVITY_ROSTER:
+        found = storage.registration_by_code(ctx.session, target["id"], code)
+        holder = None if found is None else str(found["id"])
+    else:
+        found = storage.attendee_by_code(ctx.session, target["id"], code)
+        holder = None if found is None else found["person_id"]
+    standing = None if found is None else (_holder_kind(kind, found["status"]), found["status"])
+    first = None if holder is None else storage.checking_scan(ctx.session, kind, target["id"], holder)
+    outcome, reason = check_ins.judge(
+        scan, standing, first, opens_at=opens_at, closes_at=closes_at, now=ctx.now, skew=skew
+    )
+    return holder, None if found is None else found["person_id"], outcome, reason
+
+
+def _check_in_by_scan(ctx, kind, target, holder, scanned_at):
+    """Attendance from a scan: at the time it was scanned, announced as a check-in at the door is."""
+    if kind == ACTIVITY_ROSTER:
+        attended = storage.mark_attended(ctx.session, holder, scanned_at)
+        _announce_registration(ctx, target, attended, "checked_in", checked_in_at=scanned_at)
+    else:
+        storage.mark_meeting_attended(ctx.session, target["id"], holder, scanned_at)
+
+
+def scan_report(ctx, cmd):
+    """A roster's scans by outcome, and each that was not a plain check-in (conflicts first)."""
+    kind, target, _opens, _closes, _open = _roster_target(ctx, cmd, lock=False)
+    counts = storage.scan_counts(ctx.session, kind, target["id"])
+    scans = storage.scan_report(ctx.session, kind, target["id"])
+    order = {check_ins.CONFLICT: 0, check_ins.REJECTED: 1, check_ins.ALREADY_CHECKED_IN: 2}
+    return {
+        "kind": kind,
+        "target_id": str(target["id"]),
+        "counts": {outcome: counts.get(outcome, 0) for outcome in check_ins.SCAN_OUTCOMES},
+        "scans": sorted(scans, key=lambda s: order[s["outcome"]]),
+    }

@@ -27,6 +27,9 @@ TABLES = (
     "meetings",
     "meeting_attendees",
     "meeting_overdue_notices",
+    "check_in_rosters",
+    "check_in_downloads",
+    "check_in_scans",
     "outbox",
 )
 

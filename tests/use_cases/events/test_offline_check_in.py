@@ -1,0 +1,185 @@
+"""Offline check-in on a real database: a device downloads a roster (codes as HMACs, never the
+codes), checks people in without network, and uploads its scans later — deduplicated by nonce,
+conflicts (the same code at two doors) kept and reported, rejections with their reason, attendance
+once however many devices scanned a code."""
+
+import uuid
+from datetime import timedelta
+
+from marshmallow import ValidationError as BadInput
+
+from alliance_events import timers, use_cases
+from alliance_events.domain import check_in as check_ins
+from alliance_platform.errors import Conflict, Forbidden
+from tests.use_cases.events.conftest import activity, member, organiser
+
+
+def _activity_with(events, people=("a", "b", "c")):
+    draft = events.call(use_cases.create_activity, organiser(), **activity(capacity=2))
+    activity_id = str(events.call(use_cases.publish_activity, organiser(), activity_id=str(draft["id"]))["id"])
+    made = {p: events.call(use_cases.register, member(p), activity_id=activity_id) for p in people}
+    return activity_id, made
+
+
+def _code(events, registration_id):
+    return events.query("SELECT check_in_code FROM registrations WHERE id = %s", (registration_id,))[0]["check_in_code"]
+
+
+def _scan(code, at, door=None, nonce=None):
+    scan = {"nonce": str(nonce or uuid.uuid4()), "code": code, "scanned_at": at.isoformat()}
+    if door is not None:
+        scan["door"] = door
+    return scan
+
+
+def _at_the_door(events):
+    """The activity's day: it started a minute ago (the schedule moved it)."""
+    events.advance(days=7, minutes=1)
+    events.tick(timers.run_schedule)
+    return events.now
+
+
+def test_the_roster_holds_the_codes_hmacs_and_the_seated_but_never_a_code(events):
+    activity_id, made = _activity_with(events)  # a, b seated; c on the waiting list
+    roster = events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id="door-east")
+    by_holder = {e["holder"]: e for e in roster["entries"]}
+    assert set(by_holder) == {str(made["a"]["id"]), str(made["b"]["id"])}, "a waiter has no door"
+    code = made["a"]["check_in_code"]
+    assert by_holder[str(made["a"]["id"])]["code_hash"] == check_ins.code_hash(roster["hash_key"], code)
+    assert code not in repr(roster)
+    again = events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id="door-west")
+    assert (again["hash_key"], again["version"]) == (roster["hash_key"], roster["version"])
+    events.call(use_cases.cancel_registration, member("b"), registration_id=str(made["b"]["id"]))
+    changed = events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id="door-east")
+    assert changed["version"] != roster["version"], "a cancelled registration changes the roster"
+
+
+def test_an_upload_twice_checks_in_once_and_answers_the_same(events):
+    activity_id, made = _activity_with(events, ("a", "b"))
+    events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id="door-east")
+    now = _at_the_door(events)
+    scans = [_scan(made["a"]["check_in_code"].lower(), now - timedelta(minutes=1))]
+    events.advance(minutes=30)  # the network comes back
+    first = events.call(
+        use_cases.upload_scans, organiser(), activity_id=activity_id, device_id="door-east", scans=scans
+    )
+    assert [(r["outcome"], r["holder"]) for r in first["results"]] == [("checked_in", str(made["a"]["id"]))]
+    assert events.query("SELECT status, checked_in_at FROM registrations WHERE person_id = 'a'") == [
+        {"status": "attended", "checked_in_at": now - timedelta(minutes=1)}
+    ]
+    before = events.snapshot()
+    second = events.call(
+        use_cases.upload_scans, organiser(), activity_id=activity_id, device_id="door-east", scans=scans
+    )
+    assert second == first
+    assert events.snapshot() == before, "a repeated upload changes nothing"
+    assert len(events.payloads("checked_in")) == 1
+
+
+def test_the_same_code_at_two_doors_is_a_conflict_kept_and_reported_and_attendance_counted_once(events):
+    activity_id, made = _activity_with(events, ("a", "b"))
+    for device in ("door-east", "door-west"):
+        events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id=device)
+    now = _at_the_door(events)
+    code = made["a"]["check_in_code"]
+    events.advance(minutes=30)  # the network comes back
+    west = events.call(
+        use_cases.upload_scans,
+        organiser(),
+        activity_id=activity_id,
+        device_id="door-west",
+        scans=[_scan(code, now + timedelta(minutes=5)), _scan(code, now + timedelta(minutes=6))],
+    )
+    # The east door scanned it earlier but uploads later: the first to upload checked them in.
+    east = events.call(
+        use_cases.upload_scans,
+        organiser(),
+        activity_id=activity_id,
+        device_id="door-east",
+        scans=[_scan(code, now + timedelta(minutes=2))],
+    )
+    assert [r["outcome"] for r in west["results"]] == ["checked_in", "already_checked_in"]
+    [conflict] = east["results"]
+    assert conflict["outcome"] == "conflict" and "door-west" in conflict["reason"]
+    assert east["counts"] == {"checked_in": 0, "already_checked_in": 0, "conflict": 1, "rejected": 0}
+    assert len(events.payloads("checked_in")) == 1
+    report = events.call(use_cases.scan_report, organiser(), activity_id=activity_id)
+    assert report["counts"] == {"checked_in": 1, "already_checked_in": 1, "conflict": 1, "rejected": 0}
+    assert [(s["outcome"], s["door"]) for s in report["scans"]] == [
+        ("conflict", "door-east"),
+        ("already_checked_in", "door-west"),
+    ]
+    done = events.call(use_cases.complete_activity, organiser(), activity_id=activity_id)
+    assert (done["attended"], done["no_shows"]) == (1, 1)
+
+
+def test_unknown_cancelled_future_and_early_scans_are_rejected_with_the_reason(events):
+    activity_id, made = _activity_with(events, ("a", "b", "c"))  # c waits
+    events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id="door-east")
+    events.call(use_cases.cancel_registration, member("b"), registration_id=str(made["b"]["id"]))
+    now = _at_the_door(events)
+    waiter_code = _code(events, str(made["c"]["id"]))
+    # c was offered b's seat, and the offer ended unanswered at the start: c's code is no ticket.
+    [c] = events.query("SELECT status FROM registrations WHERE person_id = 'c'")
+    scans = [
+        _scan("ZZZZ9999", now),
+        _scan(made["b"]["check_in_code"], now),
+        _scan(made["a"]["check_in_code"], now + timedelta(minutes=10)),  # the device's clock ahead
+        _scan(made["a"]["check_in_code"], now - timedelta(days=1)),  # before the door opened
+        _scan(waiter_code, now),
+    ]
+    answer = events.call(
+        use_cases.upload_scans, organiser(), activity_id=activity_id, device_id="door-east", scans=scans
+    )
+    reasons = [r["reason"] for r in answer["results"]]
+    assert [r["outcome"] for r in answer["results"]] == ["rejected"] * len(scans)
+    assert reasons[0] == "unknown code"
+    assert reasons[1] == "the registration is cancelled"
+    assert "in the future" in reasons[2] and "outside the check-in window" in reasons[3]
+    assert (c["status"], reasons[4]) == ("waitlisted", "the registration is waitlisted")
+    assert events.query("SELECT count(*) AS n FROM registrations WHERE status = 'attended'") == [{"n": 0}]
+    assert events.payloads("checked_in") == []
+
+
+def test_a_device_without_the_roster_an_outsider_and_a_bad_batch_are_refused_changing_nothing(events):
+    activity_id, made = _activity_with(events, ("a",))
+    now = _at_the_door(events)
+    scans = [_scan(made["a"]["check_in_code"], now)]
+    events.refused(Conflict, use_cases.upload_scans, organiser(), activity_id=activity_id, device_id="x", scans=scans)
+    events.refused(
+        Forbidden, use_cases.download_roster, organiser("aodele", "li"), activity_id=activity_id, device_id="x"
+    )
+    events.refused(BadInput, use_cases.upload_scans, organiser(), activity_id=activity_id, device_id="x", scans=[])
+    too_many = [_scan("ABCD2345", now) for _ in range(501)]
+    events.refused(
+        BadInput, use_cases.upload_scans, organiser(), activity_id=activity_id, device_id="x", scans=too_many
+    )
+    events.refused(BadInput, use_cases.download_roster, organiser(), device_id="x")
+
+
+def test_scans_of_a_completed_activity_are_rejected_as_attendance_closed(events):
+    activity_id, made = _activity_with(events, ("a",))
+    events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id="door-east")
+    now = _at_the_door(events)
+    events.call(use_cases.complete_activity, organiser(), activity_id=activity_id)
+    answer = events.call(
+        use_cases.upload_scans,
+        organiser(),
+        activity_id=activity_id,
+        device_id="door-east",
+        scans=[_scan(made["a"]["check_in_code"], now)],
+    )
+    [result] = answer["results"]
+    assert result["outcome"] == "rejected" and "attendance is closed" in result["reason"]
+    assert events.query("SELECT status FROM registrations") == [{"status": "no_show"}]
+
+
+def test_completing_names_the_no_shows_for_the_points_ledger(events):
+    activity_id, made = _activity_with(events, ("a", "b"))
+    _at_the_door(events)
+    events.call(use_cases.check_in, organiser(), activity_id=activity_id, code=made["a"]["check_in_code"])
+    events.call(use_cases.complete_activity, organiser(), activity_id=activity_id)
+    [recorded] = events.payloads("no_shows_recorded")
+    assert recorded["no_shows"] == [
+        {"registration_id": str(made["b"]["id"]), "person_id": "b", "merchant_id": None, "district_id": "outlets"}
+    ]

@@ -63,7 +63,7 @@ RPC_CALLS = _GRANTS.RPC_CALLS
 # Every service (the platform's handler, alliance_platform/delegation.py) hears system_access_revoked.
 SUBSCRIPTIONS = {
     "registry": {
-        "events": ["evaluation_closed", "checked_in"],
+        "events": ["evaluation_closed", "checked_in", "no_shows_recorded", "meeting_held"],
         "tickets": ["ticket_closed"],
         "registry": ["system_access_revoked"],
     },

@@ -32,7 +32,14 @@ HONOUR_KINDS = ("star_party_member_merchant", "party_member_model_store", "party
 # A Party member's points entry: given by a rule for another fact, by an administrator's hand, or
 # correcting an earlier entry; and where its points come from (a fact as service.event_type).
 POINTS_KINDS = ("award", "manual", "correction")
-POINTS_SOURCES = ("events.checked_in", "tickets.ticket_closed", "registry.pairing_ended", "manual")
+POINTS_SOURCES = (
+    "events.checked_in",
+    "tickets.ticket_closed",
+    "registry.pairing_ended",
+    "manual",
+    "events.no_shows_recorded",
+    "events.meeting_held",
+)
 
 _MERCHANT = {
     "merchant_id": "3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f",

@@ -304,6 +304,14 @@ class RegistryService(AllianceService):
     def handle_events_checked_in(self, event):
         return use_cases.award_points(self.ctx(), event)
 
+    @event_handler("events", "no_shows_recorded")
+    def handle_events_no_shows_recorded(self, event):
+        return use_cases.award_points(self.ctx(), event)
+
+    @event_handler("events", "meeting_held")
+    def handle_events_meeting_held(self, event):
+        return use_cases.award_points(self.ctx(), event)
+
     @event_handler("tickets", "ticket_closed")
     def handle_tickets_ticket_closed(self, event):
         return use_cases.award_points(self.ctx(), event)

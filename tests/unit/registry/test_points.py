@@ -66,7 +66,7 @@ def test_a_rule_at_zero_or_left_out_gives_nothing():
 @pytest.mark.parametrize(
     "configured",
     [
-        {"no_show": -1},
+        {"late_arrival": -1},
         {"attended_activity": "2"},
         {"attended_activity": 2.5},
         {"attended_activity": True},
@@ -111,3 +111,35 @@ def test_equal_points_share_a_rank_and_the_next_rank_counts_them():
         ("e", 5),
     ]
     assert points.ranked([]) == []
+
+
+NO_SHOW_RULES = points.PointsRules.from_config({"POINTS_RULES": {"no_show": -1, "attended_meeting": 1}})
+
+
+def test_each_no_show_of_an_activity_loses_a_point_once_per_registration():
+    no_shows = [
+        {"registration_id": "r-1", "person_id": "m-1", "merchant_id": None, "district_id": "outlets"},
+        {"registration_id": "r-2", "person_id": "m-2", "merchant_id": None, "district_id": "outlets"},
+    ]
+    payload = _payload(points.NO_SHOWS_RECORDED, no_shows=no_shows, title="清明踏青野餐节")
+    awards = NO_SHOW_RULES.awards(points.NO_SHOWS_RECORDED, payload)
+    assert [(a.rule, a.person_id, a.entity_id, a.points) for a in awards] == [
+        ("no_show", "m-1", "r-1", -1),
+        ("no_show", "m-2", "r-2", -1),
+    ]
+    assert awards[0].reason == "报名未参加活动：清明踏青野餐节"
+    assert points.award_key(awards[0]) != points.award_key(awards[1])
+    assert _given(points.NO_SHOWS_RECORDED, _payload(points.NO_SHOWS_RECORDED, no_shows=[]), NO_SHOW_RULES) == []
+
+
+def test_those_who_came_to_a_branch_meeting_earn_its_points_and_the_excused_and_absent_none():
+    payload = _payload(points.MEETING_HELD, meeting_id="mt-1", attended=["m-1", "m-2"], absent=["m-3"])
+    assert _given(points.MEETING_HELD, payload, NO_SHOW_RULES) == [
+        ("attended_meeting", "m-1", "mt-1", 1),
+        ("attended_meeting", "m-2", "mt-1", 1),
+    ]
+
+
+def test_no_shows_and_meetings_give_nothing_unless_configured():
+    assert _given(points.NO_SHOWS_RECORDED, _payload(points.NO_SHOWS_RECORDED)) == []
+    assert _given(points.MEETING_HELD, _payload(points.MEETING_HELD)) == []

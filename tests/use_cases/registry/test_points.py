@@ -242,3 +242,34 @@ def test_a_ranking_shares_ranks_on_ties_and_counts_only_its_period_and_branch(re
         register(queries.rank_points, staff("aodele"), branch_id="branch_outlets")
     with pytest.raises(Forbidden):
         register(queries.rank_points, staff("aodele"), district_id="outlets")
+
+
+def test_a_no_show_loses_a_point_once_and_one_who_is_no_party_member_nothing(register):
+    member, plain = _member(register), register(use_cases.register_person, **person_fields())["person_id"]
+    no_shows = [
+        {"registration_id": str(uuid.uuid4()), "person_id": who, "merchant_id": None, "district_id": "aodele"}
+        for who in (member, plain)
+    ]
+    register.run(use_cases.award_points, _checked_in(member))
+    event = _event("events", "no_shows_recorded", no_shows=no_shows, title="端午亲子露营节")
+    outcome = register.run(use_cases.award_points, event)
+    assert len(outcome["recorded"]) == 1
+    assert outcome["skipped"] == [{"rule": "no_show", "person_id": plain, "reason": "not a registered Party member"}]
+    register.run(use_cases.award_points, event)  # redelivered
+    entries = _ledger(register, member)
+    assert [(e["points"], e["rule"], e["source"]) for e in entries] == [
+        (2, "attended_activity", "events.checked_in"),
+        (-1, "no_show", "events.no_shows_recorded"),
+    ]
+    assert entries[1]["source_entity_id"] == no_shows[0]["registration_id"]
+    assert [r["balance"] for _, r in register.events("points_recorded")] == [2, 1]
+
+
+def test_coming_to_a_branch_meeting_earns_a_point_once(register):
+    member = _member(register)
+    meeting = _event("events", "meeting_held", attended=[member], excused=[], absent=[])
+    register.run(use_cases.award_points, meeting)
+    register.run(use_cases.award_points, meeting)
+    assert [(e["points"], e["rule"], e["source_entity_id"]) for e in _ledger(register, member)] == [
+        (1, "attended_meeting", meeting.payload["meeting_id"])
+    ]

@@ -3,7 +3,7 @@ deleted; a mistake is undone by a correction, a new entry naming the one it corr
 
 Points come from facts the other services announce, by rules of the configuration
 (``POINTS_RULES``: rule -> points, 0 turns a rule off), or from an administrator by hand (with a
-reason). Each rule gives a member points once per thing it rewards (a registration attended, a
+reason). A rule may take points away (a no-show's −1). Each rule gives a member points once per thing it rewards (a registration attended, a
 demand closed, a pairing ended), however often the fact is announced: ``award_key``.
 """
 
@@ -14,9 +14,11 @@ from alliance_platform.errors import ValidationError
 
 AWARD, MANUAL, CORRECTION = KINDS = POINTS_KINDS
 # The facts that give points, as ``source.event_type``, or an administrator's hand; the rules.
-CHECKED_IN, TICKET_CLOSED, PAIRING_ENDED, MANUAL_SOURCE = SOURCES = POINTS_SOURCES
+CHECKED_IN, TICKET_CLOSED, PAIRING_ENDED, MANUAL_SOURCE, NO_SHOWS_RECORDED, MEETING_HELD = SOURCES = POINTS_SOURCES
 RULES = {
     "attended_activity": CHECKED_IN,  # checked in at an activity's venue
+    "no_show": NO_SHOWS_RECORDED,  # registered for an activity (a seat held) and did not come
+    "attended_meeting": MEETING_HELD,  # checked in at a branch meeting (三会一课)
     "handled_demand": TICKET_CLOSED,  # the responsible person of a demand closed
     "good_rating": TICKET_CLOSED,  # ... that the merchant rated 4 or 5
     "completed_pairing": PAIRING_ENDED,  # a pairing (结对) the member was in ended
@@ -79,6 +81,17 @@ def _rewarded(source, payload):
         return found
     if source == PAIRING_ENDED:
         return [("completed_pairing", payload["person_id"], payload["pairing_id"], "完成结对帮扶")]
+    if source == NO_SHOWS_RECORDED:
+        return [
+            ("no_show", each["person_id"], each["registration_id"], f"报名未参加活动：{payload['title']}")
+            for each in payload["no_shows"]
+        ]
+    if source == MEETING_HELD:
+        # The meeting is the thing rewarded: a member is in its roll once.
+        return [
+            ("attended_meeting", person_id, payload["meeting_id"], f"参加组织生活：{payload['title']}")
+            for person_id in payload["attended"]
+        ]
     raise ValueError(f"no points rule for {source}")
 
 

@@ -257,6 +257,91 @@ class FloatingMemberTransferDue(Schema):
     transfer_due_on = fields.Date(required=True)
 
 
+# The floating member's transfer (组织关系转接) as a workflow: started, then transferred in (the
+# membership moved to the receiving branch) or declined. ``district_id`` is the receiving branch's.
+TRANSFER_DECLINE_REASONS = ("leaving_district_soon", "home_organisation_keeps", "member_declines", "other")
+TRANSFER_VIA = ("workflow", "direct")
+_TRANSFER = {
+    "transfer_id": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+    "person_id": "5b6c7d8e-9f01-4a2b-8c3d-4e5f6a7b8c9d",
+    "from_branch_id": "branch_wholesale_city",
+    "from_district_id": "wholesale_city",
+    "to_branch_id": "branch_wholesale_city",
+    "district_id": "wholesale_city",
+    "home_organisation": "义乌市稠城街道党工委",
+    "home_province": "浙江省",
+    "started_on": "2026-08-12",
+    "letter_no": "义稠党介〔2026〕017号",
+}
+
+
+class _Transfer(Schema):
+    transfer_id = fields.String(required=True)
+    person_id = fields.String(required=True)
+    from_branch_id = fields.String(required=True)
+    from_district_id = fields.String(required=True)
+    to_branch_id = fields.String(required=True)
+    district_id = fields.String(required=True)
+    home_organisation = fields.String(required=True)
+    home_province = fields.String(required=True)
+    started_on = fields.Date(required=True)
+    letter_no = fields.String(required=True, allow_none=True)
+
+
+@event_contract(
+    "registry",
+    "floating_member_transfer_started",
+    examples=[{**_TRANSFER, "started_at": "2026-08-12T02:15:00+00:00"}],
+)
+class FloatingMemberTransferStarted(_Transfer):
+    """A floating member's transfer to a receiving branch (``to_branch_id``, in ``district_id``)
+    was started, with the introduction letter's number (介绍信编号) if there is one."""
+
+    started_at = fields.AwareDateTime(required=True)
+
+
+@event_contract(
+    "registry",
+    "floating_member_transferred_in",
+    examples=[
+        {**_TRANSFER, "transferred_on": "2026-08-20", "via": "workflow"},
+        {
+            **_TRANSFER,
+            "started_on": "2026-08-20",
+            "letter_no": None,
+            "transferred_on": "2026-08-20",
+            "via": "direct",
+        },
+    ],
+)
+class FloatingMemberTransferredIn(_Transfer):
+    """A floating member's membership moved to the receiving branch on ``transferred_on``: a
+    started transfer completed (``via`` workflow) or a transfer recorded in one step (direct)."""
+
+    transferred_on = fields.Date(required=True)
+    via = fields.String(required=True, validate=validate.OneOf(TRANSFER_VIA))
+
+
+@event_contract(
+    "registry",
+    "floating_member_transfer_declined",
+    examples=[
+        {
+            **_TRANSFER,
+            "reason": "leaving_district_soon",
+            "note": "年底随店铺迁往济南",
+            "declined_at": "2026-08-15T06:00:00+00:00",
+        }
+    ],
+)
+class FloatingMemberTransferDeclined(_Transfer):
+    """A started transfer was declined with a reason: the membership stays where it is."""
+
+    reason = fields.String(required=True, validate=validate.OneOf(TRANSFER_DECLINE_REASONS))
+    note = fields.String(required=True, allow_none=True)
+    declined_at = fields.AwareDateTime(required=True)
+
+
 _HONOUR = {
     "honour_id": "c0ffee00-1234-4abc-8def-0123456789ab",
     "merchant_id": _MERCHANT["merchant_id"],

@@ -6,13 +6,14 @@ ID-card numbers are shown masked to everyone but an administrator. Lists come in
 cursor is refused for another query (``domain.paging``).
 """
 
+import uuid
 from datetime import datetime, time, timedelta
 
 from alliance_contracts.registry import HONOUR_KINDS
 from alliance_platform.errors import Forbidden, ServiceUnavailable, ValidationError
 
 from . import storage
-from .domain import access, membership, paging, pairings, people, points, systems
+from .domain import access, membership, paging, pairings, people, points, systems, transfers
 from .domain.days import CHINA, today
 from .domain.id_cards import UnreadableIdCard, rotation_report
 from .use_cases import (
@@ -84,7 +85,12 @@ def get_person(ctx, cmd):
     result = people.shown(person, id_card_no)
     member = storage.party_member(session, person["person_id"])
     if member is not None:
-        member["party_age"] = membership.party_age(member["joined_on"], today(ctx.now))
+        on_day = today(ctx.now)
+        member["party_age"] = membership.party_age(member["joined_on"], on_day)
+        latest = storage.latest_transfer(session, person["person_id"]) if member["floating"] else None
+        member["transfer_state"] = transfers.state(member, latest, on_day)
+        member["transfer"] = latest
+        member["activity_card"] = transfers.activity_card(member, on_day)
     result["party_member"] = member
     if cmd["include_history"]:
         result["history"] = storage.history(session, "person", person["person_id"])
@@ -192,7 +198,33 @@ def stats(ctx):
         "honours_by_kind": dict.fromkeys(HONOUR_KINDS, 0) | {row["kind"]: row["n"] for row in counts["by_honour"]},
         "floating_members": counts["floating"]["floating"],
         "floating_members_due_for_transfer": counts["floating"]["due"],
+        "transfers_started": counts["transfers"]["started"],
+        "transfers_declined": counts["transfers"]["declined"],
     }
+
+
+def list_transfers(ctx, cmd):
+    """Floating members' transfers, newest first, whose member's branch or receiving branch lies in
+    the caller's districts; an unknown branch is an error, not an empty page."""
+    session = ctx.session
+    for field in ("branch_id", "to_branch_id"):
+        if field in cmd and storage.party_branch(session, cmd[field]) is None:
+            raise ValidationError("unknown branch", {field: [f"no Party branch {cmd[field]!r}"]})
+    if "person_id" in cmd:
+        load_member(session, cmd["person_id"])
+    query = paging.query_of(cmd)
+    after = paging.decode_cursor(cmd["cursor"], query)
+    if after is not None:
+        try:
+            at, _, transfer_id = after.partition("|")
+            after = (datetime.fromisoformat(at), str(uuid.UUID(transfer_id)))
+        except ValueError as exc:
+            raise ValidationError("invalid cursor", {"cursor": ["not a cursor this service issued"]}) from exc
+    districts = access.narrow_districts(ctx.caller, None)
+    rows = storage.list_transfers(session, cmd, districts, after, cmd["limit"] + 1)
+    key = lambda row: f"{row['started_at'].isoformat()}|{row['transfer_id']}"  # noqa: E731
+    items, next_cursor = paging.page(rows, cmd["limit"], query, key=key)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def list_systems(ctx, cmd):

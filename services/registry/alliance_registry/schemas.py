@@ -30,6 +30,9 @@ from .domain.sign_in import CODE_DIGITS
 from .domain.systems import DEFAULT_TTL as SYSTEM_DEFAULT_TTL
 from .domain.systems import KINDS as SYSTEM_KINDS
 from .domain.systems import LONGEST_TTL as SYSTEM_LONGEST_TTL
+from .domain.transfers import DECLINE_REASONS, MAX_LETTER_NO, MAX_NOTE
+from .domain.transfers import STATES as TRANSFER_STATES
+from .domain.transfers import STATUSES as TRANSFER_STATUSES
 
 MAX_PAGE = 100
 MAX_AUDIENCE_PAGE = 1000
@@ -190,6 +193,37 @@ class RegisterPartyMember(Schema):
 class RecordTransferIn(Schema):
     person_id = fields.UUID(required=True)
     transferred_on = fields.Date(load_default=None)
+
+
+class StartTransfer(Schema):
+    """A floating member's transfer (组织关系转接) to ``to_branch_id`` (default: the member's branch)."""
+
+    person_id = fields.UUID(required=True)
+    to_branch_id = _text(MAX_ORGANISATION_ID, load_default=None)
+    started_on = fields.Date(load_default=None)  # default today
+    letter_no = _text(MAX_LETTER_NO, load_default=None)  # 介绍信编号
+    note = _text(MAX_NOTE, load_default=None)
+
+
+class CompleteTransfer(Schema):
+    transfer_id = fields.UUID(required=True)
+    completed_on = fields.Date(load_default=None)  # default today
+
+
+class DeclineTransfer(Schema):
+    transfer_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(DECLINE_REASONS))
+    note = _text(MAX_NOTE, load_default=None)
+
+
+class ListTransfers(Schema):
+    """Transfers newest first; ``branch_id``: from or to that branch, ``to_branch_id``: to it."""
+
+    status = fields.String(validate=validate.OneOf(TRANSFER_STATUSES))
+    person_id = fields.UUID()
+    branch_id = _text(MAX_ORGANISATION_ID)
+    to_branch_id = _text(MAX_ORGANISATION_ID)
+    limit, cursor = _paging()
 
 
 # Honours and pairings ---------------------------------------------------------------------------
@@ -576,12 +610,50 @@ class _Membership(Schema):
     transfer_due_on = _maybe(fields.Date)
 
 
+class ActivityCard(Schema):
+    """The floating member's activity card (流动党员活动证): valid six months from its issue."""
+
+    card_no = _maybe(fields.String)
+    issued_on = fields.Date(required=True)
+    valid_until = fields.Date(required=True)
+    expired = fields.Boolean(required=True)
+    days_left = _count()
+
+
+class Transfer(Schema):
+    """A floating member's transfer: started, then completed (the membership moved to
+    ``to_branch_id``) or declined with a reason."""
+
+    transfer_id = _id()
+    person_id = _id()
+    from_branch_id = _str()
+    from_district_id = _str()
+    to_branch_id = _str()
+    to_district_id = _str()
+    status = _str(validate=validate.OneOf(TRANSFER_STATUSES))
+    started_on = fields.Date(required=True)
+    letter_no = _maybe(fields.String)
+    note = _maybe(fields.String)
+    completed_on = _maybe(fields.Date)
+    decline_reason = _maybe(fields.String, validate=validate.OneOf(DECLINE_REASONS))
+    decline_note = _maybe(fields.String)
+    started_at = fields.AwareDateTime(required=True)
+    started_by = _maybe(fields.String)
+    closed_at = _maybe(fields.AwareDateTime)
+    closed_by = _maybe(fields.String)
+
+
 class PersonsMembership(_Membership):
-    """A person's Party membership as ``get_person`` shows it, with the branch's district."""
+    """A person's Party membership as ``get_person`` shows it, with the branch's district; a
+    floating member's transfer state (due, not due, or the latest transfer's status), that
+    transfer, and the activity card's period."""
 
     branch_district_id = _str()
     transferred_in_on = _maybe(fields.Date)
     party_age = _count()
+    transfer_state = fields.String(allow_none=True, validate=validate.OneOf(TRANSFER_STATES))
+    transfer = fields.Nested(Transfer, allow_none=True)
+    activity_card = fields.Nested(ActivityCard, allow_none=True)
 
 
 class Person(Schema):
@@ -729,6 +801,8 @@ class Stats(Schema):
     honours_by_kind = _counts()
     floating_members = _count()
     floating_members_due_for_transfer = _count()
+    transfers_started = fields.Integer(validate=validate.Range(min=0))  # open now
+    transfers_declined = fields.Integer(validate=validate.Range(min=0))
 
 
 class ImportReport(Schema):
@@ -825,3 +899,4 @@ MerchantPage = page_of(Merchant)
 PersonPage = page_of(Person)
 HonourPage = page_of(Honour)
 OrganisationHistory = page_of(OrganisationVersion)
+TransferPage = page_of(Transfer)

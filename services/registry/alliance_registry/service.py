@@ -171,6 +171,39 @@ class RegistryService(AllianceService):
     def record_transfer_in(self, cmd):
         return use_cases.record_transfer_in(self.ctx(), cmd)
 
+    # The transfer as a workflow (组织关系转接): started, then completed or declined.
+
+    @rpc(
+        schema=s.StartTransfer,
+        result=s.Transfer,
+        allow=MEMBER_KEEPERS,
+        route="POST /people/{person_id}/transfers",
+    )
+    def start_transfer(self, cmd):
+        return use_cases.start_transfer(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.CompleteTransfer,
+        result=s.Transfer,
+        allow=MEMBER_KEEPERS,
+        route="POST /transfers/{transfer_id}/complete",
+    )
+    def complete_transfer(self, cmd):
+        return use_cases.complete_transfer(self.ctx(), cmd)
+
+    @rpc(
+        schema=s.DeclineTransfer,
+        result=s.Transfer,
+        allow=MEMBER_KEEPERS,
+        route="POST /transfers/{transfer_id}/decline",
+    )
+    def decline_transfer(self, cmd):
+        return use_cases.decline_transfer(self.ctx(), cmd)
+
+    @rpc(schema=s.ListTransfers, result=s.TransferPage, allow=READERS, read_only=True, route="GET /transfers")
+    def list_transfers(self, cmd):
+        return queries.list_transfers(self.ctx(), cmd)
+
     @timer(interval="TRANSFER_CHECK_INTERVAL", eager=True)
     def announce_due_transfers(self):
         return timers.announce_due_transfers(self.ctx())

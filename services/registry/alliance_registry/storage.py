@@ -7,6 +7,7 @@ only the sealed number, its keyed digest and the masked form are stored (``domai
 """
 
 import json
+import uuid
 from contextlib import contextmanager
 from datetime import date, datetime
 
@@ -534,6 +535,105 @@ def claim_due_transfers(session, today, now, batch):
     )
 
 
+# Transfers (组织关系转接, domain/transfers.py) ---------------------------------------------------
+
+TRANSFER_COLUMNS = (
+    "t.id::text AS transfer_id, t.person_id::text AS person_id, t.from_branch_id, fo.district_id AS from_district_id,"
+    " t.to_branch_id, tob.district_id AS to_district_id, t.status, t.started_on, t.letter_no, t.note,"
+    " t.completed_on, t.decline_reason, t.decline_note, t.started_at, t.started_by, t.closed_at, t.closed_by"
+)
+TRANSFER_FROM = (
+    " FROM member_transfers t JOIN organisations fo ON fo.id = t.from_branch_id"
+    " JOIN organisations tob ON tob.id = t.to_branch_id"
+)
+
+
+def transfer(session, transfer_id, *, lock=False):
+    return session.fetchone(
+        f"SELECT {TRANSFER_COLUMNS}{TRANSFER_FROM} WHERE t.id = %s" + (" FOR UPDATE OF t" if lock else ""),
+        (str(transfer_id),),
+    )
+
+
+def open_transfer(session, person_id):
+    return session.fetchone(
+        f"SELECT {TRANSFER_COLUMNS}{TRANSFER_FROM} WHERE t.person_id = %s AND t.status = 'started'", (str(person_id),)
+    )
+
+
+def latest_transfer(session, person_id):
+    return session.fetchone(
+        f"SELECT {TRANSFER_COLUMNS}{TRANSFER_FROM} WHERE t.person_id = %s ORDER BY t.started_at DESC, t.id LIMIT 1",
+        (str(person_id),),
+    )
+
+
+def insert_transfer(session, fields, caller, now):
+    """A transfer, started (or, with ``completed_on``, completed at once); returns it as read."""
+    row = {
+        "id": str(uuid.uuid4()),
+        "completed_on": None,
+        "letter_no": None,
+        "note": None,
+        **fields,
+        "by": _actor(caller),
+        "now": now,
+    }
+    session.execute(
+        "INSERT INTO member_transfers (id, person_id, from_branch_id, to_branch_id, status, started_on, letter_no,"
+        " note, completed_on, started_at, started_by, closed_at, closed_by)"
+        " VALUES (%(id)s, %(person_id)s, %(from_branch_id)s, %(to_branch_id)s, %(status)s, %(started_on)s,"
+        " %(letter_no)s, %(note)s, %(completed_on)s, %(now)s, %(by)s,"
+        " CASE WHEN %(status)s = 'started' THEN NULL ELSE %(now)s END,"
+        " CASE WHEN %(status)s = 'started' THEN NULL ELSE %(by)s END)",
+        row,
+    )
+    return transfer(session, row["id"])
+
+
+def close_transfer(session, transfer_id, columns, caller, now):
+    """Complete or decline a started transfer (``columns``: status and its details)."""
+    assignments = ", ".join(f"{column} = %({column})s" for column in columns)
+    session.execute(
+        f"UPDATE member_transfers SET {assignments}, closed_at = %(now)s, closed_by = %(by)s WHERE id = %(id)s",
+        {**columns, "now": now, "by": _actor(caller), "id": str(transfer_id)},
+    )
+    return transfer(session, transfer_id)
+
+
+def move_membership(session, person_id, branch_id, transferred_on):
+    """The membership moves to ``branch_id`` (the receiving branch) on ``transferred_on``."""
+    session.execute(
+        "UPDATE party_members SET branch_id = %s, transferred_in_on = %s WHERE person_id = %s",
+        (branch_id, transferred_on, str(person_id)),
+    )
+
+
+def list_transfers(session, filters, districts, after, limit):
+    """Transfers matching ``filters`` whose member's branch or receiving branch lies in ``districts``
+    (None: all), newest first, after the key ``after`` (``started_at|id``), at most ``limit``."""
+    where, params = [], {"limit": limit}
+    if districts is not None:
+        where.append("(fo.district_id = ANY(%(districts)s) OR tob.district_id = ANY(%(districts)s))")
+        params["districts"] = list(districts)
+    for field, column in (("status", "t.status"), ("person_id", "t.person_id"), ("to_branch_id", "t.to_branch_id")):
+        if field in filters:
+            where.append(f"{column} = %({field})s")
+            params[field] = str(filters[field])
+    if "branch_id" in filters:
+        where.append("(t.from_branch_id = %(branch_id)s OR t.to_branch_id = %(branch_id)s)")
+        params["branch_id"] = filters["branch_id"]
+    if after is not None:
+        where.append("(t.started_at, t.id) < (%(after_at)s, %(after_id)s)")
+        params["after_at"], params["after_id"] = after
+    return session.fetchall(
+        f"SELECT {TRANSFER_COLUMNS}{TRANSFER_FROM}"
+        + _where(where)
+        + " ORDER BY t.started_at DESC, t.id DESC LIMIT %(limit)s",
+        params,
+    )
+
+
 # ID-card keys -----------------------------------------------------------------------------------
 
 
@@ -895,6 +995,13 @@ def counts(session, districts, today):
             " FROM party_members pm JOIN organisations o ON o.id = pm.branch_id"
             f" WHERE pm.floating AND pm.transferred_in_on IS NULL{in_scope.replace('district_id', 'o.district_id')}",
             {**scope, "today": today},
+        ),
+        "transfers": session.fetchone(
+            "SELECT count(*) FILTER (WHERE t.status = 'started') AS started,"
+            " count(*) FILTER (WHERE t.status = 'declined') AS declined"
+            " FROM member_transfers t JOIN organisations o ON o.id = t.from_branch_id"
+            f" WHERE true{in_scope.replace('district_id', 'o.district_id')}",
+            scope,
         ),
     }
 

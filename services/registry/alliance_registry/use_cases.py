@@ -31,6 +31,7 @@ from .domain import (
     points,
     roster,
     systems,
+    transfers,
 )
 from .domain import sign_in as signing
 from .domain.days import today
@@ -468,16 +469,135 @@ def register_party_member(ctx, cmd):
 
 
 def record_transfer_in(ctx, cmd):
+    """The transfer in, recorded in one step (released 1.0.0): completes the member's open transfer
+    (the membership moves to its receiving branch), or records a completed one to the member's branch."""
     session = ctx.session
     member = storage.party_member(session, cmd["person_id"], lock=True)
     if member is None:
         raise NotFound(f"{cmd['person_id']} is not a registered Party member")
     ctx.caller.require_district(member["branch_district_id"])
-    transferred_on = membership.transferred_on(member, cmd["transferred_on"], today(ctx.now))
-    storage.record_transfer_in(session, member["person_id"], transferred_on)
-    details = {"branch_id": member["branch_id"], "transferred_on": transferred_on}
+    on_day = today(ctx.now)
+    transferred_on = membership.transferred_on(member, cmd["transferred_on"], on_day)
+    started = storage.open_transfer(session, member["person_id"])
+    if started is not None:
+        day = transfers.completed_on(started, transferred_on, on_day)
+        done = _complete(ctx, member, started, day)
+    else:
+        done = storage.insert_transfer(
+            session,
+            {
+                "person_id": member["person_id"],
+                "from_branch_id": member["branch_id"],
+                "to_branch_id": member["branch_id"],
+                "status": transfers.COMPLETED,
+                "started_on": transferred_on,
+                "completed_on": transferred_on,
+            },
+            ctx.caller,
+            ctx.now,
+        )
+        storage.move_membership(session, member["person_id"], member["branch_id"], transferred_on)
+        _announce_transfer(ctx, "floating_member_transferred_in", member, done, via=transfers.VIA_DIRECT)
+    details = {"branch_id": done["to_branch_id"], "transferred_on": transferred_on, "transfer_id": done["transfer_id"]}
     storage.remember(session, "person", member["person_id"], "transferred_in", details, ctx.caller, ctx.now)
-    return {**member, "transferred_in_on": transferred_on}
+    moved = storage.party_member(session, member["person_id"])
+    return {**moved, "person_id": member["person_id"]}
+
+
+def _load_transfer(ctx, transfer_id):
+    """A transfer, locked, with its member (locked), for a caller of either branch's district."""
+    found = storage.transfer(ctx.session, transfer_id, lock=True)
+    if found is None:
+        raise NotFound(f"no transfer {transfer_id}")
+    access.require_districts_any(ctx.caller, (found["from_district_id"], found["to_district_id"]))
+    member = storage.party_member(ctx.session, found["person_id"], lock=True)
+    return found, member
+
+
+def start_transfer(ctx, cmd):
+    """Start a floating member's transfer to a receiving Party branch (the local one by default)."""
+    session = ctx.session
+    member = load_member(session, cmd["person_id"], lock=True)
+    ctx.caller.require_district(member["branch_district_id"])
+    on_day = today(ctx.now)
+    transfers.check_can_start(member, storage.open_transfer(session, member["person_id"]))
+    branch = load_branch(session, cmd["to_branch_id"] or member["branch_id"], to_join=True)
+    started = storage.insert_transfer(
+        session,
+        {
+            "person_id": member["person_id"],
+            "from_branch_id": member["branch_id"],
+            "to_branch_id": branch["id"],
+            "status": transfers.STARTED,
+            "started_on": transfers.started_on(member, cmd["started_on"], on_day),
+            "letter_no": cmd["letter_no"],
+            "note": cmd["note"],
+        },
+        ctx.caller,
+        ctx.now,
+    )
+    _announce_transfer(ctx, "floating_member_transfer_started", member, started)
+    details = {k: started[k] for k in ("transfer_id", "to_branch_id", "started_on", "letter_no")}
+    storage.remember(session, "person", member["person_id"], "transfer_started", details, ctx.caller, ctx.now)
+    return started
+
+
+def complete_transfer(ctx, cmd):
+    """The transfer completed: the membership moves to the receiving branch on the day given."""
+    started, member = _load_transfer(ctx, cmd["transfer_id"])
+    transfers.check_open(started, "be completed")
+    day = transfers.completed_on(started, cmd["completed_on"], today(ctx.now))
+    load_branch(ctx.session, started["to_branch_id"], to_join=True)
+    done = _complete(ctx, member, started, day)
+    details = {"branch_id": done["to_branch_id"], "transferred_on": day, "transfer_id": done["transfer_id"]}
+    storage.remember(ctx.session, "person", member["person_id"], "transferred_in", details, ctx.caller, ctx.now)
+    return done
+
+
+def _complete(ctx, member, started, day):
+    done = storage.close_transfer(
+        ctx.session, started["transfer_id"], {"status": transfers.COMPLETED, "completed_on": day}, ctx.caller, ctx.now
+    )
+    storage.move_membership(ctx.session, member["person_id"], done["to_branch_id"], day)
+    _announce_transfer(ctx, "floating_member_transferred_in", member, done, via=transfers.VIA_WORKFLOW)
+    return done
+
+
+def decline_transfer(ctx, cmd):
+    """The transfer declined, with a reason of the closed list: the membership stays where it is."""
+    started, member = _load_transfer(ctx, cmd["transfer_id"])
+    transfers.check_open(started, "be declined")
+    transfers.check_decline(cmd["reason"], cmd["note"])
+    columns = {"status": transfers.DECLINED, "decline_reason": cmd["reason"], "decline_note": cmd["note"]}
+    declined = storage.close_transfer(ctx.session, started["transfer_id"], columns, ctx.caller, ctx.now)
+    _announce_transfer(ctx, "floating_member_transfer_declined", member, declined)
+    details = {"transfer_id": declined["transfer_id"], "reason": cmd["reason"], "note": cmd["note"]}
+    storage.remember(ctx.session, "person", member["person_id"], "transfer_declined", details, ctx.caller, ctx.now)
+    return declined
+
+
+def _announce_transfer(ctx, event_type, member, transfer, **extra):
+    """A transfer's event: ``district_id`` is the receiving branch's (whose secretary is told)."""
+    payload = {
+        "transfer_id": transfer["transfer_id"],
+        "person_id": member["person_id"],
+        "from_branch_id": transfer["from_branch_id"],
+        "from_district_id": transfer["from_district_id"],
+        "to_branch_id": transfer["to_branch_id"],
+        "district_id": transfer["to_district_id"],
+        "home_organisation": member["home_organisation"],
+        "home_province": member["home_province"],
+        "started_on": transfer["started_on"],
+        "letter_no": transfer["letter_no"],
+    }
+    if event_type == "floating_member_transferred_in":
+        payload.update(transferred_on=transfer["completed_on"], via=extra["via"])
+    elif event_type == "floating_member_transfer_declined":
+        payload.update(reason=transfer["decline_reason"], note=transfer["decline_note"], declined_at=ctx.now)
+    else:
+        payload["started_at"] = transfer["started_at"]
+    ctx.session.publish(event_type, payload, aggregate_id=member["person_id"])
+    log.info("transfer announced", event_type=event_type, transfer_id=transfer["transfer_id"])
 
 
 def announce_transfer_due(ctx, member):

@@ -68,3 +68,9 @@ def require_districts(caller, districts):
     outside = sorted({str(d) for d in districts if not caller.covers_district(d)})
     if outside:
         raise Forbidden(f"{caller.kind} {caller.subject} may not reach records of districts {outside}")
+
+
+def require_districts_any(caller, districts):
+    """The caller acts for at least one of ``districts`` (a transfer: either branch's district)."""
+    if not any(caller.covers_district(d) for d in districts):
+        raise Forbidden(f"{caller.kind} {caller.subject} may not reach records of districts {sorted(set(districts))}")

@@ -505,13 +505,14 @@ def record_transfer_in(ctx, cmd):
 
 
 def _load_transfer(ctx, transfer_id):
-    """A transfer, locked, with its member (locked), for a caller of either branch's district."""
-    found = storage.transfer(ctx.session, transfer_id, lock=True)
+    """A transfer with its member, both locked (the member first, as record_transfer_in and
+    start_transfer lock them: no deadlock between them), for a caller of either branch's district."""
+    found = storage.transfer(ctx.session, transfer_id)
     if found is None:
         raise NotFound(f"no transfer {transfer_id}")
     access.require_districts_any(ctx.caller, (found["from_district_id"], found["to_district_id"]))
     member = storage.party_member(ctx.session, found["person_id"], lock=True)
-    return found, member
+    return storage.transfer(ctx.session, transfer_id, lock=True), member
 
 
 def start_transfer(ctx, cmd):

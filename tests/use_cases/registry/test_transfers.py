@@ -5,13 +5,17 @@ member's record showing the state and the activity card's period; the list, its 
 
 from datetime import timedelta
 
+import eventlet
 import pytest
 
+from alliance_platform.entrypoints import load_arguments
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
 from alliance_registry import queries, use_cases
 from alliance_registry.domain.days import today
+from alliance_registry.service import RegistryService
+from tests.support.helpers import wait_until
 
-from .conftest import NOON, staff
+from .conftest import ADMIN, NOON, SETTINGS, staff
 from .samples import person_fields
 
 TODAY = today(NOON)
@@ -216,3 +220,28 @@ def test_transfers_are_listed_newest_first_by_status_and_branch_in_pages(registe
         register(queries.list_transfers, limit=2, status="started", cursor=first["next_cursor"])
     stats = register(queries.stats)
     assert (stats["transfers_started"], stats["transfers_declined"]) == (2, 1)
+
+
+def test_two_starts_at_once_make_one_transfer_the_second_a_conflict(register, use_case):
+    """The second start waits for the member the first holds, then sees its open transfer."""
+    person_id = _floating(register)
+    cmd = load_arguments(RegistryService.start_transfer.rpc_schema, (), {"person_id": person_id})
+    outcome = {}
+
+    def second():
+        try:
+            register(use_cases.start_transfer, person_id=person_id)
+        except Conflict as exc:
+            outcome["refused"] = exc
+
+    with use_case("registry", caller=ADMIN, now=NOON, settings=SETTINGS) as ctx:
+        use_cases.start_transfer(ctx, cmd)
+        waiter = eventlet.spawn(second)
+        wait_until(
+            lambda: register.db("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"),
+            message="the second start waiting on the member's lock",
+        )
+    waiter.wait()
+    assert "already open" in str(outcome["refused"])
+    assert register.count("member_transfers") == 1
+    assert register.event_types().count("floating_member_transfer_started") == 1

@@ -235,10 +235,11 @@ class ActivityReminderDue(_Activity):
 @event_contract(
     "events",
     "activity_completed",
-    examples=[{**_BASE, "attended": 412, "no_shows": 88, "points_awarded": 2060, "completed_at": WHEN}],
+    examples=[{**_BASE, "attended": 412, "no_shows": 88, "points_awarded": 0, "completed_at": WHEN}],
 )
 class ActivityCompleted(_Activity):
-    """The activity ended: attendance counted, no-shows recorded, participation points awarded."""
+    """The activity ended: attendance counted, no-shows recorded (by name in ``no_shows_recorded``).
+    ``points_awarded``: deprecated, 0 — points are the registry's ledger's (``points_recorded``)."""
 
     attended = fields.Integer(required=True)
     no_shows = fields.Integer(required=True)

@@ -8,6 +8,7 @@ from alliance_platform.errors import Forbidden, NotFound
 from alliance_platform.paging import decode_cursor, page
 
 from . import storage
+from .domain import activity as activities
 from .domain import check_in, lifecycle, meetings, organisers, registration
 from .use_cases import known_branch, load_activity, load_meeting
 
@@ -80,7 +81,9 @@ def attendance(ctx, cmd):
 
 
 def stats(ctx, cmd):
-    """The figures of a period: activities by type and district, registrations, attendance, points."""
+    """The figures of a period: activities by type and district, registrations, attendance, and
+    who came most often. ``points_awarded`` and the tops' ``points`` are deprecated (0): points are
+    the registry's ledger's (``points_balance``, ``points_ranking``)."""
     figures = storage.period_figures(ctx.session, cmd["since"], cmd["until"])
     counted = figures["registrations"]
     return {
@@ -90,7 +93,7 @@ def stats(ctx, cmd):
         "activities_by_district": figures["by_district"],
         **counted,
         "attendance_rate": check_in.rate(counted["attended"], counted["attended"] + counted["no_shows"]),
-        "points_awarded": figures["points_awarded"],
+        "points_awarded": activities.DEPRECATED_POINTS,
         "top_participants": figures["top_participants"],
         "top_merchants": figures["top_merchants"],
     }

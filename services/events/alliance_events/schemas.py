@@ -327,7 +327,8 @@ class ActivitySeatsOut(ActivityOut):
 
 
 class CompletedActivityOut(ActivityOut):
-    """A completed activity, who came, who did not, and the points each who came was given."""
+    """A completed activity, who came and who did not. ``points_per_person``: deprecated, 0 — points
+    are the registry's ledger's (its rules: attended_activity, no_show)."""
 
     attended = fields.Integer(required=True)
     no_shows = fields.Integer(required=True)
@@ -452,7 +453,8 @@ class MerchantPointsOut(Schema):
 
 class StatsOut(Schema):
     """The figures of a period: activities by type and by organising district, registrations by
-    outcome, attendance, points; the top ten participants and merchants by points."""
+    outcome, attendance; the top ten participants and merchants by activities attended.
+    ``points_awarded`` and the tops' ``points``: deprecated, 0 (points are the registry's ledger's)."""
 
     since = fields.AwareDateTime(required=True)
     until = fields.AwareDateTime(required=True)

@@ -12,9 +12,9 @@ from .settings import SettingsProvider
 
 class EventsService(AllianceService):
     """Activities run jointly by the three districts (活动联抓): promotions coordinated across districts,
-        trainings, visits, tutoring, evaluations; registration with seats, quotas and a waiting list
-        whose freed seats are offered in turn; check-in, attendance and participation points; and the
-    branches' own meetings (三会一课) against the rhythm they are due in."""
+    trainings, visits, tutoring, evaluations; registration with seats, quotas and a waiting list
+    whose freed seats are offered in turn; check-in (offline too: a device's roster, its scans
+    uploaded later) and attendance; and the branches' own meetings (三会一课) against the rhythm they are due in."""
 
     name = "events"
 

@@ -11,7 +11,6 @@ from .domain.meetings import check_rhythm
 
 @dataclass(frozen=True)
 class Settings:
-    points: dict  # activity type -> participation points per attended activity; "default" for the rest
     timezone: ZoneInfo  # dates of recurring activities are generated in it
     offer_valid: timedelta  # how long a waiting-list offer holds its seat (never past the activity's start)
     meeting_rhythm: dict  # meeting kind -> monthly, quarterly, half_yearly or yearly (三会一课)
@@ -23,7 +22,6 @@ class Settings:
     @classmethod
     def from_config(cls, config):
         return cls(
-            points=dict(config["PARTICIPATION_POINTS"]),
             timezone=ZoneInfo(config["TIMEZONE"]),
             offer_valid=timedelta(minutes=float(config["OFFER_VALID_MINUTES"])),
             meeting_rhythm=check_rhythm(config["BRANCH_MEETING_RHYTHM"]),
@@ -32,9 +30,6 @@ class Settings:
             activity_door_opens=timedelta(minutes=float(config.get("ACTIVITY_CHECK_IN_OPENS_MINUTES", 120))),
             check_in_skew=timedelta(seconds=float(config.get("CHECK_IN_CLOCK_SKEW_SECONDS", 300))),
         )
-
-    def points_for(self, activity_type):
-        return int(self.points.get(activity_type, self.points["default"]))
 
 
 class SettingsProvider(DependencyProvider):

@@ -407,14 +407,9 @@ def mark_no_shows(session, activity_id):
     )
 
 
-def award_points(session, activity_id, points, now):
-    """``points`` to each registrant who attended (once per person and activity): how many."""
+def count_attended(session, activity_id):
     return session.fetchval(
-        "WITH awarded AS (INSERT INTO points (activity_id, person_id, merchant_id, points, awarded_at)"
-        " SELECT activity_id, person_id, merchant_id, %s, %s FROM registrations"
-        f" WHERE activity_id = %s AND status = {_literal(ATTENDED)} ON CONFLICT DO NOTHING RETURNING 1)"
-        " SELECT count(*) FROM awarded",
-        (points, now, activity_id),
+        f"SELECT count(*) FROM registrations WHERE activity_id = %s AND status = {_literal(ATTENDED)}", (activity_id,)
     )
 
 
@@ -511,8 +506,8 @@ _IN_PERIOD = f"a.starts_at >= %(since)s AND a.starts_at < %(until)s AND a.status
 
 def period_figures(session, since, until):
     """Activities by type and by organising district, registrations by outcome, the top ten
-    participants and merchants by points, and the points awarded, for activities starting in
-    [since, until) (drafts aside)."""
+    participants and merchants by activities attended, for activities starting in [since, until)
+    (drafts aside)."""
     params = {"since": since, "until": until}
     by_type = session.fetchall(
         f"SELECT type AS key, count(*) AS activities FROM activities a WHERE {_IN_PERIOD} GROUP BY 1 ORDER BY 1",
@@ -532,19 +527,17 @@ def period_figures(session, since, until):
         f" FROM registrations r JOIN activities a ON a.id = r.activity_id WHERE {_IN_PERIOD}",
         params,
     )
+    # Those who came most often, people and shops (points are the registry's ledger's: none here).
     top = session.fetchall(
-        "SELECT p.person_id, sum(p.points) AS points, count(*) AS activities FROM points p"
-        f" JOIN activities a ON a.id = p.activity_id WHERE {_IN_PERIOD} GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
-        params,
-    )
-    points_awarded = session.fetchval(
-        f"SELECT coalesce(sum(p.points), 0) FROM points p JOIN activities a ON a.id = p.activity_id WHERE {_IN_PERIOD}",
+        f"SELECT r.person_id, 0 AS points, count(*) AS activities FROM registrations r"
+        f" JOIN activities a ON a.id = r.activity_id WHERE {_IN_PERIOD} AND r.status = {_literal(ATTENDED)}"
+        " GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 10",
         params,
     )
     merchants = session.fetchall(
-        "SELECT p.merchant_id::text, sum(p.points) AS points FROM points p"
-        f" JOIN activities a ON a.id = p.activity_id WHERE {_IN_PERIOD} AND p.merchant_id IS NOT NULL"
-        " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+        "SELECT r.merchant_id::text, 0 AS points FROM registrations r"
+        f" JOIN activities a ON a.id = r.activity_id WHERE {_IN_PERIOD} AND r.status = {_literal(ATTENDED)}"
+        " AND r.merchant_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 10",
         params,
     )
     return {
@@ -553,7 +546,6 @@ def period_figures(session, since, until):
         "registrations": registrations,
         "top_participants": top,
         "top_merchants": merchants,
-        "points_awarded": int(points_awarded),
     }
 
 

@@ -135,13 +135,15 @@ def cancel_activity(ctx, cmd):
 
 
 def complete_activity(ctx, cmd):
-    """Close the books: who came, who did not, and participation points for those who came."""
+    """Close the books: who came and who did not. Points are the registry's ledger's alone (its
+    ``POINTS_RULES``: attended_activity from ``checked_in``, no_show from ``no_shows_recorded``);
+    the released ``points_per_person`` and ``points_awarded`` stay, deprecated, at 0."""
     current = _managed(ctx, cmd["activity_id"])
     status = lifecycle.next_state(current["status"], "complete")
     absent = sorted(storage.mark_no_shows(ctx.session, current["id"]), key=lambda r: r["registration_id"])
     no_shows = len(absent)
-    per_person = ctx.settings.points_for(current["type"])
-    attended = storage.award_points(ctx.session, current["id"], per_person, ctx.now)
+    per_person = activities.DEPRECATED_POINTS
+    attended = storage.count_attended(ctx.session, current["id"])
     completed = storage.mark_completed(ctx.session, current["id"], status, ctx.now)
     _announce(
         ctx,
@@ -149,7 +151,7 @@ def complete_activity(ctx, cmd):
         "activity_completed",
         attended=attended,
         no_shows=no_shows,
-        points_awarded=attended * per_person,
+        points_awarded=activities.DEPRECATED_POINTS,
         completed_at=ctx.now,
     )
     # Who held a seat and did not come, by name: the registry's points ledger takes its no-show

@@ -7,7 +7,8 @@ command changes nothing.
 The commands are read from the service class, so a new one without a case here fails the test.
 """
 
-from contextlib import ExitStack
+import uuid
+from contextlib import ExitStack, suppress
 
 import psycopg
 from psycopg.rows import dict_row
@@ -37,6 +38,9 @@ COMMANDS = {
     "nominate": (("organiser",), [{"merchant_id": "<another merchant>", "reason": "诚信经营"}]),
     "vote": (("newcomer", "merchant"), [{"merchant_id": "<nominee>"}]),
     "close_evaluation": (("organiser", "admin"), [{}]),
+    # Offline check-in: an upload follows its device's download (World.call downloads first).
+    "download_roster": (("organiser", "admin"), [{"device_id": "pad-1"}]),
+    "upload_scans": (("organiser",), [{"device_id": "pad-1", "scans": "<a scan of the code>"}]),
 }
 # They name a registration, not the activity.
 REGISTRATION_COMMANDS = {"cancel_registration", "accept_offer", "decline_offer"}
@@ -136,7 +140,15 @@ class World:
             "<another merchant>": self.other_merchant,
             "<nominee>": self.nominee,
         }
-        arguments = {k: filled.get(v, v) for k, v in arguments.items()}
+        if arguments.get("scans") == "<a scan of the code>":
+            if context["code"] is None:
+                return None  # nobody registered: no code to scan
+            scan = {"nonce": str(uuid.uuid4()), "code": context["code"], "scanned_at": START.isoformat()}
+            arguments = {**arguments, "scans": [scan]}
+            # The device's roster (refused where check-in is: the upload is refused then too).
+            with suppress(AllianceError):
+                self.events(kind).download_roster(activity_id=context["activity_id"], device_id=arguments["device_id"])
+        arguments = {k: filled.get(v, v) if isinstance(v, str) else v for k, v in arguments.items()}
         if method in REGISTRATION_COMMANDS:
             if arguments["registration_id"] is None:
                 return None  # an activity without registrations: nothing to name
@@ -154,6 +166,7 @@ class World:
         counts = self.db.execute(
             "SELECT (SELECT count(*) FROM nominations) AS nominations, (SELECT count(*) FROM votes) AS votes,"
             " (SELECT count(*) FROM points) AS points, (SELECT count(*) FROM outbox) AS events,"
+            " (SELECT count(*) FROM check_in_scans) AS scans,"
             " (SELECT count(*) FROM activities) AS activities"
         ).fetchone()
         return row, registrations, counts

@@ -131,10 +131,13 @@ def test_check_in_no_shows_points_and_attendance(events):
         done = organiser.events.complete_activity(activity_id=activity_id)
         figures = organiser.events.attendance(activity_id=activity_id)
     assert checked["status"] == "attended"
-    assert (done["attended"], done["no_shows"], done["points_per_person"]) == (1, 1, 10)
+    # Points are the registry's ledger's: the released points fields stay, deprecated, at 0.
+    assert (done["attended"], done["no_shows"], done["points_per_person"]) == (1, 1, 0)
     assert (figures["attended"], figures["no_shows"], figures["attendance_rate"]) == (1, 1, 0.5)
     [completed] = events.payloads("activity_completed")
-    assert completed["points_awarded"] == 10
+    assert completed["points_awarded"] == 0
+    [recorded] = events.payloads("no_shows_recorded")
+    assert [n["person_id"] for n in recorded["no_shows"]] == ["absent"]
     assert [e["person_id"] for e in events.payloads("checked_in")] == ["came"]
 
 

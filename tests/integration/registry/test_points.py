@@ -110,3 +110,23 @@ def test_bad_points_requests_get_typed_errors_and_change_nothing(registry, membe
             other.registry.rank_points(branch_id="branch_aodele")
     after = registry.db("SELECT count(*) AS n FROM points_entries")[0]["n"], len(registry.published())
     assert after == before == (0, before[1])
+
+
+def test_a_no_show_published_by_the_events_service_costs_the_member_a_point_once(registry, member):
+    _deliver(registry, "handle_events_checked_in", _example("events", "checked_in", person_id=member))
+    no_show = {"registration_id": str(uuid.uuid4()), "person_id": member, "merchant_id": None, "district_id": "aodele"}
+    recorded = _example("events", "no_shows_recorded", no_shows=[no_show])
+    assert len(_deliver(registry, "handle_events_no_shows_recorded", recorded)["recorded"]) == 1
+    # The same fact announced again under another event id (a replay) finds the award given.
+    replay = {**recorded, "event_id": uuid.uuid4().hex}
+    assert _deliver(registry, "handle_events_no_shows_recorded", replay)["recorded"] == []
+    held = _example("events", "meeting_held", attended=[member], excused=[], absent=[])
+    assert len(_deliver(registry, "handle_events_meeting_held", held)["recorded"]) == 1
+    with registry.staff("aodele") as staff:
+        ledger = staff.registry.member_points(person_id=member)
+    assert ledger["balance"] == 2
+    assert [(e["rule"], e["points"], e["source"], e["source_entity_id"]) for e in ledger["items"]] == [
+        ("attended_meeting", 1, "events.meeting_held", held["payload"]["meeting_id"]),
+        ("no_show", -1, "events.no_shows_recorded", no_show["registration_id"]),
+        ("attended_activity", 2, "events.checked_in", ledger["items"][2]["source_entity_id"]),
+    ]

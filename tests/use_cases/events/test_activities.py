@@ -1,5 +1,5 @@
 """Activities' use cases: who organises, consistent activities, the lifecycle, calendar coordination,
-changes announced only when they are news, cancelling, completing with points, series; and reading."""
+changes announced only when they are news, cancelling, completing (no-shows named), series; and reading."""
 
 from datetime import timedelta
 
@@ -201,7 +201,7 @@ def test_cancelling_cancels_every_registration_and_names_everyone_concerned(even
     events.refused(Conflict, use_cases.cancel_activity, organiser(), activity_id=activity_id, reason="再次")
 
 
-def test_completing_marks_no_shows_and_gives_points_by_type(events):
+def test_completing_marks_no_shows_and_names_them_and_keeps_no_points_of_its_own(events):
     activity_id = str(_published(events, type="training", theme_tags=[])["id"])
     codes = {p: events.call(use_cases.register, member(p), activity_id=activity_id)["check_in_code"] for p in "ab"}
     events.refused(Conflict, use_cases.complete_activity, organiser(), activity_id=activity_id)  # not started
@@ -209,23 +209,18 @@ def test_completing_marks_no_shows_and_gives_points_by_type(events):
     events.tick(timers.run_schedule)
     events.call(use_cases.check_in, organiser(), activity_id=activity_id, code=codes["a"])
     done = events.call(use_cases.complete_activity, organiser(), activity_id=activity_id)
-    assert (done["status"], done["attended"], done["no_shows"], done["points_per_person"]) == ("completed", 1, 1, 10)
-    assert events.query("SELECT person_id, points FROM points") == [{"person_id": "a", "points": 10}]
+    # The points are the registry's ledger's: the released points_per_person stays, deprecated, at 0.
+    assert (done["status"], done["attended"], done["no_shows"], done["points_per_person"]) == ("completed", 1, 1, 0)
+    assert events.query("SELECT count(*) AS n FROM points") == [{"n": 0}]
     assert events.query("SELECT person_id, status FROM registrations ORDER BY person_id") == [
         {"person_id": "a", "status": "attended"},
         {"person_id": "b", "status": "no_show"},
     ]
     [completed] = events.payloads("activity_completed")
-    assert (completed["attended"], completed["no_shows"], completed["points_awarded"]) == (1, 1, 10)
-
-
-def test_an_activity_type_without_points_of_its_own_gives_the_default(events):
-    activity_id = str(_published(events, type="symposium", theme_tags=[])["id"])
-    code = events.call(use_cases.register, member("a"), activity_id=activity_id)["check_in_code"]
-    events.advance(days=7, minutes=1)
-    events.tick(timers.run_schedule)
-    events.call(use_cases.check_in, organiser(), activity_id=activity_id, code=code)
-    assert events.call(use_cases.complete_activity, organiser(), activity_id=activity_id)["points_per_person"] == 5
+    assert (completed["attended"], completed["no_shows"], completed["points_awarded"]) == (1, 1, 0)
+    [recorded] = events.payloads("no_shows_recorded")
+    assert [n["person_id"] for n in recorded["no_shows"]] == ["b"]
+    assert recorded["recorded_at"] == completed["completed_at"]
 
 
 def _tutoring(until="2026-07-23"):

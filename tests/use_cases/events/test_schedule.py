@@ -107,8 +107,9 @@ def test_the_figures_of_a_period(events):
     assert figures["activities_by_district"] == {"aodele": 1, "outlets": 2}
     counted = {k: figures[k] for k in ("registrations", "confirmed", "attended", "no_shows", "waitlisted")}
     assert counted == {"registrations": 3, "confirmed": 2, "attended": 1, "no_shows": 1, "waitlisted": 1}
-    assert (figures["attendance_rate"], figures["points_awarded"]) == (0.5, 10)
-    assert figures["top_participants"] == [{"person_id": "a", "points": 10, "activities": 1}]
-    assert figures["top_merchants"] == [{"merchant_id": "6f1d2c3b-4a5e-4b8e-9a57-1d2c3b4a5e6f", "points": 10}]
+    # Points are the registry's ledger's: the released points fields stay, deprecated, at 0.
+    assert (figures["attendance_rate"], figures["points_awarded"]) == (0.5, 0)
+    assert figures["top_participants"] == [{"person_id": "a", "points": 0, "activities": 1}]
+    assert figures["top_merchants"] == [{"merchant_id": "6f1d2c3b-4a5e-4b8e-9a57-1d2c3b4a5e6f", "points": 0}]
     later = {"since": (START + timedelta(days=30)).isoformat(), "until": (START + timedelta(days=60)).isoformat()}
     assert events.call(queries.stats, organiser(), **later)["attendance_rate"] is None

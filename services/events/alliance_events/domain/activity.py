@@ -6,6 +6,10 @@ from alliance_platform.errors import Conflict, ValidationError
 from . import lifecycle
 
 THEMED_PROMOTION, EVALUATION = "themed_promotion", "evaluation"
+# Points are the registry's points ledger's alone (党员积分, its POINTS_RULES). What the released
+# contract still carries of the points events once gave (complete_activity's points_per_person,
+# stats' points_awarded and the tops' points, activity_completed's points_awarded) is deprecated: 0.
+DEPRECATED_POINTS = 0
 # The kinds of activity, with their Chinese names.
 TYPES = {
     THEMED_PROMOTION: "主题消费活动",

@@ -43,3 +43,7 @@ CREATE TABLE check_in_scans (
 CREATE INDEX check_in_scans_target ON check_in_scans (target_kind, target_id, outcome, scanned_at);
 -- The one scan that checked a holder in (attendance once, however many devices scanned the code).
 CREATE UNIQUE INDEX check_in_scans_once ON check_in_scans (target_kind, target_id, holder) WHERE outcome = 'checked_in';
+
+-- One points system: the registry's ledger (points_entries). The participation points events once
+-- kept are no longer written; the rows stay as they were, read by nobody.
+COMMENT ON TABLE points IS 'frozen: no longer written; points are the registry''s ledger (points_entries)';

@@ -1,0 +1,65 @@
+"""Offline check-in over the broker: a device downloads the roster, scans offline, and uploads its
+scans when the network is back — uploaded twice, they check in once and are answered the same; the
+same code at a second door is a conflict kept and reported; bad batches get typed errors."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from nameko.testing.services import entrypoint_waiter
+
+from alliance_events.domain import check_in as check_ins
+from alliance_platform.errors import Conflict, ValidationError
+from tests.integration.events.conftest import START
+from tests.integration.events.test_registration import published
+
+
+def _scan(code, at, door):
+    return {"nonce": str(uuid.uuid4()), "code": code, "scanned_at": at.isoformat(), "door": door}
+
+
+def test_scans_uploaded_twice_check_in_once_and_a_second_door_is_a_conflict(events):
+    activity_id = published(events, capacity=3)
+    codes = {}
+    for person in ("came", "away"):
+        with events.member(person) as member:
+            codes[person] = member.events.register(activity_id=activity_id)["check_in_code"]
+    with events.organiser() as organiser:
+        east = organiser.events.download_roster(activity_id=activity_id, device_id="pad-east")
+        organiser.events.download_roster(activity_id=activity_id, device_id="pad-west")
+    assert {e["code_hash"] for e in east["entries"]} == {
+        check_ins.code_hash(east["hash_key"], code) for code in codes.values()
+    }
+    assert not set(codes.values()) & {value for e in east["entries"] for value in e.values()}
+    events.time.advance(days=7, minutes=5)  # the activity has started; the venue has no network
+    at = START + timedelta(days=7, minutes=1)
+    scans = [_scan(codes["came"], at, "east")]
+    events.time.advance(minutes=30)  # the network is back
+    with events.organiser() as organiser:
+        with entrypoint_waiter(events.container, "run_schedule"):
+            pass
+        first = organiser.events.upload_scans(activity_id=activity_id, device_id="pad-east", scans=scans)
+        second = organiser.events.upload_scans(activity_id=activity_id, device_id="pad-east", scans=scans)
+        west = organiser.events.upload_scans(
+            activity_id=activity_id, device_id="pad-west", scans=[_scan(codes["came"], at, "west")]
+        )
+        report = organiser.events.scan_report(activity_id=activity_id)
+        with pytest.raises(Conflict, match="has not downloaded"):
+            organiser.events.upload_scans(activity_id=activity_id, device_id="pad-north", scans=scans)
+        with pytest.raises(ValidationError):
+            organiser.events.upload_scans(activity_id=activity_id, device_id="pad-east", scans=[])
+        with pytest.raises(ValidationError):
+            organiser.events.upload_scans(
+                activity_id=activity_id, device_id="pad-east", scans=[{**scans[0], "nonce": "not-a-uuid"}]
+            )
+        done = organiser.events.complete_activity(activity_id=activity_id)
+    assert first == second
+    assert [(r["outcome"], r["person_id"]) for r in first["results"]] == [("checked_in", "came")]
+    [conflict] = west["results"]
+    assert conflict["outcome"] == "conflict" and "east" in conflict["reason"]
+    assert report["counts"] == {"checked_in": 1, "already_checked_in": 0, "conflict": 1, "rejected": 0}
+    assert [e["person_id"] for e in events.payloads("checked_in")] == ["came"]
+    assert events.payloads("checked_in")[0]["checked_in_at"] == at.isoformat()
+    assert (done["attended"], done["no_shows"]) == (1, 1)
+    [recorded] = events.payloads("no_shows_recorded")
+    assert [n["person_id"] for n in recorded["no_shows"]] == ["away"]

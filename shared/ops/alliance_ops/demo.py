@@ -161,6 +161,61 @@ class Day:
                 f"pairing {pairing['pairing_id'][:8]}… started; the tickets service learns of it by event",
             )
         self._points(person, name)
+        self._transfer()
+
+    def _transfer(self):
+        """The transfer as a workflow (组织关系转接): a floating member seven months here, his
+        activity card run out; the branch secretary starts the transfer with the introduction
+        letter and completes it, the member and the receiving branch told at each step."""
+        with self.operator() as alliance:
+            found = alliance.registry.search_people(role="branch_secretary", district_id="wholesale_city", limit=1)
+            if not found["items"]:
+                return  # the register was not loaded with the demo data: nothing to show here
+            secretary = found["items"][0]
+            name = self.fake.name()
+            person = alliance.registry.register_person(
+                name=name, mobile=f"13{self.rng.randint(100000000, 999999999)}", district_id="wholesale_city"
+            )
+            arrived = date.today() - timedelta(days=210)
+            alliance.registry.register_party_member(
+                person_id=person["person_id"],
+                branch_id="branch_wholesale_city",
+                joined_on="2015-07-01",
+                floating={
+                    "home_organisation": "义乌市稠城街道党工委",
+                    "home_province": "浙江",
+                    "activity_card_no": f"浙流{arrived.year}-{self.rng.randint(1000, 9999)}",
+                    "activity_card_issued_on": arrived.isoformat(),
+                    "arrived_on": arrived.isoformat(),
+                },
+            )
+        who = f"secretary {secretary['name']}"
+        with self.client(secretary["person_id"], "staff", ["branch_secretary"], ["wholesale_city"]) as desk:
+            card = desk.registry.get_person(person_id=person["person_id"])["party_member"]
+            period = card["activity_card"]
+            self.step(
+                who,
+                f"looks up {name}, seven months here",
+                "registry",
+                f"transfer {card['transfer_state']}; activity card (流动党员活动证) issued {period['issued_on']},"
+                f" valid until {period['valid_until']}{' — expired' if period['expired'] else ''}",
+            )
+            started = desk.registry.start_transfer(person_id=person["person_id"], letter_no="义稠党介〔2026〕017号")
+            self.step(
+                who,
+                "starts the transfer of his membership to the Wholesale City branch (介绍信 义稠党介〔2026〕017号)",
+                "registry",
+                f"transfer {started['status']}; he and the receiving branch's secretary are told"
+                " (floating_member_transfer_started)",
+            )
+            done = desk.registry.complete_transfer(transfer_id=started["transfer_id"])
+            self.step(
+                who,
+                "receives the letter and completes the transfer",
+                "registry",
+                f"transfer {done['status']} on {done['completed_on']}: the membership is now the branch's"
+                " (floating_member_transferred_in)",
+            )
 
     def _points(self, person, name):
         """His first points (党员积分): an administrator's entry with its reason, his balance and

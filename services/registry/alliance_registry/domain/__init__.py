@@ -5,6 +5,7 @@
 - ``merchants`` — a merchant's statuses and their moves, and what a merchant changes itself;
 - ``people`` — the roles a caller assigns and those the register implies, self-service fields;
 - ``membership`` — Party members: party age, the floating member's transfer after six months;
+- ``transfers`` — the transfer as a workflow (started, completed or declined), the activity card's period;
 - ``honours`` — which honour needs stars and a year, who may be honoured;
 - ``pairings`` — when a pairing (结对) may start and end;
 - ``points`` — the members' points ledger (党员积分): which fact gives whom how many points, corrections, ranks;

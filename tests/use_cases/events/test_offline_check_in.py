@@ -12,6 +12,8 @@ from alliance_events import timers, use_cases
 from alliance_events.domain import check_in as check_ins
 from alliance_platform.errors import Conflict, Forbidden
 from tests.use_cases.events.conftest import activity, member, organiser
+from tests.use_cases.events.test_meetings import MEMBERS, OUTLETS, Register, _plan, secretary
+from tests.use_cases.events.test_meetings import _code as _invitee_code
 
 
 def _activity_with(events, people=("a", "b", "c")):
@@ -183,3 +185,32 @@ def test_completing_names_the_no_shows_for_the_points_ledger(events):
     assert recorded["no_shows"] == [
         {"registration_id": str(made["b"]["id"]), "person_id": "b", "merchant_id": None, "district_id": "outlets"}
     ]
+
+
+# --- a branch meeting's roster: its invitees ---
+
+
+def test_a_meeting_s_invitees_are_checked_in_offline_and_the_roll_of_meeting_held_says_so(events):
+    planned = _plan(events, Register())
+    meeting_id = str(planned["id"])
+    roster = events.call(use_cases.download_roster, secretary(), meeting_id=meeting_id, device_id="pad-1")
+    assert sorted(e["holder"] for e in roster["entries"]) == MEMBERS[OUTLETS]
+    events.call(use_cases.excuse_absence, member("m-2"), meeting_id=meeting_id, reason="外出进货")
+    at = planned["starts_at"] + timedelta(minutes=2)
+    events.now = at + timedelta(minutes=10)
+    scans = [_scan(_invitee_code(events, meeting_id, p), at, door="hall") for p in ("m-1", "m-2")]
+    answer = events.call(use_cases.upload_scans, secretary(), meeting_id=meeting_id, device_id="pad-1", scans=scans)
+    assert [(r["outcome"], r["person_id"]) for r in answer["results"]] == [("checked_in", "m-1"), ("checked_in", "m-2")]
+    again = events.call(use_cases.upload_scans, secretary(), meeting_id=meeting_id, device_id="pad-1", scans=scans)
+    assert again == answer
+    events.call(use_cases.hold_meeting, secretary(), meeting_id=meeting_id)
+    [held] = events.payloads("meeting_held")
+    assert (held["attended"], held["excused"], held["absent"]) == (["m-1", "m-2"], [], ["m-3", "m-4"])
+    late = [_scan(_invitee_code(events, meeting_id, "m-3"), at, door="hall")]
+    [result] = events.call(use_cases.upload_scans, secretary(), meeting_id=meeting_id, device_id="pad-1", scans=late)[
+        "results"
+    ]
+    assert result["outcome"] == "rejected" and "attendance is closed" in result["reason"]
+    events.refused(
+        Forbidden, use_cases.upload_scans, secretary("aodele"), meeting_id=meeting_id, device_id="pad-1", scans=late
+    )

@@ -516,19 +516,18 @@ def insert_party_member(session, member):
     )
 
 
-def record_transfer_in(session, person_id, transferred_on):
-    session.execute("UPDATE party_members SET transferred_in_on = %s WHERE person_id = %s", (transferred_on, person_id))
-
-
 def claim_due_transfers(session, today, now, batch):
-    """Mark at most ``batch`` floating members due for transfer on ``today`` and not yet announced
-    as announced at ``now``; returns them. Rows another instance marks meanwhile are skipped
-    (``SKIP LOCKED``), so each member is claimed once."""
+    """Mark at most ``batch`` floating members due for transfer on ``today``, not yet announced and
+    without a started transfer (it is under way: no reminder), as announced at ``now``; returns
+    them. Rows another instance marks meanwhile are skipped (``SKIP LOCKED``), so each member is
+    claimed once."""
     return session.fetchall(
         "UPDATE party_members pm SET transfer_due_announced_at = %(now)s FROM organisations o"
         " WHERE o.id = pm.branch_id AND pm.person_id IN (SELECT person_id FROM party_members"
         "   WHERE floating AND transferred_in_on IS NULL AND transfer_due_announced_at IS NULL"
-        "   AND transfer_due_on <= %(today)s ORDER BY transfer_due_on LIMIT %(batch)s FOR UPDATE SKIP LOCKED)"
+        "   AND transfer_due_on <= %(today)s AND NOT EXISTS (SELECT 1 FROM member_transfers t"
+        "     WHERE t.person_id = party_members.person_id AND t.status = 'started')"
+        "   ORDER BY transfer_due_on LIMIT %(batch)s FOR UPDATE SKIP LOCKED)"
         " RETURNING pm.person_id::text, pm.branch_id, o.district_id, pm.home_organisation, pm.home_province,"
         " pm.arrived_on, pm.transfer_due_on",
         {"now": now, "today": today, "batch": batch},

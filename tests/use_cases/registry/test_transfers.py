@@ -10,7 +10,7 @@ import pytest
 
 from alliance_platform.entrypoints import load_arguments
 from alliance_platform.errors import Conflict, Forbidden, NotFound, ValidationError
-from alliance_registry import queries, use_cases
+from alliance_registry import queries, timers, use_cases
 from alliance_registry.domain.days import today
 from alliance_registry.service import RegistryService
 from tests.support.helpers import wait_until
@@ -245,3 +245,10 @@ def test_two_starts_at_once_make_one_transfer_the_second_a_conflict(register, us
     assert "already open" in str(outcome["refused"])
     assert register.count("member_transfers") == 1
     assert register.event_types().count("floating_member_transfer_started") == 1
+
+
+def test_a_member_whose_transfer_is_under_way_is_not_reminded_that_it_is_due(register):
+    under_way, waiting = _floating(register), _floating(register)
+    register(use_cases.start_transfer, person_id=under_way)
+    assert register.run(timers.announce_due_transfers) == 1
+    assert [p["person_id"] for _, p in register.events("floating_member_transfer_due")] == [waiting]

@@ -6,11 +6,14 @@ once however many devices scanned a code."""
 import uuid
 from datetime import timedelta
 
+import eventlet
 from marshmallow import ValidationError as BadInput
 
 from alliance_events import timers, use_cases
 from alliance_events.domain import check_in as check_ins
+from alliance_events.service import EventsService
 from alliance_platform.errors import Conflict, Forbidden
+from tests.support.helpers import wait_until
 from tests.use_cases.events.conftest import activity, member, organiser
 from tests.use_cases.events.test_meetings import MEMBERS, OUTLETS, Register, _plan, secretary
 from tests.use_cases.events.test_meetings import _code as _invitee_code
@@ -214,3 +217,38 @@ def test_a_meeting_s_invitees_are_checked_in_offline_and_the_roll_of_meeting_hel
     events.refused(
         Forbidden, use_cases.upload_scans, secretary("aodele"), meeting_id=meeting_id, device_id="pad-1", scans=late
     )
+
+
+def test_two_devices_uploading_the_same_code_at_once_check_it_in_once(events, use_case):
+    """The second upload waits for the activity the first holds, then finds the holder checked in."""
+    activity_id, made = _activity_with(events, ("a",))
+    for device in ("door-east", "door-west"):
+        events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id=device)
+    now = _at_the_door(events)
+    code = made["a"]["check_in_code"]
+    schema = EventsService.upload_scans.rpc_schema
+    east = schema.load({"activity_id": activity_id, "device_id": "door-east", "scans": [_scan(code, now)]})
+    answers = {}
+
+    def west():
+        answers["west"] = events.call(
+            use_cases.upload_scans,
+            organiser(),
+            activity_id=activity_id,
+            device_id="door-west",
+            scans=[_scan(code, now)],
+        )
+
+    with use_case("events", caller=organiser(), now=events.now, settings=events.settings) as ctx:
+        answers["east"] = use_cases.upload_scans(ctx, east)
+        waiter = eventlet.spawn(west)
+        wait_until(
+            lambda: events.query(
+                "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ),
+            message="the second upload waiting on the activity's lock",
+        )
+    waiter.wait()
+    assert [r["outcome"] for r in answers["east"]["results"]] == ["checked_in"]
+    assert [r["outcome"] for r in answers["west"]["results"]] == ["conflict"]
+    assert len(events.payloads("checked_in")) == 1

@@ -191,17 +191,18 @@ def ancestors(session, organisation_id):
 
 def organisation_dependants(session, organisation_id):
     """What still needs an organisation: its active children's ids, its Party members, the open
-    pairings of those members."""
+    pairings of those members, the open transfers to it (a receiving branch)."""
     children = session.fetchall(
         "SELECT id FROM organisations WHERE parent_id = %s AND status = 'active' ORDER BY id", (organisation_id,)
     )
     counts = session.fetchone(
         "SELECT (SELECT count(*) FROM party_members WHERE branch_id = %(id)s) AS members,"
         " (SELECT count(*) FROM pairings pr JOIN party_members pm ON pm.person_id = pr.person_id"
-        "  WHERE pm.branch_id = %(id)s AND pr.ended_on IS NULL) AS pairings",
+        "  WHERE pm.branch_id = %(id)s AND pr.ended_on IS NULL) AS pairings,"
+        " (SELECT count(*) FROM member_transfers WHERE to_branch_id = %(id)s AND status = 'started') AS transfers",
         {"id": organisation_id},
     )
-    return [row["id"] for row in children], counts["members"], counts["pairings"]
+    return [row["id"] for row in children], counts["members"], counts["pairings"], counts["transfers"]
 
 
 def existing_people(session, person_ids):

@@ -252,3 +252,24 @@ def test_a_member_whose_transfer_is_under_way_is_not_reminded_that_it_is_due(reg
     register(use_cases.start_transfer, person_id=under_way)
     assert register.run(timers.announce_due_transfers) == 1
     assert [p["person_id"] for _, p in register.events("floating_member_transfer_due")] == [waiting]
+
+
+def test_a_branch_a_transfer_is_open_to_is_not_retired_until_it_is_closed(register):
+    register(
+        use_cases.add_organisation,
+        organisation_id="branch_pop_up",
+        type="party_branch",
+        name="临时党支部",
+        short_name="临时支部",
+        parent_id="alliance",
+        district_id="aodele",
+    )
+    person_id = _floating(register)
+    started = register(use_cases.start_transfer, person_id=person_id, to_branch_id="branch_pop_up")
+    with pytest.raises(Conflict, match="1 open transfer"):
+        register(use_cases.retire_organisation, organisation_id="branch_pop_up", reason="活动结束")
+    register(use_cases.decline_transfer, transfer_id=started["transfer_id"], reason="member_declines")
+    retired = register(use_cases.retire_organisation, organisation_id="branch_pop_up", reason="活动结束")
+    assert retired["status"] == "retired"
+    with pytest.raises(Conflict, match="retired"):  # no transfer to a retired branch
+        register(use_cases.start_transfer, person_id=person_id, to_branch_id="branch_pop_up")

@@ -78,7 +78,7 @@ def check_move(organisation, new_parent, ancestors_of_parent):
         )
 
 
-def retirement_blockers(organisation, active_children, party_members, open_pairings):
+def retirement_blockers(organisation, active_children, party_members, open_pairings, open_transfers=0):
     """Why ``organisation`` may not be retired yet (empty when it may), in words staff can act on."""
     blockers = []
     if organisation["type"] == ALLIANCE:
@@ -89,12 +89,14 @@ def retirement_blockers(organisation, active_children, party_members, open_pairi
         blockers.append(f"{party_members} Party member(s) belong to it: register them with another branch first")
     if open_pairings:
         blockers.append(f"{open_pairings} open pairing(s) of its members: end them first")
+    if open_transfers:
+        blockers.append(f"{open_transfers} open transfer(s) of floating members to it: complete or decline them first")
     return blockers
 
 
-def check_retire(organisation, active_children, party_members, open_pairings):
+def check_retire(organisation, active_children, party_members, open_pairings, open_transfers=0):
     check_active(organisation, "be retired again")
-    blockers = retirement_blockers(organisation, active_children, party_members, open_pairings)
+    blockers = retirement_blockers(organisation, active_children, party_members, open_pairings, open_transfers)
     if blockers:
         raise Conflict(f"organisation {organisation['organisation_id']} cannot be retired: " + "; ".join(blockers))
 

@@ -131,6 +131,7 @@ SUBSCRIPTIONS = {
             "floating_member_transfer_started",
             "floating_member_transferred_in",
             "floating_member_transfer_declined",
+            "points_recorded",
             "organisation_added",
             "organisation_liaisons_changed",
             "organisation_retired",

@@ -63,3 +63,40 @@ def test_scans_uploaded_twice_check_in_once_and_a_second_door_is_a_conflict(even
     assert (done["attended"], done["no_shows"]) == (1, 1)
     [recorded] = events.payloads("no_shows_recorded")
     assert [n["person_id"] for n in recorded["no_shows"]] == ["away"]
+
+
+def test_a_no_show_at_a_completed_activity_costs_the_party_member_a_point_in_the_registry(events, registry, client):
+    """Over the broker, from one service to the other: the scan uploaded later gives the member who
+    came +2 (checked_in), completing the activity costs the one who did not come -1 (no_shows_recorded)."""
+    with client() as admin:
+        came, away = (
+            admin.registry.register_person(name=name, mobile=mobile, district_id="outlets")["person_id"]
+            for name, mobile in (("王建国", "13912340101"), ("李红梅", "13912340102"))
+        )
+        for person_id in (came, away):
+            admin.registry.register_party_member(
+                person_id=person_id, branch_id="branch_outlets", joined_on="2010-07-01"
+            )
+    activity_id = published(events, capacity=3)
+    codes = {}
+    for person_id in (came, away):
+        with events.member(person_id) as member:
+            codes[person_id] = member.events.register(activity_id=activity_id)["check_in_code"]
+    with events.organiser() as organiser:
+        organiser.events.download_roster(activity_id=activity_id, device_id="pad-east")
+    events.time.advance(days=7, minutes=30)
+    with entrypoint_waiter(registry, "handle_events_checked_in"):
+        with events.organiser() as organiser:
+            scan = _scan(codes[came], START + timedelta(days=7, minutes=5), "east")
+            organiser.events.upload_scans(activity_id=activity_id, device_id="pad-east", scans=[scan])
+    with entrypoint_waiter(registry, "handle_events_no_shows_recorded") as deducted:
+        with events.organiser() as organiser:
+            organiser.events.complete_activity(activity_id=activity_id)
+    assert len(deducted.get()["recorded"]) == 1
+    with client() as admin:
+        ledgers = {p: admin.registry.member_points(person_id=p) for p in (came, away)}
+    assert [(e["rule"], e["points"]) for e in ledgers[came]["items"]] == [("attended_activity", 2)]
+    assert [(e["rule"], e["points"], e["source"]) for e in ledgers[away]["items"]] == [
+        ("no_show", -1, "events.no_shows_recorded")
+    ]
+    assert ledgers[away]["balance"] == -1

@@ -3,8 +3,9 @@ deleted; a mistake is undone by a correction, a new entry naming the one it corr
 
 Points come from facts the other services announce, by rules of the configuration
 (``POINTS_RULES``: rule -> points, 0 turns a rule off), or from an administrator by hand (with a
-reason). A rule may take points away (a no-show's −1). Each rule gives a member points once per thing it rewards (a registration attended, a
-demand closed, a pairing ended), however often the fact is announced: ``award_key``.
+reason). A rule may take points away (a no-show's −1). Each rule gives a member points once per
+thing it rewards (a registration attended, a demand closed, a pairing ended), however often the
+fact is announced: ``award_key``.
 """
 
 from dataclasses import dataclass

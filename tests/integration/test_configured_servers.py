@@ -144,7 +144,8 @@ class Watch:
             f"{parts.scheme}://{parts.hostname}:{parts.port}/api/vhosts", auth=(parts.username, parts.password)
         )
         response.raise_for_status()
-        self.private_vhosts |= {vhost["name"] for vhost in response.json()} - {"/"}
+        # A vhost the subprocess is deleting at that moment may be listed without its name.
+        self.private_vhosts |= {vhost["name"] for vhost in response.json() if "name" in vhost} - {"/"}
         self.private_databases |= self._databases(self.private_pg)
         self.own_databases |= self._databases(self.own_pg)
         self.connections |= _connections_to(_forbidden_ports(), pid)

@@ -24,11 +24,12 @@ setup: $(STAMP) infra
 run: setup
 	$(BIN)/alliance up
 
-## test: virtualenv and servers, then the whole suite (unit, integration, end to end). No tests collected
-## is a failure. Not `setup`: tests make databases of their own from PG_ADMIN_URL, and migrating the
-## services' own databases (their *_DATABASE_URL) would reach for a server the suite was not told to use.
+## test: virtualenv and servers, then the whole suite (unit, integration, end to end) in two pytest runs
+## side by side (scripts/run_tests.py). No tests collected is a failure. Not `setup`: tests make databases
+## of their own from PG_ADMIN_URL, and migrating the services' own databases (their *_DATABASE_URL) would
+## reach for a server the suite was not told to use.
 test: $(STAMP) infra
-	$(BIN)/python -m pytest tests
+	$(BIN)/python scripts/run_tests.py
 
 ## demo: a scripted day at the service centre, against the system `make run` started.
 demo: $(STAMP)

@@ -90,6 +90,7 @@ def _submit_rates(env, quick):
         for send in targets.values():
             measure(send, 50, 10)
         composite.replay(twin, composite.recordings(env, "tickets", SUBMIT), 10)  # the twin keeps up
+        env.restart_profile("tickets")  # under BENCH_PROFILE=tickets: the measured submissions only
         for number in range(1, slices + 1):
             for variant, window in WINDOWS.items():
                 for name, send in targets.items():

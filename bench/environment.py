@@ -70,6 +70,7 @@ class Environment:
         self._vhost_api = _with_path(management, f"/api/vhosts/{VHOST}")
         self._permissions_api = _with_path(management, f"/api/permissions/{VHOST}/{self.broker_user}")
         self._processes = {}
+        self._profiles = {}  # service -> processes of it started under the profiler
         self._registry_db = None
         self._http_echo_body = None
 
@@ -134,10 +135,11 @@ class Environment:
         started already). ``BENCH_PROFILE=NAME`` runs that service under cProfile
         (``profiled.py``); its figures are then those of a profiled process."""
         argv = [_bin("alliance-service"), name]
+        recording = [str(LOG_DIR / f"{name}.recorded")] if record else []
         if record:
-            argv = [sys.executable, "-m", "bench.recorded", name, str(LOG_DIR / f"{name}.recorded")]
+            argv = [sys.executable, "-m", "bench.recorded", name, *recording]
         if name in _profiled():
-            argv = [sys.executable, "-m", "bench.profiled", name, str(LOG_DIR / f"{name}.prof")]
+            argv = [sys.executable, "-m", "bench.profiled", name, str(self._profile_path(name)), *recording]
         self._start(
             label or name,
             argv,
@@ -151,6 +153,12 @@ class Environment:
                 **(env or {}),
             },
         )
+
+    def _profile_path(self, name):
+        """``NAME.prof``; a scenario's second process of the same service writes ``NAME-2.prof``."""
+        self._profiles[name] = self._profiles.get(name, 0) + 1
+        count = self._profiles[name]
+        return LOG_DIR / (f"{name}.prof" if count == 1 else f"{name}-{count}.prof")
 
     def pid(self, name):
         return self._processes[name].pid

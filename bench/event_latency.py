@@ -14,6 +14,11 @@ The relay gathers commits into a batch (``OUTBOX_GATHER_SECONDS``) only when mor
 was publishing; a quiet system's event leaves at once. Goals: p95 < 10 ms idle, < 50 ms under the
 stream. The drain rate of a burst is the ``outbox`` scenario's figure.
 
+Where the time went, per phase, from the services' own histograms (``/metrics``): the relay's wait
+(``alliance_outbox_wait_seconds``: from the event's transaction to the relay reading it) and the
+whole way (``alliance_event_delay_seconds`` of the handler: from ``occurred_at`` to its commit),
+their means; the rest is the broker, the consumer and the handler.
+
 Reported beside them: the CPU time the tickets process spent per event under the stream (its
 ``/proc`` counters, so the figure is the handler path's cost whatever else the machine runs), and
 the registry's (its relay) per event.
@@ -25,11 +30,12 @@ from datetime import UTC, datetime
 from statistics import median, quantiles
 
 import eventlet
+import requests
 
 from alliance_platform.store import make_pool, transaction
 
 from . import services
-from .environment import EVENTS_SINK, BenchError
+from .environment import EVENTS_SINK, REGISTRY_HTTP, BenchError
 from .gateway_roundtrip import cpu_seconds
 from .outbox_drain import _merchant_registered
 from .report import Result, progress
@@ -79,6 +85,49 @@ class _Watch:
     def stop(self):
         self._running = False
         self._thread.wait()
+
+
+def _histogram_totals(address, name, **labels):
+    """(sum, count) of histogram ``name`` with ``labels`` on the /metrics of the service at ``address``."""
+    wanted = {f'{key}="{value}"' for key, value in labels.items()}
+    totals = {"sum": 0.0, "count": 0.0}
+    for line in requests.get(f"http://{address}/metrics", timeout=10).text.splitlines():
+        for part in totals:
+            head = f"{name}_{part}{{"
+            if line.startswith(head) and wanted <= set(line[len(head) : line.index("}")].split(",")):
+                totals[part] = float(line.rsplit(" ", 1)[1])
+    return totals["sum"], totals["count"]
+
+
+class _Stages:
+    """Means of the relay's wait and of the whole way, between two readings of the histograms."""
+
+    def __init__(self, tickets_address):
+        self._sources = {
+            "relay": (REGISTRY_HTTP, "alliance_outbox_wait_seconds", {"service": "registry"}),
+            "whole": (
+                tickets_address,
+                "alliance_event_delay_seconds",
+                {"service": "tickets", "handler": HANDLER.split(".")[1]},
+            ),
+        }
+        self._last = self._read()
+
+    def _read(self):
+        return {
+            stage: _histogram_totals(address, name, **labels)
+            for stage, (address, name, labels) in self._sources.items()
+        }
+
+    def since_last(self):
+        """{stage: mean ms} since the last call (or since it was made)."""
+        now, last = self._read(), self._last
+        self._last = now
+        means = {}
+        for stage in now:
+            seconds, count = now[stage][0] - last[stage][0], now[stage][1] - last[stage][1]
+            means[stage] = seconds * 1000 / count if count else float("nan")
+        return means
 
 
 def _commit_one(pool, serial):
@@ -143,8 +192,10 @@ def run(env, quick):
             env.restart_profile("tickets")  # under BENCH_PROFILE=tickets: the measured events only
             watch.committed.clear()
             watch.handled.clear()
+            stages = _Stages(f"127.0.0.1:{services.PORTS['tickets']}")
             _idle(registry, watch, idle_events)
             idle = _percentiles(watch.latencies_ms())
+            idle_stages = stages.since_last()
             watch.committed.clear()
             watch.handled.clear()
             watch.poll = STREAM_POLL
@@ -154,6 +205,7 @@ def run(env, quick):
             events = len(watch.committed)
             cpu_ms = {name: (cpu_seconds(pid) - before[name]) * 1000 / events for name, pid in pids.items()}
             stream = _percentiles(watch.latencies_ms())
+            stream_stages = stages.since_last()
         finally:
             watch.stop()
     finally:
@@ -162,6 +214,11 @@ def run(env, quick):
     env.purge(EVENTS_SINK)
     progress(f"latency  idle p50 {idle[0]:.1f} ms p95 {idle[1]:.1f} ms")
     progress(f"latency  stream {rate:.0f} commits/s: p50 {stream[0]:.1f} ms p95 {stream[1]:.1f} ms")
+    for phase, means in (("idle", idle_stages), ("stream", stream_stages)):
+        progress(
+            f"latency  {phase}: means of /metrics, occurred → handler's commit {means['whole']:.1f} ms,"
+            f" of which waiting for the relay {means['relay']:.1f} ms"
+        )
     progress(f"latency  CPU per event: tickets {cpu_ms['tickets']:.2f} ms, registry {cpu_ms['registry']:.2f} ms")
     for variant, (p50, p95), goal in (
         (f"commit → handled, idle ({idle_events} events), p95", idle, GOAL_IDLE_MS),

@@ -1,5 +1,6 @@
-"""``python -m bench.profiled NAME OUT``: ``alliance-service NAME`` under cProfile, its statistics
-written to ``OUT`` when it stops. ``BENCH_PROFILE=NAME`` in the bench's environment starts it so;
+"""``python -m bench.profiled NAME OUT [RECORDING]``: ``alliance-service NAME`` under cProfile, its
+statistics written to ``OUT`` when it stops (and its sessions recorded to ``RECORDING`` as
+``recorded.py`` does, when given). ``BENCH_PROFILE=NAME`` in the bench's environment starts it so;
 SIGUSR1 (``Environment.restart_profile``) throws away what was gathered so far — the start, the
 imports — so that the file holds the measured calls only.
 
@@ -40,4 +41,8 @@ def main(name, out):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 3:  # a recorded service (``recorded.py``), profiled as well
+        from .recorded import record_to
+
+        record_to(sys.argv[3])
     main(sys.argv[1], sys.argv[2])

@@ -62,7 +62,9 @@ def install():
     Session.execute, Session.commit = recording_execute, recording_commit
 
 
-def main(name, out):
+def record_to(out):
+    """Record from now on; SIGUSR2 writes what was recorded so far to ``out``."""
+
     def dump(signum, frame):
         taken = list(_recorded)
         del _recorded[: len(taken)]
@@ -72,6 +74,10 @@ def main(name, out):
 
     install()
     signal.signal(signal.SIGUSR2, dump)
+
+
+def main(name, out):
+    record_to(out)
     run(name)
 
 

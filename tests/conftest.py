@@ -10,6 +10,8 @@ import eventlet
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
@@ -19,6 +21,7 @@ from alliance_platform.config import installed_services, load_config, platform_d
 from alliance_platform.identity import TokenService  # noqa: E402
 from alliance_platform.rpc import AllianceClient  # noqa: E402
 from alliance_platform.store import green  # noqa: E402
+from tests.support import servers  # noqa: E402
 from tests.support.databases import TestDatabases  # noqa: E402
 from tests.support.harness import service_harness, use_case  # noqa: E402,F401  (fixtures for every level)
 from tests.support.helpers import AMQP_URI, PG_ADMIN_URL, RABBIT_MANAGEMENT_URI, database_url  # noqa: E402,F401  (database_url: tests import it from here)
@@ -60,8 +63,16 @@ NAMEKO_BROKER_OPTIONS = {
 green.install()  # tests run database work under eventlet, as the services do
 
 
+# The private servers this run starts (tests/support/servers.py) are registered here; a run ends
+# those of earlier runs that were killed before their teardown (never the machine's servers, never
+# another live run's).
+SERVER_REGISTRY = Path(tempfile.gettempdir()) / "alliance-test-servers"
+
+
 def pytest_configure(config):
     logs.configure(fmt="console", level=os.environ.get("ALLIANCE_TEST_LOG_LEVEL", "WARNING"))
+    for ended in servers.register_for_orphan_sweep(SERVER_REGISTRY):
+        print(f"ended a private server left by a killed test run: {ended}")
     # The services under test read AMQP_URI and RABBIT_MANAGEMENT_URI: a broker given to nameko's
     # options alone would leave them on another one, so those options are refused, not merged.
     for option, (dest, nameko_default, variable) in NAMEKO_BROKER_OPTIONS.items():

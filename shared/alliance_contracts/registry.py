@@ -27,6 +27,8 @@ ORGANISATION_TYPES = (
     "enterprise",
 )
 ORGANISATION_STATUSES = ("active", "retired")
+# The partners demands are referred to (转办): departments, banks, third-party institutions, enterprises.
+PARTNER_ORGANISATION_TYPES = ("government_department", "bank", "education_institution", "enterprise")
 MEMBERSHIPS = ("full", "probationary")
 HONOUR_KINDS = ("star_party_member_merchant", "party_member_model_store", "party_member_business_plaque")
 # A Party member's points entry: given by a rule for another fact, by an administrator's hand, or

@@ -28,19 +28,30 @@ They rely on the two dependencies every service inherits from ``AllianceService`
 import functools
 import hashlib
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 from functools import partial
 
+import kombu
 import kombu.serialization
 import psycopg
 import structlog
+from amqp.exceptions import RecoverableConnectionError
 from kombu import Queue, binding
 from kombu.utils import json as kombu_json
 from marshmallow import ValidationError as SchemaError
 from nameko import events as nameko_events
 from nameko import rpc as nameko_rpc
 from nameko import timer as nameko_timer
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_TRANSPORT_OPTIONS,
+    HEARTBEAT_CONFIG_KEY,
+    LOGIN_METHOD_CONFIG_KEY,
+    TRANSPORT_OPTIONS_CONFIG_KEY,
+)
 from nameko.exceptions import ContainerBeingKilled, MethodNotFound
 from nameko.extensions import SharedExtension
 from nameko.messaging import HEADER_PREFIX, QueueConsumer, QueueConsumerStopped
@@ -62,6 +73,7 @@ from .messaging import (
     rpc_queue_arguments,
     settle_declaration,
 )
+from .metrics import metrics_of
 from .routes import parse_routes
 from .store import Database, translate_db_error
 
@@ -134,11 +146,43 @@ class Unreadable:
         )
 
 
+class ConsumingConnection(kombu.Connection):
+    """A queue consumer's connection, never re-established behind its consumer's back.
+
+    kombu re-establishes a lost connection on the next use of ``Connection.connection`` — which
+    ``drain_events`` and ``heartbeat_check`` use — silently, with no channel and no consumers on
+    the new one. A worker's ack failing on the broken socket marks the connection lost before the
+    consumer's own read notices (seen when a cluster node was killed under load: notifications'
+    consumer drained an empty new connection for ever, its queues without consumers, its RPC
+    replies unroutable). Once established, this one raises a recoverable connection error
+    instead, and the consumer reconnects the whole way: queues declared, consumers registered."""
+
+    established = False
+
+    def _ensure_connection(self, *args, **kwargs):
+        if self.established and not self._closed and not self.connected:
+            raise RecoverableConnectionError("the connection the consumers were registered on was lost")
+        return super()._ensure_connection(*args, **kwargs)
+
+
 class SizedQueueConsumer(QueueConsumer):
     """nameko's queue consumer, measuring each message before kombu decodes its body: a message
     over its limit reaches its entrypoint as ``Oversized``, never parsed. It also gives up
     reconnecting once it is asked to stop: nameko's keeps retrying a broker that is down (up to 30 s
-    apart, for ever), so a service stopped during an outage never finished stopping."""
+    apart, for ever), so a service stopped during an outage never finished stopping. Its
+    connection is a ``ConsumingConnection``: a lost one is always replaced whole."""
+
+    @property
+    def connection(self):
+        # nameko's, as a ConsumingConnection (kombu's ConsumerMixin clones it for every attempt)
+        config = self.container.config
+        return ConsumingConnection(
+            self.amqp_uri,
+            transport_options=config.get(TRANSPORT_OPTIONS_CONFIG_KEY, DEFAULT_TRANSPORT_OPTIONS),
+            heartbeat=config.get(HEARTBEAT_CONFIG_KEY, DEFAULT_HEARTBEAT),
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
 
     @contextmanager
     def establish_connection(self):
@@ -157,6 +201,7 @@ class SizedQueueConsumer(QueueConsumer):
 
         with self.create_connection() as conn:
             conn.ensure_connection(self.on_connection_error, self.connect_max_retries, callback=give_up_when_stopping)
+            conn.established = True
             yield conn
 
     def ack_message(self, message):
@@ -235,6 +280,27 @@ class _RpcConsumer(nameko_rpc.RpcConsumer):
     node the service reconnects to, and a request lost with it is retried by its caller."""
 
     queue_consumer = SizedQueueConsumer()
+    _by_routing_key = None  # "<service>.<method>" -> its entrypoint, made on the first lookup
+
+    def register_provider(self, provider):
+        self._by_routing_key = None
+        super().register_provider(provider)
+
+    def unregister_provider(self, provider):
+        super().unregister_provider(provider)  # waits until every entrypoint asked, then drops it
+        self._by_routing_key = None
+
+    def get_provider_for_method(self, routing_key):
+        # nameko formats "<service>.<method>" for every entrypoint at every lookup, and a request
+        # is looked up twice (its size limit, its dispatch): 64 formats a call for the registry.
+        found = self._by_routing_key
+        if found is None:
+            service = self.container.service_name
+            found = self._by_routing_key = {f"{service}.{p.method_name}": p for p in self._providers}
+        provider = found.get(routing_key)
+        if provider is None:
+            raise MethodNotFound(routing_key.split(".")[-1])
+        return provider
 
     def setup(self):
         if self.queue is not None:
@@ -640,7 +706,9 @@ class EventHandler(nameko_events.EventHandler):
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         exc_info = _settle(self.container, worker_ctx, exc_info)
-        if exc_info is not None and idempotency.is_duplicate_claim(exc_info[1]):
+        if exc_info is None:
+            self._observe_delay(worker_ctx)
+        elif idempotency.is_duplicate_claim(exc_info[1]):
             # The claim went with the commit and met an earlier run's: nothing of this one is kept.
             log.info("duplicate event skipped", handler=self.handler_name)
             result, exc_info = None, None
@@ -657,6 +725,18 @@ class EventHandler(nameko_events.EventHandler):
             log.exception("could not route a failed event; returning it to its queue", handler=self.handler_name)
             self.queue_consumer.requeue_message(message)
         return result, exc_info
+
+    def _observe_delay(self, worker_ctx):
+        """``alliance_event_delay_seconds``: from the event's ``occurred_at`` to this commit — the
+        relay's wait, the broker, the queue and the handler together (across hosts, give or take
+        their clocks' difference)."""
+        event = worker_ctx.args[0] if worker_ctx.args else None
+        occurred_at = getattr(event, "occurred_at", None)
+        try:
+            delay = max(0.0, time.time() - occurred_at.timestamp())
+            metrics_of(self.container).event_delay.labels(self.container.service_name, self.method_name).observe(delay)
+        except Exception as exc:  # a figure, never a reason to fail the settled event
+            log.debug("could not observe an event's delay", error=str(exc))
 
 
 def event_handler(source, event_type, audit=True, **kwargs):

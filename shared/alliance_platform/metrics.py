@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# An event's wait for the relay: milliseconds when it keeps up, up to the retry backoff cap when not.
+OUTBOX_WAIT_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300)
 
 
 class Metrics:
@@ -44,11 +46,27 @@ class Metrics:
             ["service", "handler", "outcome"],
             **labels,
         )
+        self.event_delay = Histogram(
+            "alliance_event_delay_seconds",
+            "From an event's occurred_at (its producer's clock, just before its commit) to the commit of"
+            " a handler's effect, by handler",
+            ["service", "handler"],
+            buckets=OUTBOX_WAIT_BUCKETS,
+            **labels,
+        )
         self.outbox_backlog = Gauge(
             "alliance_outbox_backlog", "Events committed but not yet published", ["service"], **labels
         )
         self.outbox_failing = Gauge(
             "alliance_outbox_failing", "Unpublished events whose last attempt failed", ["service"], **labels
+        )
+        self.outbox_wait = Histogram(
+            "alliance_outbox_wait_seconds",
+            "From the transaction that wrote an event to the relay reading it to publish (database clock;"
+            " a retried event's backoff included)",
+            ["service"],
+            buckets=OUTBOX_WAIT_BUCKETS,
+            **labels,
         )
         self.outbox_unrouted = Counter(
             "alliance_outbox_unrouted",

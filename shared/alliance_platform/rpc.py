@@ -22,7 +22,7 @@ from kombu import Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy, ServiceProxy
-from nameko.standalone.rpc import ClusterRpcProxy, SingleThreadedReplyListener
+from nameko.standalone.rpc import ClusterRpcProxy, PollingQueueConsumer, SingleThreadedReplyListener
 
 from .context import AUTHORIZATION_KEY, CORRELATION_KEY, IDEMPOTENCY_KEY, REDELIVERED_KEY, REQUEST_KEY, new_id
 from .entrypoints import SizedQueueConsumer
@@ -103,8 +103,32 @@ class _ReplyListener(_PlatformReplyQueue, ReplyListener):
     queue_consumer = SizedQueueConsumer()
 
 
+class _ClientQueueConsumer(PollingQueueConsumer):
+    """nameko's polling reply consumer, which reconnects in place when its connection breaks while
+    it waits. A reconnect that fails half-way (the new connection reached a node where the reply
+    queue cannot be declared and bound yet: ``NotFound``; or the broker refuses it) left nameko's
+    consumer holding the old, closed channel: every later call failed with ``AttributeError``. Here
+    any failure to set the consumer up is a lost connection, and the client starts a new one."""
+
+    def _setup_consumer(self):
+        try:
+            super()._setup_consumer()
+        except Exception as exc:  # whatever broke the set-up, the consumer is unusable
+            self.consumer = None
+            raise AmqpConnectionError(f"the reply consumer could not be set up again: {exc!r}") from exc
+
+    def get_message(self, correlation_id):
+        if self.consumer is None:
+            raise AmqpConnectionError("the reply consumer was lost")
+        super().get_message(correlation_id)
+
+
 class _ClientReplyListener(_PlatformReplyQueue, SingleThreadedReplyListener):
     """The standalone client's reply listener (``AllianceClient``)."""
+
+    def __init__(self, timeout=None):
+        super().__init__(timeout=timeout)
+        self.queue_consumer = _ClientQueueConsumer(timeout=timeout)
 
 
 class ServiceRpc(RpcProxy):

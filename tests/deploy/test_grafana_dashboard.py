@@ -12,6 +12,7 @@ import requests
 
 from alliance_contracts import example_envelopes
 from alliance_platform.config import service_class
+from alliance_registry.domain.identifiers import make_credit_code
 from tests.deploy.conftest import DEPLOY
 from tests.support.helpers import http_port, wait_until
 
@@ -36,8 +37,8 @@ def _samples(text):
 
 @pytest.fixture
 def exposed(container_factory, service_config, client, rabbit_config, admin_token):
-    """The series of a registry that answered calls (over RPC and through the gateway), a tickets
-    that handled an event, and the gateway that passed a call on."""
+    """The series of a registry that answered calls (over RPC and through the gateway) and published
+    an event, a tickets that handled events, and the gateway that passed a call on."""
     registry = container_factory(service_class("registry"), service_config("registry"))
     tickets = container_factory(service_class("tickets"), service_config("tickets"))
     gateway = container_factory(service_class("gateway"), service_config("gateway"))
@@ -46,6 +47,13 @@ def exposed(container_factory, service_config, client, rabbit_config, admin_toke
     gateway.start()
     with client() as alliance:
         alliance.registry.list_districts()
+        alliance.registry.register_merchant(  # an event through the registry's outbox and relay
+            shop_name="鑫盛五金",
+            district_id="outlets",
+            category="五金",
+            credit_code=make_credit_code("91370000123456789"),
+            unit_no="A-101",
+        )
     response = requests.get(
         f"http://127.0.0.1:{http_port(gateway)}/v1/districts",
         headers={"Authorization": f"Bearer {admin_token}"},
@@ -62,6 +70,9 @@ def exposed(container_factory, service_config, client, rabbit_config, admin_toke
             retry=False,
         )
     wait_until(lambda: "alliance_events_handled_total{" in _exposition(tickets), message="the event in the metrics")
+    wait_until(
+        lambda: "alliance_outbox_wait_seconds_bucket{" in _exposition(registry), message="the relay in the metrics"
+    )
     gateway_series = _samples(_exposition(gateway))
     assert 'alliance_ready{service="gateway"} 1.0' in _exposition(gateway)
     series = _samples(_exposition(registry))

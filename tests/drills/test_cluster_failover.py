@@ -63,6 +63,74 @@ def _announce(alliance):
     alliance.events.publish_activity(activity_id=activity["activity_id"])
 
 
+def _print_broker_state(cluster, vhost):
+    """What the broker holds when the drill fails: each queue's node, consumers and messages."""
+    node = next(node for node in cluster.nodes if node.running)
+    for what in (
+        ("list_queues", "-p", vhost, "name", "type", "durable", "exclusive", "pid", "consumers", "messages"),
+        ("list_consumers", "-p", vhost, "queue_name", "channel_pid", "ack_required", "prefetch_count"),
+        ("list_connections", "name", "user", "vhost", "pid", "state", "channels"),
+        ("list_bindings", "-p", vhost, "source_name", "destination_name", "routing_key"),
+    ):
+        try:
+            print(f"\n$ rabbitmqctl {' '.join(what)}\n{node.ctl(*what, timeout=60)}")
+        except Exception as exc:  # a diagnostic: never hide the drill's own failure
+            print(f"$ rabbitmqctl {what[0]} failed: {exc}")
+
+
+def _print_consumer_threads():
+    """Where each greenthread of the services' queue consumers and publishers is waiting."""
+    import gc
+    import traceback
+
+    import greenlet
+
+    for thread in gc.get_objects():
+        if not isinstance(thread, greenlet.greenlet) or thread.gr_frame is None:
+            continue
+        stack = "".join(traceback.format_stack(thread.gr_frame))
+        if "kombu" in stack or "amqp" in stack:
+            print(f"\n--- greenthread {thread!r}\n{stack}")
+    from nameko.messaging import QueueConsumer
+
+    for consumer in gc.get_objects():
+        if not isinstance(consumer, QueueConsumer) or getattr(consumer, "container", None) is None:
+            continue
+        print(
+            f"\n=== queue consumer of {consumer.container.service_name}: should_stop {consumer.should_stop},"
+            f" {len(consumer._providers)} providers, {len(consumer._consumers)} consumers,"
+            f" thread dead {getattr(consumer._gt, 'dead', None)}"
+        )
+        frame = getattr(getattr(consumer, "_gt", None), "gr_frame", None)
+        while frame is not None:
+            if frame.f_code.co_name == "consume" and "conn" in frame.f_locals:
+                conn, chan = frame.f_locals["conn"], frame.f_locals.get("channel")
+                amqp_conn = getattr(conn, "_connection", None)
+                sock = getattr(getattr(amqp_conn, "transport", None), "sock", None)
+                print(
+                    f"  the thread consumes on {sock.getsockname() if sock else None}, channels"
+                    f" {list((getattr(amqp_conn, 'channels', None) or {}).keys())}, its channel"
+                    f" {getattr(chan, 'channel_id', None)} open {getattr(chan, 'is_open', None)},"
+                    f" default {getattr(getattr(conn, '_default_channel', None), 'channel_id', None)}"
+                )
+            frame = frame.f_back
+        for provider, kombu_consumer in list(consumer._consumers.items())[:3]:
+            channel = kombu_consumer.channel
+            connection = getattr(channel, "connection", None)
+            sock = getattr(getattr(connection, "transport", None), "sock", None)
+            try:
+                local = sock.getsockname() if sock is not None else None
+            except OSError as exc:
+                local = f"socket error {exc}"
+            print(
+                f"  {type(provider).__name__} {[q.name for q in kombu_consumer.queues]}: channel"
+                f" {getattr(channel, 'channel_id', None)} open {getattr(channel, 'is_open', None)},"
+                f" tags {getattr(kombu_consumer, '_active_tags', None)}, connection {local},"
+                f" channels on it {list(getattr(connection, 'channels', {}) or {})}"
+            )
+
+
+@pytest.mark.timeout(900)  # generous waits on a busy machine (each up to 240 s), never on a fixed delay
 @pytest.mark.parametrize("loss", ["stop", "kill"])
 def test_a_lost_broker_node_loses_no_command_and_doubles_no_effect(
     loss, rabbit_cluster, container_factory, service_config, fresh_database, admin_token
@@ -169,6 +237,8 @@ def test_a_lost_broker_node_loses_no_command_and_doubles_no_effect(
             " WHERE source = 'events.activity_published'",
         ):
             print(f"  {row}")
+        _print_broker_state(cluster, vhost)
+        _print_consumer_threads()
         raise
     effects = query(db["watcher"], "SELECT item_id, aggregate, count(*) AS times FROM probe_effects GROUP BY 1, 2")
     confirmed = query(db["tickets"], "SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL")[0]["n"]

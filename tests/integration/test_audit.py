@@ -9,14 +9,7 @@ from alliance_platform.errors import Conflict, Forbidden, ValidationError
 from alliance_platform.paging import encode_cursor
 from alliance_platform.service import AllianceService
 from tests.support.helpers import query, wait_until
-from tests.support.probe import ProbeConsumer, ProbeService
-
-
-@pytest.fixture
-def probe(container_factory, service_config):
-    container = container_factory(ProbeService, service_config("probe", kind="probe"))
-    container.start()
-    return container
+from tests.support.probe import ProbeConsumer
 
 
 def _changes(container):

@@ -11,6 +11,7 @@ from nameko.testing.services import entrypoint_waiter
 
 from alliance_ops.deadletters import list_dead_letters, replay_dead_letters
 from alliance_platform.entrypoints import event_handler
+from alliance_platform.metrics import metrics_of
 from alliance_platform.service import AllianceService
 from tests.support.helpers import envelope, get_json, http_port, publish, query, wait_until
 from tests.support.probe import ProbeConsumer, ProbeService
@@ -65,6 +66,22 @@ def test_a_committed_change_reaches_the_consumer_once(services, client):
     assert [e["item_id"] for e in _effects(consumer)] == ["one"]
     outbox = query(_db(producer), "SELECT published_at, attempts FROM outbox")
     assert len(outbox) == 1 and outbox[0]["published_at"] is not None and outbox[0]["attempts"] == 0
+
+
+def test_the_relay_and_the_consumer_report_how_long_each_event_took(services, client):
+    producer, consumer = services
+    with entrypoint_waiter(consumer, "handle_probe_item_recorded"), client() as alliance:
+        alliance.probe.record_item(item_id="timed")
+    registry = metrics_of(producer).registry
+    labels = {"service": producer.service_name}
+    assert registry.get_sample_value("alliance_outbox_wait_seconds_count", labels) == 1
+    waited = registry.get_sample_value("alliance_outbox_wait_seconds_sum", labels)
+    assert 0 < waited < 30  # from the transaction's start to the relay's read, on the database clock
+    registry = metrics_of(consumer).registry
+    labels = {"service": consumer.service_name, "handler": "handle_probe_item_recorded"}
+    assert registry.get_sample_value("alliance_event_delay_seconds_count", labels) == 1
+    delay = registry.get_sample_value("alliance_event_delay_seconds_sum", labels)
+    assert 0 < delay < 30  # from occurred_at (the producer's clock) to the handler's commit
 
 
 def test_a_redelivered_event_has_no_second_effect(services, rabbit_config):

@@ -2,8 +2,10 @@
 committed survives a restart, what was not is gone, a stopped server refuses connections, and a
 server that cannot start says why."""
 
+import json
 import os
 import socket
+import subprocess
 
 import kombu
 import kombu.exceptions
@@ -110,3 +112,33 @@ def test_failed_start_raises_with_the_server_log(workdir):
 def test_workdir_the_server_user_cannot_reach_is_refused(tmp_path):
     with pytest.raises(ServerError, match="cannot reach"):
         PrivatePostgres(tmp_path / "postgres").start()
+
+
+def test_a_server_left_by_a_killed_test_run_is_ended_by_the_next_and_a_live_runs_is_not(tmp_path, monkeypatch):
+    registry = tmp_path / "registry"
+    monkeypatch.setattr(servers, "_orphan_registry", None)  # this run's registry is given back afterwards
+    servers.register_for_orphan_sweep(registry)
+    with servers.workdir("alliance-orphan-") as folder:
+        orphan, kept = PrivatePostgres(folder / "orphan"), PrivatePostgres(folder / "kept")
+        orphan.start()
+        kept.start()
+        try:
+            # The run that started `orphan` was killed before its teardown: its process is gone.
+            finished = subprocess.Popen(["true"])
+            finished.wait()
+            entry_path = registry / f"{orphan.pid}.json"
+            entry = json.loads(entry_path.read_text())
+            entry["owner"], entry["owner_started"] = finished.pid, "gone"
+            entry_path.write_text(json.dumps(entry))
+            orphan_pid = orphan.pid
+
+            ended = servers.register_for_orphan_sweep(registry)  # what the next run does first
+
+            assert [line.split(" (")[0] for line in ended] == [orphan.name]
+            assert servers.process_start_time(orphan_pid) is None
+            assert not orphan.workdir.exists() and not entry_path.exists()
+            assert kept.running and servers.port_open(kept.host, kept.port), "a live run's server is left alone"
+        finally:
+            orphan._process = None  # ended by the sweep, not by its own stop()
+            kept.stop()
+        assert list(registry.glob("*.json")) == [], "a server stopped by its own run is forgotten"

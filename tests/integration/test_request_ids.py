@@ -11,14 +11,6 @@ from kombu import Connection, Exchange, Queue
 from alliance_platform.errors import Conflict, ServiceUnavailable, ValidationError
 from alliance_platform.rpc import AllianceClient
 from tests.support.helpers import query
-from tests.support.probe import ProbeService
-
-
-@pytest.fixture
-def probe(container_factory, service_config):
-    container = container_factory(ProbeService, service_config("probe", kind="probe"))
-    container.start()
-    return container
 
 
 def _items(container):

@@ -4,15 +4,6 @@ runs a result its schema refuses is an error — the contract cannot drift from 
 import pytest
 from nameko.exceptions import RemoteError
 
-from tests.support.probe import ProbeService
-
-
-@pytest.fixture
-def probe(container_factory, service_config):
-    container = container_factory(ProbeService, service_config("probe", kind="probe"))
-    container.start()
-    return container
-
 
 def test_a_result_is_what_its_schema_dumps(probe, client):
     with client() as alliance:

@@ -6,13 +6,14 @@ every JSON type (and strings with characters PostgreSQL refuses), unknown fields
 junk. A method answering with anything but its result or a typed ``AllianceError`` fails the test.
 """
 
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alliance_platform.config import installed_services, service_class
 from alliance_platform.errors import AllianceError
-from tests.support.helpers import get_json, http_port, query
+from tests.support.helpers import get_json, http_port
 
 json_values = st.recursive(
     st.none()
@@ -47,26 +48,44 @@ def calls(schema):
     return st.tuples(st.lists(json_values, max_size=2), named, unknown).map(lambda t: (t[0], {**t[2], **t[1]}))
 
 
-def _rows(database):
-    """Rows in every table of the service's database: what a refused call must leave unchanged."""
-    tables = [
-        r["table_name"]
-        for r in query(database, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
-    ]
-    total = " + ".join(f'(SELECT count(*) FROM "{t}")' for t in tables)
-    return query(database, f"SELECT {total} AS n")[0]["n"]
+class RowCounts:
+    """The number of rows in every table of a service's database: what a refused call must leave
+    unchanged. The tables are listed once (the schema does not change during the test) and counted,
+    each on its own, in one statement over one connection kept open for the test."""
+
+    def __init__(self, database):
+        self.conn = psycopg.connect(database, autocommit=True)
+        tables = [
+            name
+            for (name,) in self.conn.execute(
+                "SELECT table_name FROM information_schema.tables"
+                " WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+        ]
+        assert tables, "the service's database has no tables"
+        self.tables = tables
+        self.statement = "SELECT " + ", ".join(f'(SELECT count(*) FROM "{t}") AS "{t}"' for t in tables)
+
+    def __call__(self):
+        return dict(zip(self.tables, self.conn.execute(self.statement).fetchone(), strict=True))
+
+    def close(self):
+        self.conn.close()
 
 
-def _fuzz(method, schema, database, name):
+def _fuzz(method, schema, rows, name):
     @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(call=calls(schema))
     def refused_cleanly(call):
         args, kwargs = call
-        before = _rows(database)
+        before = rows()
         try:
             method(*args, **kwargs)
         except AllianceError:
-            assert _rows(database) == before, f"{name} refused a call but wrote"
+            after = rows()
+            assert after == before, f"{name} refused a call but wrote: " + ", ".join(
+                f"{t} {before[t]} -> {after[t]}" for t in before if after[t] != before[t]
+            )
 
     refused_cleanly()
 
@@ -78,10 +97,13 @@ def test_every_rpc_method_answers_malformed_input_with_a_typed_error(
     container = container_factory(service_class(service), service_config(service))
     container.start()
     methods = [(attr, schema) for name, attr, schema in METHODS if name == service]
-    database = container.config["DATABASE_URL"]
+    rows = RowCounts(container.config["DATABASE_URL"])
 
-    with client(timeout=10) as alliance:
-        for attr, schema in methods:
-            _fuzz(getattr(getattr(alliance, service), attr), schema, database, f"{service}.{attr}")
+    try:
+        with client(timeout=10) as alliance:
+            for attr, schema in methods:
+                _fuzz(getattr(getattr(alliance, service), attr), schema, rows, f"{service}.{attr}")
+    finally:
+        rows.close()
     # Still alive and answering after everything it was fed.
     assert get_json(f"http://127.0.0.1:{http_port(container)}/health/ready")[0] == 200

@@ -67,8 +67,7 @@ class ClusterNode(PrivateRabbit):
         if self._process is None:
             return
         stop_process_group(self._process.pid, 9, self.stop_timeout)
-        self._process.wait()
-        self._process = None
+        self._ended()
 
     def ctl(self, *args: str, timeout: float = 120.0) -> str:
         """rabbitmqctl against this node, with the cluster's cookie; returns its output."""

@@ -20,6 +20,7 @@ import abc
 import contextlib
 import glob
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -145,6 +146,58 @@ def stop_process_group(pid: int, sig: int, timeout: float) -> bool:
                 os.kill(member, signal.SIGKILL)
     wait_until(lambda: process_start_time(pid) is None, 5)
     return graceful
+
+
+# Where the servers a test run starts are registered, so that a later run ends those whose run was
+# killed before its teardown (a pytest-timeout, a Ctrl-C twice, CI's hard stop). None: not
+# registered — scripts/infra.py's project-local servers are meant to outlive the script.
+_orphan_registry: Path | None = None
+
+
+def register_for_orphan_sweep(registry: Path) -> list[str]:
+    """From now on, every server this process starts is registered in ``registry``; first, end
+    the registered servers whose test process is gone (each identified by pid and start time, so
+    a reused pid is never touched) and remove their folders (under the temporary directory only).
+    Returns what was ended."""
+    global _orphan_registry
+    registry.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _orphan_registry = registry
+    ended = []
+    for entry_path in registry.glob("*.json"):
+        try:
+            entry = json.loads(entry_path.read_text())
+        except (OSError, ValueError):
+            entry_path.unlink(missing_ok=True)
+            continue
+        if process_start_time(entry["owner"]) == entry["owner_started"]:
+            continue  # its test run is still going
+        if process_start_time(entry["server"]) == entry["server_started"]:
+            stop_process_group(entry["server"], signal.SIGKILL, 10)
+            ended.append(f"{entry['name']} (pid {entry['server']}, {entry['workdir']})")
+        if Path(entry["workdir"]).is_relative_to(tempfile.gettempdir()):  # a test's folder, nothing else
+            shutil.rmtree(entry["workdir"], ignore_errors=True)
+        entry_path.unlink(missing_ok=True)
+    return ended
+
+
+def _register(name: str, pid: int, workdir: Path) -> None:
+    if _orphan_registry is None:
+        return
+    owner = os.getpid()
+    entry = {
+        "name": name,
+        "owner": owner,
+        "owner_started": process_start_time(owner),
+        "server": pid,
+        "server_started": process_start_time(pid),
+        "workdir": str(workdir),
+    }
+    (_orphan_registry / f"{pid}.json").write_text(json.dumps(entry))
+
+
+def _unregister(pid: int) -> None:
+    if _orphan_registry is not None:
+        (_orphan_registry / f"{pid}.json").unlink(missing_ok=True)
 
 
 def service_account(name: str) -> pwd.struct_passwd | None:
@@ -281,6 +334,7 @@ class _PrivateServer(abc.ABC):
                 start_new_session=True,
                 **_run_as(self._account),
             )
+        _register(self.name, self._process.pid, self.workdir)
         served = wait_until(lambda: not self.running or self._ready(), self.start_timeout)
         if not (served and self.running):
             exit_code = self._process.poll()
@@ -301,8 +355,7 @@ class _PrivateServer(abc.ABC):
         if self._process is None:
             return
         graceful = stop_process_group(self._process.pid, self.stop_signal, self.stop_timeout)
-        self._process.wait()
-        self._process = None
+        self._ended()
         if not wait_until(lambda: not port_open(self.host, self.port), self.stop_timeout):
             raise ServerError(f"{self.name} stopped but {self.host}:{self.port} still accepts connections")
         if not graceful:
@@ -313,7 +366,12 @@ class _PrivateServer(abc.ABC):
 
     def _kill(self) -> None:
         stop_process_group(self._process.pid, signal.SIGKILL, self.stop_timeout)
+        self._ended()
+
+    def _ended(self) -> None:
+        """The server's processes are gone: reap its leader, forget it."""
         self._process.wait()
+        _unregister(self._process.pid)
         self._process = None
 
     def restart(self) -> None:

@@ -56,8 +56,7 @@ class SettingsPostgres(PrivatePostgres):
         if self._process is None:
             return
         stop_process_group(self._process.pid, signal.SIGKILL, self.stop_timeout)
-        self._process.wait()
-        self._process = None
+        self._ended()
 
 
 class StandbyPostgres(SettingsPostgres):

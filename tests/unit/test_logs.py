@@ -2,6 +2,7 @@ import io
 import json
 import logging
 
+import hypothesis
 import structlog
 
 from alliance_platform import logs
@@ -49,3 +50,38 @@ def test_keys_and_credentials_are_masked_by_name_and_by_shape():
     assert "MC4CAQ" not in fields["note"] and "[private key]" in fields["note"]
     masked = logs.mask_text("exchange with alliance-system.AbC_12-xyz refused")
     assert "AbC_12" not in masked and "[credential]" in masked
+
+
+def _mask_every_pattern(text):
+    """mask_text without its quick pre-check: every pattern applied to every text."""
+    for pattern, replacement in (
+        (logs._JWT, "[token]"),
+        (logs._PEM, "[private key]"),
+        (logs._CREDENTIAL, "[credential]"),
+        (logs._URL_PASSWORD, r"\1********@"),
+        (logs._ID_CARD, r"\1*************\2"),
+        (logs._MOBILE, r"\1****\2"),
+    ):
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_PIECES = [
+    "13912345678",
+    "11010519491231002X",
+    "eyJhbGciOi.eyJzdWIiOiJ4In0.sig",
+    "amqp://u:pw@host/v",
+    "alliance-system.ab-12",
+    "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----",
+    "1391234567",
+    "x",
+    " ",
+    "9",
+    "商户",
+]
+
+
+@hypothesis.given(hypothesis.strategies.lists(hypothesis.strategies.sampled_from(_PIECES), max_size=8))
+def test_the_quick_pre_check_never_lets_a_secret_through(pieces):
+    text = "".join(pieces)
+    assert logs.mask_text(text) == _mask_every_pattern(text)

@@ -16,20 +16,28 @@ class RegistryBranches:
     def __init__(self, registry_rpc):
         self.registry_rpc = registry_rpc
 
-    def all(self):
-        """Every Party branch in use: ``{"id", "name", "district_id"}``, by id."""
-        found = self.registry_rpc.list_organisations(type=PARTY_BRANCH)
+    def all(self, include_retired=False):
+        """Every Party branch in use (and the retired ones too if asked):
+        ``{"id", "name", "district_id", "retired"}``, by id."""
+        found = self.registry_rpc.list_organisations(type=PARTY_BRANCH, include_retired=include_retired)
         return sorted(
             (
-                {"id": o["id"], "name": o["name"], "district_id": o.get("district_id")}
+                {
+                    "id": o["id"],
+                    "name": o["name"],
+                    "district_id": o.get("district_id"),
+                    "retired": o.get("status") == RETIRED,
+                }
                 for o in found
-                if o.get("status") != RETIRED
+                if include_retired or o.get("status") != RETIRED
             ),
             key=lambda b: b["id"],
         )
 
-    def get(self, branch_id):
-        return next((b for b in self.all() if b["id"] == branch_id), None)
+    def get(self, branch_id, include_retired=False):
+        """The branch ``branch_id`` (None if the register has none, or only a retired one and
+        ``include_retired`` is false)."""
+        return next((b for b in self.all(include_retired) if b["id"] == branch_id), None)
 
     def members(self, branch_id, at_most):
         """The person ids of the branch's Party members, at most ``at_most`` + 1 (to tell too many)."""

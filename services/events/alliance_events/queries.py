@@ -113,10 +113,11 @@ def get_meeting(ctx, cmd):
 
 
 def list_meetings(ctx, cmd, *, branches):
-    """Meetings, latest first, a page at a time: of a branch of the register (an unknown one is a
-    mistake, not an empty list), else of every branch the caller keeps meetings of."""
+    """Meetings, latest first, a page at a time: of a branch of the register, retired ones included
+    (an unknown one is a mistake, not an empty list), else of every branch the caller keeps meetings
+    of."""
     if cmd.get("branch_id"):
-        branch = known_branch(branches, cmd["branch_id"])
+        branch = known_branch(branches, cmd["branch_id"], retired_too=True)  # its meetings are kept
         meetings.require_secretary(ctx.caller, branch)
         kept = [branch["id"]]
     elif ctx.caller.is_admin or ctx.caller.kind == "system":

@@ -21,7 +21,7 @@ from alliance_platform.inputs import DISTRICT_IDS, DistrictId, Moment
 from alliance_platform.paging import PageSchema, page_of
 
 from .domain.activity import TYPES
-from .domain.check_in import SCAN_OUTCOMES
+from .domain.check_in import REPORTED_OUTCOMES, SCAN_OUTCOMES
 from .domain.lifecycle import STATES
 from .domain.meetings import MAX_INVITEES
 
@@ -583,6 +583,12 @@ class RosterRef(Schema):
             raise ValidationError("name an activity or a meeting, not both", "activity_id")
 
 
+class ScanReport(RosterRef, PageSchema):
+    """A roster's scan report, a page of its reported scans at a time, of one outcome if named."""
+
+    outcome = fields.String(load_default=None, validate=validate.OneOf(REPORTED_OUTCOMES))
+
+
 class DownloadRoster(RosterRef):
     device_id = fields.String(required=True, validate=_device)
 
@@ -658,9 +664,12 @@ class ReportedScanOut(ScanResultOut):
 
 
 class ScanReportOut(Schema):
-    """A roster's scans by outcome; those that were not plain check-ins (conflicts first; at most 1000)."""
+    """A roster's scans counted by outcome, and a page of those that were not plain check-ins:
+    conflicts first, then rejections, then repeats, each by the time scanned; ``next_cursor`` asks
+    for the next page (None: the last)."""
 
     kind = fields.String(required=True, validate=validate.OneOf(ROSTER_KINDS))
     target_id = fields.String(required=True)
     counts = fields.Nested(ScanCountsOut, required=True)
     scans = fields.List(fields.Nested(ReportedScanOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)

@@ -214,7 +214,7 @@ class EventsService(AllianceService):
         return use_cases.upload_scans(self.ctx(), cmd)
 
     @rpc(
-        schema=schemas.RosterRef,
+        schema=schemas.ScanReport,
         result=schemas.ScanReportOut,
         allow=MANAGERS,
         read_only=True,

@@ -143,34 +143,59 @@ def record_reminder(session, activity_id, window):
 
 def list_activities(session, *, limit, drafts, district, type, status, starts_after, starts_before, open_at, after):
     """A page of activities by start (``limit`` + 1 rows, for the paging), after the key ``after``."""
-    filters, params = [], {"limit": limit + 1}
+    where = _Where(limit)
     if not drafts:
-        filters.append(f"status <> {_literal(DRAFT)}")
+        where.add(f"status <> {_literal(DRAFT)}")
     if district:
-        filters.append("(%(district)s = ANY (organisers) OR audience -> 'districts' ? %(district)s)")
-        params["district"] = district
-    for column, value in (("type", type), ("status", status)):
-        if value:
-            filters.append(f"{column} = %({column})s")
-            params[column] = value
-    if starts_after:
-        filters.append("starts_at >= %(starts_after)s")
-        params["starts_after"] = starts_after
-    if starts_before:
-        filters.append("starts_at < %(starts_before)s")
-        params["starts_before"] = starts_before
+        where.add("(%(district)s = ANY (organisers) OR audience -> 'districts' ? %(district)s)", district=district)
+    where.equal(type=type, status=status)
+    where.starting_between(starts_after, starts_before)
     if open_at:
-        filters.append(
-            f"status = {_literal(PUBLISHED)} AND registration_opens_at <= %(now)s AND registration_closes_at > %(now)s"
+        where.add(
+            f"status = {_literal(PUBLISHED)} AND registration_opens_at <= %(now)s AND registration_closes_at > %(now)s",
+            now=open_at,
         )
-        params["now"] = open_at
-    if after is not None:
-        filters.append("(starts_at, id) > (%(after_at)s::timestamptz, %(after_id)s::uuid)")
-        params.update(after_at=after[0], after_id=after[1])
+    where.after_start(after, ">")
     return session.fetchall(
-        f"SELECT * FROM activities WHERE {' AND '.join(filters) or 'TRUE'} ORDER BY starts_at, id LIMIT %(limit)s",
-        params,
+        f"SELECT * FROM activities WHERE {where} ORDER BY starts_at, id LIMIT %(limit)s",
+        where.params,
     )
+
+
+class _Where:
+    """The WHERE clause of a list query, from the filters its caller gave (``str()``: the clause),
+    and its parameters, ``limit`` + 1 rows for the paging among them."""
+
+    def __init__(self, limit):
+        self.clauses, self.params = [], {"limit": limit + 1}
+
+    def add(self, clause, **params):
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def equal(self, **columns):
+        """``column = value`` for each column given a value."""
+        for column, value in columns.items():
+            if value:
+                self.add(f"{column} = %({column})s", **{column: value})
+
+    def starting_between(self, starts_after, starts_before):
+        if starts_after:
+            self.add("starts_at >= %(starts_after)s", starts_after=starts_after)
+        if starts_before:
+            self.add("starts_at < %(starts_before)s", starts_before=starts_before)
+
+    def after_start(self, after, direction):
+        """Past the cursor's ``(starts_at, id)`` key in the list's ``direction`` (``>`` or ``<``)."""
+        if after is not None:
+            self.add(
+                f"(starts_at, id) {direction} (%(after_at)s::timestamptz, %(after_id)s::uuid)",
+                after_at=after[0],
+                after_id=after[1],
+            )
+
+    def __str__(self):
+        return " AND ".join(self.clauses) or "TRUE"
 
 
 # --- the schedule --------------------------------------------------------------------------------
@@ -649,27 +674,15 @@ def mark_meeting_cancelled(session, meeting_id, reason, now):
 
 def list_meetings(session, *, limit, branches, kind, status, starts_after, starts_before, after):
     """A page of meetings, latest first (``limit`` + 1 rows), of the ``branches`` (None: all)."""
-    filters, params = [], {"limit": limit + 1}
+    where = _Where(limit)
     if branches is not None:
-        filters.append("branch_id = ANY(%(branches)s)")
-        params["branches"] = list(branches)
-    for column, value in (("kind", kind), ("status", status)):
-        if value:
-            filters.append(f"{column} = %({column})s")
-            params[column] = value
-    if starts_after:
-        filters.append("starts_at >= %(starts_after)s")
-        params["starts_after"] = starts_after
-    if starts_before:
-        filters.append("starts_at < %(starts_before)s")
-        params["starts_before"] = starts_before
-    if after is not None:
-        filters.append("(starts_at, id) < (%(after_at)s::timestamptz, %(after_id)s::uuid)")
-        params.update(after_at=after[0], after_id=after[1])
+        where.add("branch_id = ANY(%(branches)s)", branches=list(branches))
+    where.equal(kind=kind, status=status)
+    where.starting_between(starts_after, starts_before)
+    where.after_start(after, "<")
     return session.fetchall(
-        f"SELECT * FROM meetings WHERE {' AND '.join(filters) or 'TRUE'}"
-        " ORDER BY starts_at DESC, id DESC LIMIT %(limit)s",
-        params,
+        f"SELECT * FROM meetings WHERE {where} ORDER BY starts_at DESC, id DESC LIMIT %(limit)s",
+        where.params,
     )
 
 
@@ -801,13 +814,27 @@ def insert_scan(session, kind, target_id, scan, holder, person_id, outcome, reas
     )
 
 
-def scan_report(session, kind, target_id):
-    """The scans of a roster that were not plain check-ins: conflicts, repeats and rejections."""
+def scan_report(session, kind, target_id, *, outcomes, only, limit, after):
+    """A page (``limit`` + 1 rows) of a roster's scans of ``outcomes`` (each row's ``rank``: its
+    outcome's place there), of the outcome ``only`` if given, by rank, time scanned and nonce,
+    after the key ``after``."""
+    where = _Where(limit)
+    where.add("target_kind = %(kind)s AND target_id = %(target_id)s", kind=kind, target_id=str(target_id))
+    where.add("outcome = ANY(%(outcomes)s)", outcomes=list(outcomes))
+    where.equal(outcome=only)
+    if after is not None:
+        where.add(
+            "(array_position(%(outcomes)s, outcome), scanned_at, nonce)"
+            " > (%(after_rank)s, %(after_at)s::timestamptz, %(after_nonce)s::uuid)",
+            after_rank=after[0],
+            after_at=after[1],
+            after_nonce=after[2],
+        )
     return session.fetchall(
-        "SELECT nonce::text AS nonce, device_id, door, holder, person_id, scanned_at, uploaded_at, outcome, reason"
-        " FROM check_in_scans WHERE target_kind = %s AND target_id = %s AND outcome <> 'checked_in'"
-        " ORDER BY scanned_at, nonce LIMIT 1000",
-        (kind, str(target_id)),
+        "SELECT array_position(%(outcomes)s, outcome) AS rank, nonce::text AS nonce, device_id, door, holder,"
+        " person_id, scanned_at, uploaded_at, outcome, reason"
+        f" FROM check_in_scans WHERE {where} ORDER BY rank, scanned_at, nonce LIMIT %(limit)s",
+        where.params,
     )
 
 

@@ -10,6 +10,7 @@ and, its transaction rolled back, changes nothing. An activity's status moves on
 import uuid
 
 from alliance_platform.errors import Conflict, NotFound, ValidationError
+from alliance_platform.paging import decode_cursor, page
 
 from . import storage
 from .domain import activity as activities
@@ -485,11 +486,15 @@ def plan_meeting(ctx, cmd, *, branches):
     return _meeting_shown(ctx, made)
 
 
-def known_branch(branches, branch_id):
-    """The register's Party branch ``branch_id``; an unknown one is a mistake to point out."""
-    branch = branches.get(branch_id)
+def known_branch(branches, branch_id, retired_too=False):
+    """The register's Party branch ``branch_id``; an unknown one is a mistake to point out. A branch
+    the registry retired holds no more meetings (a ``Conflict``) but keeps those it held: with
+    ``retired_too`` (reading them) it is found like any other."""
+    branch = branches.get(branch_id, include_retired=True)
     if branch is None:
         raise ValidationError("unknown branch", {"branch_id": [f"no Party branch {branch_id!r} in the register"]})
+    if branch.get("retired") and not retired_too:
+        raise Conflict(f"{branch['name']} ({branch_id}) was retired in the register: it holds no more meetings")
     return branch
 
 
@@ -768,14 +773,24 @@ def _check_in_by_scan(ctx, kind, target, holder, scanned_at):
 
 
 def scan_report(ctx, cmd):
-    """A roster's scans by outcome, and each that was not a plain check-in (conflicts first)."""
+    """A roster's scans by outcome, and a page of each that was not a plain check-in (conflicts
+    first, then rejections, then repeats; by the time scanned)."""
     kind, target, _opens, _closes, _open = _roster_target(ctx, cmd, lock=False)
     counts = storage.scan_counts(ctx.session, kind, target["id"])
-    scans = storage.scan_report(ctx.session, kind, target["id"])
-    order = {check_ins.CONFLICT: 0, check_ins.REJECTED: 1, check_ins.ALREADY_CHECKED_IN: 2}
+    rows = storage.scan_report(
+        ctx.session,
+        kind,
+        target["id"],
+        outcomes=check_ins.REPORTED_OUTCOMES,
+        only=cmd.get("outcome"),
+        limit=cmd["limit"],
+        after=decode_cursor(cmd.get("cursor"), 3),
+    )
+    found = page(rows, cmd["limit"], key=lambda s: (s["rank"], s["scanned_at"].isoformat(), s["nonce"]))
     return {
         "kind": kind,
         "target_id": str(target["id"]),
         "counts": {outcome: counts.get(outcome, 0) for outcome in check_ins.SCAN_OUTCOMES},
-        "scans": sorted(scans, key=lambda s: order[s["outcome"]]),
+        "scans": found["items"],
+        "next_cursor": found["next_cursor"],
     }

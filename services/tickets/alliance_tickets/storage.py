@@ -3,7 +3,7 @@
 Tables: ``tickets`` (one row per demand or joint task), ``timeline`` (what happened to each, with
 actor and time), ``reference_counters`` (DM-<year>-<number>, never reused), and the read model of
 the registry's facts that routing and reading a ticket use without an RPC: ``merchant_directory``,
-``people_directory``, ``pairing_directory``, ``organisation_directory`` (0005); the follow-up
+``people_directory``, ``pairing_directory``, ``organisation_directory`` (0005, its seeded rows 0006); the follow-up
 practice's ``follow_up_calls``, ``supervisions`` and ``custody_items`` (0004). State names come
 from ``domain.lifecycle``; the partial indexes of the migrations name the same states (a use-case
 test compares them).

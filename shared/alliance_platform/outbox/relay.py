@@ -52,7 +52,8 @@ WITH blocked AS MATERIALIZED (
     FROM outbox
     WHERE published_at IS NULL AND next_attempt_at > now()
     GROUP BY aggregate_id)
-SELECT o.id, replace(o.event_id::text, '-', '') AS message_id, o.event_type, o.aggregate_id, o.body
+SELECT o.id, replace(o.event_id::text, '-', '') AS message_id, o.event_type, o.aggregate_id, o.body,
+       extract(epoch FROM clock_timestamp() - o.created_at)::float8 AS waited
 FROM outbox o
 WHERE o.published_at IS NULL
   AND o.id > %s
@@ -93,9 +94,9 @@ class OutboxRelay:
         self.database_url = config["DATABASE_URL"]
         self.amqp_uri = config["AMQP_URI"]
         self.exchange = f"{service}.events"
-        self.batch_size = int(config.get("OUTBOX_BATCH_SIZE", 1000))
+        self.batch_size = int(config.get("OUTBOX_BATCH_SIZE", 2500))
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 0.5))
-        self.gather = float(config.get("OUTBOX_GATHER_SECONDS", 0.02))
+        self.gather = float(config.get("OUTBOX_GATHER_SECONDS", 0.005))
         self.max_backoff = float(config.get("OUTBOX_MAX_BACKOFF", 300))
         self.reconnect_max = float(config.get("OUTBOX_RECONNECT_MAX", 1.0))
         self.confirm_timeout = float(config.get("OUTBOX_CONFIRM_TIMEOUT", 30))
@@ -106,6 +107,7 @@ class OutboxRelay:
         self._amqp = None
         self._channel = None
         self._leader = False
+        self._published = 0  # events the last pass settled
         self._state, self._problem, self._since = "starting", None, time.time()
 
     # lifecycle -------------------------------------------------------------------------------
@@ -141,25 +143,11 @@ class OutboxRelay:
         failures = 0
         while not self._stopping:
             try:
-                if self._hold_lease():
-                    self.drain()
-                    self._set_state("publishing")
-                else:
-                    self._set_state("standby")
+                self._turn()
                 if failures:
                     log.info("outbox relay back", service=self.service, failures=failures)
                 failures = 0
-                # drain() returns once a batch comes back short: nothing else was ready. Commits
-                # made while it drained have notified (psycopg keeps notifications that arrive
-                # during other statements): a stream is going, and a few milliseconds more gather
-                # the commits that follow into the next batch, which divides the relay's round
-                # trips per event. Otherwise it waits, and drains at once when a commit wakes it:
-                # a quiet system's events leave in milliseconds, not after a gathering window.
-                if self._commits_meanwhile():
-                    if self.gather:
-                        eventlet.sleep(self.gather)
-                else:
-                    self._wait_for_commits(self.poll_interval)
+                self._pause()
             except Exception as exc:
                 failures += 1
                 self._set_state("cannot publish", str(exc) or type(exc).__name__)
@@ -172,6 +160,37 @@ class OutboxRelay:
                 # minutes for a relay asleep in a long backoff after the broker came back.
                 eventlet.sleep(min(self.reconnect_max, 0.1 * 2**failures))
         self._disconnect()
+
+    def _turn(self):
+        """Publish what is ready, if this relay holds the lease."""
+        self._published = 0
+        if not self._hold_lease():
+            self._set_state("standby")
+            return
+        # Every commit that has notified so far is visible to the drain that follows (a commit
+        # notifies once it is done), so its notification is spent here. Left pending, the ones
+        # that came during the last gather, or with the one that woke the relay, were taken after
+        # the drain for commits made *while* it drained: once a stream had started, every pass
+        # then waited a gather, even when nothing had come in the meantime (a stream of 200
+        # commits/s spent 11 of its 16 ms from commit to consumer there).
+        self._commits_meanwhile()
+        self._published = self.drain()
+        self._set_state("publishing")
+
+    def _pause(self):
+        """Between passes. ``drain()`` returned once a batch came back short: nothing else was
+        ready. If commits notified while it drained (psycopg keeps notifications that arrive
+        during other statements) and that pass had several events to publish, the commits are
+        coming faster than a pass takes: the relay waits ``OUTBOX_GATHER_SECONDS`` (5 ms) for the
+        next ones to join the batch, which divides its round trips per event. A pass of one event
+        keeps up with them: the next goes at once. With no commit meanwhile it waits for one and
+        drains at once when it wakes: a quiet system's events, and a stream's that each pass keeps
+        up with, leave in milliseconds, not after a gathering window."""
+        if self._commits_meanwhile():
+            if self.gather and self._published > 1:
+                eventlet.sleep(self.gather)
+        else:
+            self._wait_for_commits(self.poll_interval)
 
     def _wait_for_commits(self, seconds):
         """Wait for a commit that wrote events (NOTIFY from ``Session.publish``), or ``seconds``;
@@ -256,13 +275,19 @@ class OutboxRelay:
             more = len(rows) == self.batch_size  # a short batch: nothing else was ready
             if rows:
                 cursor = rows[-1]["id"]
+                waited = self.metrics.outbox_wait.labels(self.service)
+                for row in rows:
+                    waited.observe(row["waited"])
                 self._take(rows, batch)
+            self._send_ready()
+            # What the broker settled so far is marked while it confirms what was just sent (as a
+            # last step, the UPDATE had the broker idle: 16 ms per 1,000 rows here).
+            handled += self._write_outcomes()
             # Pipelined one batch deep: wait for the batch before this one (for everything, at the end).
             settled_upto = batch - 1 if rows else batch
             self._send_and_wait(lambda upto=settled_upto: all(self._open_by_batch[b] == 0 for b in range(upto + 1)))
-            handled += self._write_outcomes()
             if not rows:
-                return handled
+                return handled + self._write_outcomes()
 
     def _take(self, rows, batch):
         for row in rows:
@@ -277,16 +302,32 @@ class OutboxRelay:
                 self._chains[aggregate] = collections.deque()
                 self._ready.append(row)
 
+    def _send_ready(self):
+        if self._ready:
+            self._publish(self._ready)
+            self._ready = []
+
     def _send_and_wait(self, finished):
         while True:
-            if self._ready:
-                self._publish(self._ready)
-                self._ready = []
+            self._send_ready()
             if finished():
                 return
             if not self._pending:  # every unsettled row is sent or chained behind a sent one
                 raise RuntimeError("outbox relay: rows unsettled with nothing awaiting a confirm")
             self._amqp.drain_events(timeout=self.confirm_timeout)
+            self._read_arrived()
+
+    def _read_arrived(self):
+        """Every confirm that has arrived already, besides the one just read, without waiting: the
+        successors they free leave in one burst, instead of one or two per confirm read. Sent one
+        by one, the chains' events came back confirmed one by one too — a frame read and a send
+        per event — and a burst over 100 aggregates drained at half the raw publishing rate."""
+        connection = self._channel.connection  # the amqp connection itself: kombu's would reconnect
+        for _ in range(self.batch_size):  # bounded: never spins, whatever the broker sends
+            try:
+                connection.drain_events(timeout=0)
+            except TimeoutError:
+                return
 
     def _publish(self, rows):
         channel = self._channel

@@ -17,6 +17,7 @@ from alliance_platform.config import service_class
 from alliance_platform.errors import AllianceError
 from tests.integration.events.conftest import START, activity, evaluation
 from tests.integration.events.test_meeting_commands_in_every_state import MEETING_COMMANDS, MEETING_MAKERS
+from tests.support.every_state import run_every_state
 from tests.support.helpers import wait_until
 
 # Commands that make an activity rather than act on one: tried in test_activities.py.
@@ -191,32 +192,10 @@ STATES = (
 
 
 def test_every_command_on_an_activity_in_every_state_answers_typed_and_a_refusal_changes_nothing(events, merchants):
-    failures, done, refused = [], set(), 0
     with ExitStack() as stack:
         world = World(events, merchants, stack)
-        for state in STATES:
-            context = world.build(state)
-            for method, (kinds, variants) in COMMANDS.items():
-                for kind in kinds:
-                    for arguments in variants:
-                        label = f"{method}({arguments}) by {kind} on a {state} activity"
-                        before = world.snapshot(context["activity_id"])
-                        try:
-                            result = world.call(kind, method, context, arguments)
-                        except AllianceError:
-                            refused += 1
-                            if world.snapshot(context["activity_id"]) != before:
-                                failures.append(f"{label}: refused, but changed the data")
-                            continue
-                        except Exception as exc:  # noqa: BLE001 - what the test exists to catch
-                            failures.append(f"{label}: {type(exc).__name__} {exc}")
-                            continue
-                        if result is None:
-                            continue
-                        done.add(method)
-                        if not isinstance(result, dict):
-                            failures.append(f"{label}: answered {result!r}")
-                        context = world.build(state)  # it did something: the next call needs the state again
-    assert not failures, "\n".join(failures)
-    assert done == set(COMMANDS), f"never done: {set(COMMANDS) - done}"
-    assert refused
+        # World.call answers None where a command has nothing to name (no registration, no code).
+        outcome = run_every_state(world, STATES, COMMANDS, key="activity_id", noun="activity", skip_none=True)
+    assert not outcome.failures, "\n".join(outcome.failures)
+    assert outcome.done == set(COMMANDS), f"never done: {set(COMMANDS) - outcome.done}"
+    assert outcome.refused

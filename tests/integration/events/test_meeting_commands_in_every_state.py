@@ -12,8 +12,8 @@ from datetime import timedelta
 import psycopg
 from psycopg.rows import dict_row
 
-from alliance_platform.errors import AllianceError
 from tests.integration.events.conftest import START
+from tests.support.every_state import run_every_state
 
 # Each command: the kinds of caller that try it, and its arguments in variants ("<...>" filled in).
 MEETING_COMMANDS = {
@@ -90,32 +90,16 @@ class World:
 def test_every_command_on_a_meeting_in_every_state_answers_typed_and_a_refusal_changes_nothing(
     branch_life, outlets_members
 ):
-    failures, done, refused = [], set(), 0
     with ExitStack() as stack:
         world = World(branch_life, outlets_members, stack)
-        for state in STATES:
-            context = world.build(state)
-            for method, (kinds, variants) in MEETING_COMMANDS.items():
-                for kind in kinds:
-                    for arguments in variants:
-                        label = f"{method}({arguments}) by {kind} on a {state} meeting"
-                        before = world.snapshot(context["meeting_id"])
-                        try:
-                            result = world.call(kind, method, context, arguments)
-                        except AllianceError:
-                            refused += 1
-                            if world.snapshot(context["meeting_id"]) != before:
-                                failures.append(f"{label}: refused, but changed the data")
-                            continue
-                        except Exception as exc:  # noqa: BLE001 - what the test exists to catch
-                            failures.append(f"{label}: {type(exc).__name__} {exc}")
-                            continue
-                        done.add(method)
-                        if kind == "stranger":
-                            failures.append(f"{label}: another district's secretary was obeyed")
-                        if not isinstance(result, dict):
-                            failures.append(f"{label}: answered {result!r}")
-                        context = world.build(state)  # it did something: the next call needs the state again
-    assert not failures, "\n".join(failures)
-    assert done == set(MEETING_COMMANDS), f"never done: {set(MEETING_COMMANDS) - done}"
-    assert refused
+        outcome = run_every_state(
+            world,
+            STATES,
+            MEETING_COMMANDS,
+            key="meeting_id",
+            noun="meeting",
+            never_obeyed={"stranger": "another district's secretary"},
+        )
+    assert not outcome.failures, "\n".join(outcome.failures)
+    assert outcome.done == set(MEETING_COMMANDS), f"never done: {set(MEETING_COMMANDS) - outcome.done}"
+    assert outcome.refused

@@ -107,3 +107,25 @@ def test_the_compliance_view_flags_overdue_branches_and_their_secretaries_are_to
     assert ("branch_outlets", "branch_committee") not in notices, "the Outlets branch held its committee in June"
     assert all(p["missed_period"] == "2026-06-01" for p in told)
     assert len(told) == len(notices), "each branch's secretary is told once per period missed"
+
+
+def test_a_branch_the_registry_retires_keeps_its_meetings_to_read_and_plans_no_more(branch_life, outlets_members):
+    """A fourth branch added in the running registry holds a meeting and is retired there: its
+    meetings are still listed by its id, a new one is refused as a conflict, not as unknown."""
+    with branch_life.admin() as admin:
+        admin.registry.add_organisation(
+            organisation_id="branch_night_market",
+            type="party_branch",
+            name="夜市临时党支部",
+            short_name="夜市党支部",
+            parent_id="alliance",
+            district_id="outlets",
+        )
+        planned = admin.events.plan_meeting(**_meeting(branch_id="branch_night_market", invitees=outlets_members))
+        admin.registry.retire_organisation(organisation_id="branch_night_market", reason="夜市季节结束")
+        listed = admin.events.list_meetings(branch_id="branch_night_market")
+        assert [m["meeting_id"] for m in listed["items"]] == [planned["meeting_id"]]
+        with pytest.raises(Conflict, match="was retired in the register"):
+            admin.events.plan_meeting(**_meeting(branch_id="branch_night_market", invitees=outlets_members))
+        with pytest.raises(ValidationError):
+            admin.events.list_meetings(branch_id="branch_nowhere")

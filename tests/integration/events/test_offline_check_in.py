@@ -12,6 +12,7 @@ from alliance_events.domain import check_in as check_ins
 from alliance_platform.errors import Conflict, ValidationError
 from tests.integration.events.conftest import START
 from tests.integration.events.test_registration import published
+from tests.support.helpers import wait_until
 
 
 def _scan(code, at, door):
@@ -89,6 +90,12 @@ def test_a_no_show_at_a_completed_activity_costs_the_party_member_a_point_in_the
         with events.organiser() as organiser:
             scan = _scan(codes[came], START + timedelta(days=7, minutes=5), "east")
             organiser.events.upload_scans(activity_id=activity_id, device_id="pad-east", scans=[scan])
+    with events.organiser() as organiser:  # the timer starts it: an activity is completed once under way
+        wait_until(
+            lambda: organiser.events.get_activity(activity_id=activity_id)["status"] == "in_progress",
+            timeout=60,
+            message="the activity started",
+        )
     with entrypoint_waiter(registry, "handle_events_no_shows_recorded") as deducted:
         with events.organiser() as organiser:
             organiser.events.complete_activity(activity_id=activity_id)

@@ -167,3 +167,43 @@ def test_every_action_of_a_demands_page_reaches_the_tickets_service(console):
     with console.services["tickets"].admin() as admin:
         kinds = [e["kind"] for e in admin.tickets.timeline(ticket_id=ticket_id)]
     assert kinds.count("note") == 1 and "reassignment" in kinds and "child_task" in kinds
+
+
+def test_a_demand_is_referred_to_a_partner_organisation_chosen_from_the_register(console):
+    """The refer form offers the registry's active partners that have a liaison (who is told);
+    a partner outside the register is still named in free text; naming neither is refused beside
+    the form and changes nothing."""
+    staff = console.person("王芳", "13900000021")
+    liaison = console.person("李红", "13900000022", roles=("department_liaison",))
+    with console.admin() as admin:
+        for organisation_id, liaisons in (("dezhou_bank_tianqu", [liaison]), ("bank_without_liaison", [])):
+            admin.registry.add_organisation(
+                organisation_id=organisation_id,
+                type="bank",
+                name=f"{organisation_id}银行",
+                short_name="银行",
+                liaison_ids=liaisons,
+            )
+    console._known("organisation_directory", "organisation_id", "dezhou_bank_tianqu")
+    merchant_id = console.merchant("鑫盛五金")
+    ticket_id = console.demand(merchant_id)["ticket_id"]
+    url = f"{console.url}/tickets/{ticket_id}"
+    browser = _browser(console, console.staff_token(staff))
+    for action in ("accept", "start"):
+        assert _post(browser, f"{url}/{action}").status_code == 200
+    page = browser.get(url, timeout=15).text
+    assert 'name="partner_id"' in page and '<option value="dezhou_bank_tianqu">' in page
+    assert "bank_without_liaison" not in page and "branch_outlets" not in page, "only partners with a liaison"
+
+    neither = _post(browser, f"{url}/refer", partner_id="", partner="", note="")
+    assert neither.status_code == 400 and "refer-form-error" in neither.text
+    with console.services["tickets"].admin() as admin:
+        assert admin.tickets.get_ticket(ticket_id=ticket_id)["status"] == "in_progress"
+    assert "已转办" in _post(browser, f"{url}/refer", partner_id="dezhou_bank_tianqu", partner="", note="").text
+    with console.services["tickets"].admin() as admin:
+        referred = admin.tickets.get_ticket(ticket_id=ticket_id)
+    assert (referred["status"], referred["partner_id"], referred["partner"]) == (
+        "referred",
+        "dezhou_bank_tianqu",
+        "dezhou_bank_tianqu银行",
+    )

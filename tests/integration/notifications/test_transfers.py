@@ -4,6 +4,8 @@ completes; another district's secretary hears nothing."""
 
 from datetime import timedelta
 
+from tests.use_cases.registry.samples import floating_fields
+
 
 def test_the_member_and_the_receiving_branchs_secretary_are_told(post):
     member = post.register_person(roles=[], district="wholesale_city")
@@ -14,11 +16,7 @@ def test_the_member_and_the_receiving_branchs_secretary_are_told(post):
             person_id=member["person_id"],
             branch_id="branch_wholesale_city",
             joined_on="2012-06-30",
-            floating={
-                "home_organisation": "义乌市稠城街道党工委",
-                "home_province": "浙江省",
-                "arrived_on": arrived.isoformat(),
-            },
+            floating=floating_fields(arrived, card=False),
         )
         started = admin.registry.start_transfer(
             person_id=member["person_id"], to_branch_id="branch_aodele", letter_no="义稠党介〔2026〕017号"

@@ -168,23 +168,11 @@ def test_party_members_and_the_roles_the_register_implies(registry):
     ]
 
 
-def test_a_floating_member_is_announced_once_six_months_after_arrival(registry):
+def test_a_floating_member_is_announced_once_six_months_after_arrival(registry, floating_member):
     china_today = today(registry.now())  # the service counts days in China Standard Time
     arrived = china_today - timedelta(days=150)
     with registry.admin() as alliance:
-        person = alliance.registry.register_person(**person_fields(name="陈浙商"))
-        member = alliance.registry.register_party_member(
-            person_id=person["person_id"],
-            branch_id="branch_wholesale_city",
-            joined_on="2012-06-30",
-            floating={
-                "home_organisation": "义乌市稠城街道党工委",
-                "home_province": "浙江省",
-                "activity_card_no": "ZJ-2026-0042",
-                "activity_card_issued_on": arrived.isoformat(),
-                "arrived_on": arrived.isoformat(),
-            },
-        )
+        person, member = floating_member(alliance, arrived)
         assert member["floating"] and member["transfer_due_on"] > china_today.isoformat()
         before = alliance.registry.stats()
     assert registry.event_types() == ["person_registered", "party_member_registered", "person_updated"]

@@ -8,31 +8,14 @@ import pytest
 
 from alliance_platform.errors import Conflict, Forbidden, ValidationError
 from alliance_registry.domain.days import today
-from tests.use_cases.registry.samples import person_fields
 
 
-def _floating(alliance, arrived):
-    person = alliance.registry.register_person(**person_fields(name="陈浙商"))
-    alliance.registry.register_party_member(
-        person_id=person["person_id"],
-        branch_id="branch_wholesale_city",
-        joined_on="2012-06-30",
-        floating={
-            "home_organisation": "义乌市稠城街道党工委",
-            "home_province": "浙江省",
-            "activity_card_no": "ZJ-2026-0042",
-            "activity_card_issued_on": arrived.isoformat(),
-            "arrived_on": arrived.isoformat(),
-        },
-    )
-    return person["person_id"]
-
-
-def test_a_secretary_starts_and_completes_a_transfer_and_the_member_moves(registry):
+def test_a_secretary_starts_and_completes_a_transfer_and_the_member_moves(registry, floating_member):
     china_today = today(registry.now())
     arrived = china_today - timedelta(days=190)
     with registry.admin() as alliance:
-        first, second = _floating(alliance, arrived), _floating(alliance, arrived)
+        (first, _), (second, _) = floating_member(alliance, arrived), floating_member(alliance, arrived)
+    first, second = first["person_id"], second["person_id"]
     secretary = registry.staff("wholesale_city", roles=("branch_secretary",))
     with secretary as alliance:
         shown = alliance.registry.get_person(person_id=first)["party_member"]
@@ -81,9 +64,10 @@ def test_a_secretary_starts_and_completes_a_transfer_and_the_member_moves(regist
     ]
 
 
-def test_a_merchant_may_not_start_a_transfer(registry):
+def test_a_merchant_may_not_start_a_transfer(registry, floating_member):
     with registry.admin() as alliance:
-        person_id = _floating(alliance, today(registry.now()) - timedelta(days=10))
+        person, _ = floating_member(alliance, today(registry.now()) - timedelta(days=10))
+    person_id = person["person_id"]
     with registry.merchant("3f0c8a52-4d7e-4b8e-9a57-1d2c3b4a5e6f") as alliance:
         with pytest.raises(Forbidden):
             alliance.registry.start_transfer(person_id=person_id)

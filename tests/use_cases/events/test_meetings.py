@@ -30,11 +30,14 @@ class Register:
         }
         self.people = {p for ids in MEMBERS.values() for p in ids} | {"guest"}
 
-    def all(self):
-        return [self.branches[b] for b in sorted(self.branches)]
+    def all(self, include_retired=False):
+        return [
+            self.branches[b] for b in sorted(self.branches) if include_retired or not self.branches[b].get("retired")
+        ]
 
-    def get(self, branch_id):
-        return self.branches.get(branch_id)
+    def get(self, branch_id, include_retired=False):
+        found = self.branches.get(branch_id)
+        return found if found and (include_retired or not found.get("retired")) else None
 
     def members(self, branch_id, at_most):
         return MEMBERS.get(branch_id, [])[: at_most + 1]
@@ -268,6 +271,21 @@ def test_meetings_are_listed_latest_first_by_branch_kind_and_status_and_an_unkno
     events.refused(SchemaError, queries.list_meetings, secretary(), ports, kind="tea_party")
     events.refused(SchemaError, queries.list_meetings, secretary(), ports, status="postponed")
     events.refused(Forbidden, queries.list_meetings, secretary("aodele"), ports, branch_id=OUTLETS)
+
+
+def test_a_retired_branch_keeps_its_meetings_to_read_but_plans_no_more(events, register):
+    held = _plan(events, register)
+    register.branches[OUTLETS]["retired"] = True
+    ports = {"branches": register}
+    admin = identity("staff", ["admin"], ["*"])
+    listed = events.call(queries.list_meetings, admin, ports, branch_id=OUTLETS)
+    assert [m["id"] for m in listed["items"]] == [held["id"]], "the retired branch's meetings are still listed"
+    assert [m["id"] for m in events.call(queries.list_meetings, secretary(), ports, branch_id=OUTLETS)["items"]] == [
+        held["id"]
+    ]
+    error = events.refused(Conflict, use_cases.plan_meeting, secretary(), ports, **meeting())
+    assert "德百奥莱广场党支部 (branch_outlets) was retired in the register" in str(error)
+    events.refused(ValidationError, queries.list_meetings, admin, ports, branch_id="branch_nowhere")
 
 
 def _kinds(view, branch_id):

@@ -12,7 +12,7 @@ from marshmallow import ValidationError as BadInput
 from alliance_events import timers, use_cases
 from alliance_events.domain import check_in as check_ins
 from alliance_events.service import EventsService
-from alliance_platform.errors import Conflict, Forbidden
+from alliance_platform.errors import Conflict, Forbidden, ValidationError
 from tests.support.helpers import wait_until
 from tests.use_cases.events.conftest import activity, member, organiser
 from tests.use_cases.events.test_meetings import MEMBERS, OUTLETS, Register, _plan, secretary
@@ -144,6 +144,45 @@ def test_unknown_cancelled_future_and_early_scans_are_rejected_with_the_reason(e
     assert (c["status"], reasons[4]) == ("waitlisted", "the registration is waitlisted")
     assert events.query("SELECT count(*) AS n FROM registrations WHERE status = 'attended'") == [{"n": 0}]
     assert events.payloads("checked_in") == []
+
+
+def test_the_scan_report_comes_a_page_at_a_time_conflicts_first_and_by_outcome_if_asked(events):
+    activity_id, made = _activity_with(events, ("a", "b"))
+    for device in ("door-east", "door-west"):
+        events.call(use_cases.download_roster, organiser(), activity_id=activity_id, device_id=device)
+    now = _at_the_door(events)
+    code = made["a"]["check_in_code"]
+    unknown = [_scan(f"ZZZZ{n:04d}", now + timedelta(seconds=n)) for n in range(5)]
+    events.call(
+        use_cases.upload_scans,
+        organiser(),
+        activity_id=activity_id,
+        device_id="door-west",
+        scans=[_scan(code, now), _scan(code, now + timedelta(seconds=30)), *unknown],
+    )
+    events.call(  # the same code at the other door, scanned before: a conflict
+        use_cases.upload_scans, organiser(), activity_id=activity_id, device_id="door-east", scans=[_scan(code, now)]
+    )
+    whole = events.call(use_cases.scan_report, organiser(), activity_id=activity_id, limit=200)
+    assert [s["outcome"] for s in whole["scans"]] == ["conflict"] + ["rejected"] * 5 + ["already_checked_in"]
+    assert whole["next_cursor"] is None
+    pages, cursor = [], None
+    while True:
+        found = events.call(use_cases.scan_report, organiser(), activity_id=activity_id, limit=3, cursor=cursor)
+        assert len(found["scans"]) <= 3 and found["counts"] == whole["counts"]
+        pages.append(found["scans"])
+        cursor = found["next_cursor"]
+        if cursor is None:
+            break
+    assert [len(p) for p in pages] == [3, 3, 1]
+    assert [s for p in pages for s in p] == whole["scans"], "the pages together are the whole report, in order"
+    rejected = events.call(use_cases.scan_report, organiser(), activity_id=activity_id, outcome="rejected")
+    assert [(s["outcome"], s["reason"]) for s in rejected["scans"]] == [("rejected", "unknown code")] * 5
+    times = [s["scanned_at"] for s in rejected["scans"]]
+    assert times == sorted(times) and len(set(times)) == 5, "by the time scanned"
+    events.refused(BadInput, use_cases.scan_report, organiser(), activity_id=activity_id, outcome="checked_in")
+    events.refused(BadInput, use_cases.scan_report, organiser(), activity_id=activity_id, limit=201)
+    events.refused(ValidationError, use_cases.scan_report, organiser(), activity_id=activity_id, cursor="bm9wZQ")
 
 
 def test_a_device_without_the_roster_an_outsider_and_a_bad_batch_are_refused_changing_nothing(events):

@@ -1,5 +1,6 @@
 """Sample inputs for the registry's tests at every rung: valid credit codes, mobiles and ID-card
-numbers never used twice in a run, and the fields of a merchant and a person to register."""
+numbers never used twice in a run, and the fields of a merchant, a person and a floating Party
+member (流动党员) to register."""
 
 import itertools
 
@@ -32,3 +33,12 @@ def merchant_fields(**overrides):
 
 def person_fields(**overrides):
     return {"name": "王建国", "mobile": mobile(), "district_id": "wholesale_city", **overrides}
+
+
+def floating_fields(arrived, card=True, **overrides):
+    """A floating member from Yiwu, Zhejiang, arrived on ``arrived`` (a date), his activity card
+    (流动党员活动证) issued that day unless ``card`` is false."""
+    fields = {"home_organisation": "义乌市稠城街道党工委", "home_province": "浙江省", "arrived_on": arrived.isoformat()}
+    if card:
+        fields.update(activity_card_no="ZJ-2026-0042", activity_card_issued_on=arrived.isoformat())
+    return {**fields, **overrides}

@@ -16,7 +16,7 @@ from alliance_registry.service import RegistryService
 from tests.support.helpers import wait_until
 
 from .conftest import ADMIN, NOON, SETTINGS, staff
-from .samples import person_fields
+from .samples import floating_fields, person_fields
 
 TODAY = today(NOON)
 ARRIVED = TODAY - timedelta(days=200)
@@ -29,12 +29,7 @@ def _floating(register, **floating):
         person_id=person["person_id"],
         branch_id="branch_wholesale_city",
         joined_on="2012-06-30",
-        floating={
-            "home_organisation": "义乌市稠城街道党工委",
-            "home_province": "浙江省",
-            "arrived_on": ARRIVED.isoformat(),
-            **floating,
-        },
+        floating=floating_fields(ARRIVED, card=False, **floating),
     )
     return person["person_id"]
 

@@ -11,6 +11,7 @@ import marshmallow
 from alliance_platform.errors import Conflict, ValidationError
 from alliance_tickets import queries, use_cases
 from alliance_tickets.domain.routing import RoutingTable
+from tests.support.helpers import query
 from tests.use_cases.tickets.conftest import ADMIN, SETTINGS, staff
 
 PARTNER_RULES = [
@@ -44,7 +45,25 @@ def _organisation(version=1, **overrides):
 
 
 def _directory(tickets):
-    return tickets.query("SELECT name, status, liaison_ids, version FROM organisation_directory")
+    return tickets.query(
+        "SELECT name, status, liaison_ids, version FROM organisation_directory WHERE organisation_id = 'dezhou_bank'"
+    )
+
+
+def test_the_directory_starts_with_the_organisations_the_registry_seeds_as_it_has_them(tickets, use_case):
+    """The alliance, its branches and the bodies above it are never announced (they exist before any
+    queue): the directory holds them from its migration, exactly as the registry's version 1."""
+    columns = "type, name, short_name, status, version"
+    seeded = query(
+        use_case.database("registry"),
+        f"SELECT id AS organisation_id, {columns} FROM organisations ORDER BY id",
+    )
+    assert {row["organisation_id"] for row in seeded} >= {"alliance", "branch_aodele", "branch_outlets"}
+    assert (
+        tickets.query(f"SELECT organisation_id, {columns} FROM organisation_directory ORDER BY organisation_id")
+        == seeded
+    )
+    assert tickets.query("SELECT DISTINCT liaison_ids FROM organisation_directory") == [{"liaison_ids": []}]
 
 
 def test_the_newest_version_of_an_organisation_wins_whatever_the_order(tickets):

@@ -41,6 +41,8 @@ CHECKED_IN, ALREADY_CHECKED_IN, CONFLICT, REJECTED = SCAN_OUTCOMES = (
     "conflict",
     "rejected",
 )
+# The outcomes a scan report lists (all but the plain check-in), in the order it lists them.
+REPORTED_OUTCOMES = (CONFLICT, REJECTED, ALREADY_CHECKED_IN)
 # What a holder of a code is to the door: one who may be checked in, one who was, or one who may
 # not (a cancelled registration, a waiter, ...: the status says which).
 ADMISSIBLE, ATTENDED_ALREADY, INADMISSIBLE = "admissible", "attended", "inadmissible"

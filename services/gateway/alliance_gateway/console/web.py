@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+import eventlet
 import jwt
 from werkzeug.wrappers import Response
 
@@ -135,6 +136,7 @@ class Visit:
         if self.flash is not None:
             self.delete_cookie(FLASH_COOKIE)
         self.now = service.clock.now()
+        self._unread = None  # the navigation's unread count, when asked for ahead (prefetch_unread)
 
     # --- who -----------------------------------------------------------------------------------
 
@@ -228,14 +230,22 @@ class Visit:
             return self.finish(Response("", status=200, headers={"HX-Redirect": location}))
         return self.finish(Response("", status=303, headers={"Location": location}))
 
+    def prefetch_unread(self):
+        """Ask for the navigation's unread count now, beside the page's own calls (a page that
+        renders takes it; one that redirects leaves it)."""
+        self._unread = eventlet.spawn(self._count_unread)
+
+    def _count_unread(self):
+        try:
+            return self.call("notifications", "count_unread")["unread"]
+        except (AllianceError, SessionEnded):
+            return None
+
     def render(self, template, status=200, **context):
         nav = context.pop("nav", True)
         unread = None
         if nav and self.token:
-            try:
-                unread = self.call("notifications", "count_unread")["unread"]
-            except (AllianceError, SessionEnded):
-                unread = None
+            unread = self._unread.wait() if self._unread is not None else self._count_unread()
         body = rendering.render(template, self.lang, visit=self, nav=nav, unread=unread, status=status, **context)
         headers = _page_headers()
         if self.htmx:  # a whole page asked for by htmx (a refusal): it replaces the page, not a fragment
@@ -243,6 +253,8 @@ class Visit:
         return self.finish(Response(body, status=status, headers=headers))
 
     def finish(self, response):
+        if self._unread is not None:  # asked for ahead and not shown (a redirect): let it end here
+            self._unread.wait()
         for name, value, options in self._cookies:
             response.set_cookie(name, value, path=PREFIX, secure=self.secure, **options)
         return response
@@ -292,6 +304,8 @@ def visit(service, request, route, path_values):
         if v.seconds_left() <= 0:
             v.end_session()
             return v.redirect(f"{PREFIX}/sign-in?next={quote(v.here())}", "info", v.t("signin.expired"))
+    if request.method == "GET" and v.token and not v.htmx:  # a whole page, with the navigation
+        v.prefetch_unread()
     try:
         return route.fn(v, **path_values)
     except SessionEnded:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from werkzeug.wrappers import Response
 
+from alliance_contracts.registry import PARTNER_ORGANISATION_TYPES
 from alliance_contracts.tickets import STATUSES  # the filter's choices: the demand list's states
 from alliance_platform.errors import Conflict, NotFound, ValidationError
 
@@ -21,7 +22,7 @@ ACTIONS = {
     "accept": ("accept_ticket", {}),
     "start": ("start_ticket", {}),
     "request-info": ("request_info", {"text": "text"}),
-    "refer": ("refer_ticket", {"partner": "text", "note": "optional"}),
+    "refer": ("refer_ticket", {"partner_id": "optional", "partner": "optional", "note": "optional"}),
     "partner-reply": ("record_partner_reply", {"text": "text"}),
     "resolve": ("resolve_ticket", {"resolution": "text"}),
     "notes": ("add_note", {"text": "text", "visible_to_merchant": "bool"}),
@@ -95,6 +96,17 @@ def my_work(visit):
     )
 
 
+def _partners(visit):
+    """The organisations a demand can be referred to by id, for the refer form: the registry's
+    active partners with a liaison (who is told), as (id, "name (short name)")."""
+    found = visit.call("registry", "list_organisations")
+    return [
+        (o["organisation_id"], f"{o['name']}（{o['short_name']}）" if o["short_name"] != o["name"] else o["name"])
+        for o in sorted(found, key=lambda o: (o["type"], o["organisation_id"]))
+        if o["type"] in PARTNER_ORGANISATION_TYPES and o["status"] == "active" and o["liaison_ids"]
+    ]
+
+
 def _ticket_page(visit, ticket_id, status=200, errors=None, values=None, failed=None):
     ticket = visit.call("tickets", "get_ticket", ticket_id=str(ticket_id))
     timeline = visit.call("tickets", "timeline", ticket_id=str(ticket_id))
@@ -111,6 +123,7 @@ def _ticket_page(visit, ticket_id, status=200, errors=None, values=None, failed=
         errors=errors or {},
         values=values or {},
         failed=failed,
+        partners=_partners(visit) if ticket["status"] == "in_progress" else [],
     )
 
 

@@ -12,12 +12,12 @@ A retired organisation is kept (honours, points and history name it) but changes
 
 from alliance_contracts.registry import ORGANISATION_STATUSES as STATUSES
 from alliance_contracts.registry import ORGANISATION_TYPES as ORGANISATION_TYPES
+from alliance_contracts.registry import PARTNER_ORGANISATION_TYPES
 from alliance_platform.errors import Conflict, ValidationError
 
 ALLIANCE = "alliance"  # the alliance itself: the organisation that awards honours unless told otherwise
 PARTY_BRANCH = "party_branch"  # the organisations Party members belong to
-# The partners demands are referred to (转办): departments, banks, third-party institutions.
-PARTNER_TYPES = ("government_department", "bank", "education_institution", "enterprise")
+PARTNER_TYPES = PARTNER_ORGANISATION_TYPES  # the partners demands are referred to (转办)
 ACTIVE, RETIRED = STATUSES
 # The changes an organisation's history and events name, one per command.
 ADDED, RENAMED, MOVED, RETIRED_CHANGE, LIAISONS_CHANGED = "added", "renamed", "moved", "retired", "liaisons_changed"

@@ -28,10 +28,12 @@ Routing only proposes: whoever accepts the case owns it (首接负责制).
 
 from dataclasses import dataclass, field
 
+from alliance_contracts.registry import PARTNER_ORGANISATION_TYPES
+
 STYLES = ("expertise", "pairing", "volunteer", "checklist", "team", "partner")
 # The organisations a partner rule or a referral may name: the registry's partner types, active
 # (the registry's status) and with a liaison.
-PARTNER_TYPES = ("government_department", "bank", "education_institution", "enterprise")
+PARTNER_TYPES = PARTNER_ORGANISATION_TYPES
 PARTNER_ACTIVE = "active"
 ASSIGNMENTS = ("fixed", "least_loaded")
 # Working minutes beyond which a deadline adds no urgency: five working days of the default calendar.

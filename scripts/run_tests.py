@@ -9,8 +9,9 @@ pid), its own vhosts, its own private servers; nothing of one is visible to the 
 
 The first run takes the listed folders; the second takes everything else under tests/ (``--ignore``
 of those), so a test added anywhere is always run. Their output is printed as it comes, each line
-prefixed with the run's number; at the end, each run's summary again, unprefixed. The exit status
-is the first failing run's (pytest's: 1 tests failed, 5 none collected ...), 0 when both passed.
+prefixed with the run's number; at the end, each run's summary again, unprefixed, and last the
+tests that failed (where the tail of the output shows them). The exit status is the first failing
+run's (pytest's: 1 tests failed, 5 none collected ...), 0 when both passed.
 Arguments are passed to both runs (``scripts/run_tests.py -x``).
 """
 
@@ -102,6 +103,12 @@ def main(args):
         print(f"\nthe suite was stopped (signal {stopped[0]})")
         return 128 + stopped[0]
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    # What failed comes last, where a reader of only the output's tail (CI's report) sees it.
+    for (number, _, _, lines), code in zip(runs, codes, strict=True):
+        if code:
+            failed = [line for line in _summary(lines) if line.startswith(("FAILED ", "ERROR "))]
+            print(f"\nrun {number} failed (exit status {code}):")
+            sys.stdout.writelines(failed or _summary(lines)[-3:])
     print(f"\nthe whole suite: {'passed' if not any(codes) else 'FAILED'} in {minutes} min {seconds} s")
     return next((code for code in codes if code), 0)
 

@@ -3,7 +3,9 @@
 Each node is a ``PrivateRabbit`` (own AMQP and distribution ports, data under its own folder of the
 cluster's workdir), all with one Erlang cookie of their own — the machine's broker and its cookie
 are never touched. The nodes boot in parallel, standalone; then every node but the first joins the
-first (``rabbitmqctl stop_app; join_cluster; start_app``, in parallel too). The broker definitions
+first (``rabbitmqctl stop_app; join_cluster; start_app``), one node at a time as RabbitMQ's
+clustering guide does it: two nodes merging their schema into the first at once failed on a loaded
+machine (CI, 2026-12-04). A join that fails is retried after ``reset``, up to three times. The broker definitions
 of deploy/rabbitmq are rendered with generated passwords and imported as a deployment imports
 them (``import_definitions``), once per vhost a drill asks for.
 
@@ -80,7 +82,9 @@ class ClusterNode(PrivateRabbit):
             check=False,
         )
         if done.returncode != 0:
-            raise ServerError(f"rabbitmqctl {' '.join(args)} on {self.node_name}: {done.stdout}{done.stderr}")
+            # One line: pytest's short summary (CI's report) shows only a message's first line.
+            said = " | ".join(line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip())
+            raise ServerError(f"rabbitmqctl {' '.join(args)} on {self.node_name} (exit {done.returncode}): {said}")
         return done.stdout
 
 
@@ -107,17 +111,26 @@ class RabbitCluster:
             list(pool.map(lambda node: node.start(), self.nodes))
         first = self.nodes[0]
 
-        def join(node):
-            node.ctl("stop_app")
-            node.ctl("join_cluster", first.node_name)
-            node.ctl("start_app")
-
-        with ThreadPoolExecutor(len(self.nodes)) as pool:
-            list(pool.map(join, self.nodes[1:]))
+        for node in self.nodes[1:]:
+            self._join(node, first)
         status = json.loads(first.ctl("cluster_status", "--formatter", "json"))
         running = set(status.get("running_nodes", []))
         if running != {node.node_name for node in self.nodes}:
             raise ServerError(f"the cluster formed with {sorted(running)} running")
+
+    @staticmethod
+    def _join(node: ClusterNode, first: ClusterNode, attempts: int = 3) -> None:
+        node.ctl("stop_app")
+        for attempt in range(1, attempts + 1):
+            try:
+                node.ctl("join_cluster", first.node_name)
+                break
+            except ServerError as exc:
+                if attempt == attempts:
+                    raise
+                print(f"cluster: join {attempt} of {node.node_name} failed, reset and again: {exc}", flush=True)
+                node.ctl("reset")
+        node.ctl("start_app")
 
     def stop(self) -> None:
         problems = []

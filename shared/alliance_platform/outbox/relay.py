@@ -75,6 +75,16 @@ _MARK_FAILED = (
 
 UNROUTED = "unrouted"
 
+# The relay's statements are prepared (psycopg does so from their sixth run) and their generic plans
+# kept for the connection's life. Planned while the outbox is a few rows, they scan it whole (a seq
+# scan is the cheapest plan for one page) and keep scanning it as it grows, until an ANALYZE
+# invalidates them — which never comes where autovacuum is off or slow: on this machine the marks'
+# UPDATE grew from 0.4 to 1.2 ms of the server's CPU per event over 9,000 events. So the relay
+# plans again (psycopg deallocates and prepares again) each time the outbox's highest id has grown this many times since
+# its plans were made: a handful of times in a database's life, since plans made on an outbox of
+# some pages use its indexes whatever its size.
+REPLAN_GROWTH = 4
+
 
 def _no_blocked_poll_per_publish(connection):
     """py-amqp reads the socket before every ``basic_publish`` (``drain_events(timeout=0)``) when
@@ -108,6 +118,7 @@ class OutboxRelay:
         self._channel = None
         self._leader = False
         self._published = 0  # events the last pass settled
+        self._planned_upto = 0  # the outbox's highest id seen when the statements were last planned
         self._state, self._problem, self._since = "starting", None, time.time()
 
     # lifecycle -------------------------------------------------------------------------------
@@ -216,6 +227,7 @@ class OutboxRelay:
             self._db = psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, connect_timeout=5)
             self._db.execute(f"LISTEN {CHANNEL}")
             self._leader = False
+            self._planned_upto = 0  # a new connection plans afresh
         if not self._leader:
             lease = self._db.execute("SELECT pg_try_advisory_lock(%s) AS leader", (RELAY_LOCK_KEY,)).fetchone()
             self._leader = lease["leader"]
@@ -275,6 +287,7 @@ class OutboxRelay:
             more = len(rows) == self.batch_size  # a short batch: nothing else was ready
             if rows:
                 cursor = rows[-1]["id"]
+                self._plan_again_if_grown(cursor)
                 waited = self.metrics.outbox_wait.labels(self.service)
                 for row in rows:
                     waited.observe(row["waited"])
@@ -288,6 +301,17 @@ class OutboxRelay:
             self._send_and_wait(lambda upto=settled_upto: all(self._open_by_batch[b] == 0 for b in range(upto + 1)))
             if not rows:
                 return handled + self._write_outcomes()
+
+    def _plan_again_if_grown(self, highest_id):
+        if not self._planned_upto:
+            self._planned_upto = highest_id  # the first batch of this connection: its plans are new
+        elif highest_id >= REPLAN_GROWTH * self._planned_upto:
+            # psycopg's own cache of prepared statements, which sends DEALLOCATE ALL before the next
+            # statement and prepares each again from its sixth run. (A DEALLOCATE ALL of our own is
+            # noticed by psycopg only the first time its text is seen: the second one left psycopg
+            # naming statements the server no longer had.)
+            self._db._prepared.clear()
+            self._planned_upto = highest_id
 
     def _take(self, rows, batch):
         for row in rows:

@@ -5,9 +5,9 @@ cluster's workdir), all with one Erlang cookie of their own — the machine's br
 are never touched. The nodes boot in parallel, standalone; then every node but the first joins the
 first (``rabbitmqctl stop_app; join_cluster; start_app``), one node at a time as RabbitMQ's
 clustering guide does it: two nodes merging their schema into the first at once failed on a loaded
-machine (CI, 2026-12-04). A join that fails is retried after ``reset``, up to three times. The broker definitions
-of deploy/rabbitmq are rendered with generated passwords and imported as a deployment imports
-them (``import_definitions``), once per vhost a drill asks for.
+machine (CI, 2026-12-04). A join that fails is retried after ``reset``, up to three times. The
+broker definitions of deploy/rabbitmq are rendered with generated passwords and imported as a
+deployment imports them (``import_definitions``), once per vhost a drill asks for.
 
     with workdir("alliance-cluster-") as folder, RabbitCluster(folder) as cluster:
         uri = cluster.amqp_uri("tickets", vhost)   # "amqp://tickets:…@127.0.0.1:p1/v;…p2/v;…p3/v"

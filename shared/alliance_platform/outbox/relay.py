@@ -80,9 +80,9 @@ UNROUTED = "unrouted"
 # scan is the cheapest plan for one page) and keep scanning it as it grows, until an ANALYZE
 # invalidates them — which never comes where autovacuum is off or slow: on this machine the marks'
 # UPDATE grew from 0.4 to 1.2 ms of the server's CPU per event over 9,000 events. So the relay
-# plans again (psycopg deallocates and prepares again) each time the outbox's highest id has grown this many times since
-# its plans were made: a handful of times in a database's life, since plans made on an outbox of
-# some pages use its indexes whatever its size.
+# plans again (psycopg deallocates and prepares again) each time the outbox's highest id has grown
+# this many times since its plans were made: a handful of times in a database's life, since plans
+# made on an outbox of some pages use its indexes whatever its size.
 REPLAN_GROWTH = 4
 
 

@@ -60,12 +60,16 @@ def _replay_session(conn, trips):
             cursor.fetchall()
 
 
-def replay(url, sessions, window):
+def replay(url, sessions, window, server_cpu=None):
     """Sessions per second replaying ``sessions`` into ``url`` with ``window`` connections at once,
-    each session on one connection, taken in their recorded order."""
+    each session on one connection, taken in their recorded order. ``server_cpu``: a list that
+    gets the CPU seconds the server's backends spent on them (None where the server is not on
+    this machine)."""
     if not sessions:
         raise BenchError("nothing recorded to replay")
     connections = [psycopg.connect(url, autocommit=True) for _ in range(min(window, len(sessions)))]
+    backends = [conn.info.backend_pid for conn in connections]
+    before = backend_cpu(url, backends)
     try:
         queue = iter(sessions)
         failures = []
@@ -84,12 +88,38 @@ def replay(url, sessions, window):
             pool.spawn(worker, conn)
         pool.waitall()
         elapsed = time.perf_counter() - started
+        if server_cpu is not None:
+            after = backend_cpu(url, backends)
+            server_cpu.append(None if before is None or after is None else after - before)
     finally:
         for conn in connections:
             conn.close()
     if failures:
         raise BenchError(f"{len(failures)} of {len(sessions)} replayed sessions failed: {failures[0]}")
     return len(sessions) / elapsed
+
+
+def backend_cpu(url, pids):
+    """CPU seconds the server's backends ``pids`` have spent so far, from /proc; None when the
+    server is not on this machine (its host is not local, or a backend is not ours to read)."""
+    host = psycopg.conninfo.conninfo_to_dict(url).get("host") or "localhost"
+    if host not in ("localhost", "127.0.0.1", "::1") and not host.startswith("/"):
+        return None
+    from .gateway_roundtrip import cpu_seconds  # which imports demand_desk, which imports this
+
+    try:
+        return sum(cpu_seconds(pid) for pid in pids)
+    except OSError:  # gone, or a server in a container of its own
+        return None
+
+
+def service_backends(url):
+    """The pids of the backends connected to ``url``'s database, but this query's own."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
 
 
 def rate(sql_rate, echo_rate):

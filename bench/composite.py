@@ -23,7 +23,7 @@ from pathlib import Path
 import eventlet
 import psycopg
 
-from .environment import LOG_DIR, BenchError
+from .environment import LOG_DIR, BenchError, cpu_seconds
 from .recorded import BEGIN, COMMIT
 
 WAIT = 30
@@ -105,8 +105,6 @@ def backend_cpu(url, pids):
     host = psycopg.conninfo.conninfo_to_dict(url).get("host") or "localhost"
     if host not in ("localhost", "127.0.0.1", "::1") and not host.startswith("/"):
         return None
-    from .gateway_roundtrip import cpu_seconds  # which imports demand_desk, which imports this
-
     try:
         return sum(cpu_seconds(pid) for pid in pids)
     except OSError:  # gone, or a server in a container of its own

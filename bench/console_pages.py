@@ -64,8 +64,8 @@ from alliance_registry.domain.identifiers import make_credit_code
 
 from . import services
 from .demand_desk import _sink
-from .environment import GATEWAY_HTTP, HTTP_ECHO, BenchError, _with_path
-from .gateway_roundtrip import cpu_seconds, measure, p95
+from .environment import GATEWAY_HTTP, HTTP_ECHO, BenchError, _with_path, cpu_seconds
+from .gateway_roundtrip import measure, p95
 from .registry_scale import GIVEN, SHOP_WORDS, SUFFIXES, TRADES
 from .report import Result, progress
 

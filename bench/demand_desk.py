@@ -26,7 +26,7 @@ from alliance_platform.migrate import apply
 from alliance_platform.rpc import AllianceClient
 
 from . import composite, services
-from .environment import _with_path
+from .environment import _with_path, cpu_seconds
 from .report import Result, progress
 from .rpc_roundtrip import WINDOWS, measure
 
@@ -70,8 +70,6 @@ SUBMIT = "tickets.submit_ticket"
 def _submit_rates(env, quick):
     """submit_ticket beside the composite: the statements the service ran for it, replayed raw into
     a twin database (``composite.py``), plus the bare nameko echo; slices interleaved."""
-    from .gateway_roundtrip import cpu_seconds  # which imports this module
-
     calls, slices = (200, 2) if quick else (1000, 5)
     database = services.fresh_database(env, "tickets")
     twin = services.fresh_database(env, "tickets", twin=True)

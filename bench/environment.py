@@ -57,6 +57,17 @@ def _bin(name):
     return str(Path(sys.executable).with_name(name))
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid=None):
+    """CPU time (user + system) of process ``pid`` so far; this process's without one."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
 class Environment:
     """``with Environment() as env:`` a fresh vhost and database; ``env.start_*()`` the processes."""
 

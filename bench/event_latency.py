@@ -35,8 +35,7 @@ import requests
 from alliance_platform.store import make_pool, transaction
 
 from . import services
-from .environment import EVENTS_SINK, REGISTRY_HTTP, BenchError
-from .gateway_roundtrip import cpu_seconds
+from .environment import EVENTS_SINK, REGISTRY_HTTP, BenchError, cpu_seconds
 from .outbox_drain import _merchant_registered
 from .report import Result, progress
 

@@ -28,11 +28,9 @@ gateway under cProfile over the measured slices (``profiled.py``; its statistics
 """
 
 import json
-import os
 import time
 from collections import defaultdict
 from contextlib import ExitStack, closing
-from pathlib import Path
 from statistics import median, quantiles
 
 import eventlet
@@ -42,13 +40,12 @@ from alliance_platform.rpc import AllianceClient
 
 from . import services
 from .demand_desk import _seed_merchant, _sink, _submission
-from .environment import GATEWAY_HTTP, HTTP_ECHO, BenchError
+from .environment import GATEWAY_HTTP, HTTP_ECHO, BenchError, cpu_seconds
 from .report import Result, progress
 from .rpc_roundtrip import WINDOWS
 
 GOAL_RATIO, GOAL_P95_MS = 0.8, 20
 TIMEOUT = 10
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 class HttpCaller:
@@ -88,14 +85,6 @@ def measure(callers, calls, window):
 
 def p95(latencies):
     return quantiles(latencies, n=20)[-1]
-
-
-def cpu_seconds(pid=None):
-    """CPU time (user + system) of process ``pid`` so far; this process's without one."""
-    if pid is None:
-        return time.process_time()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def _slices(env, targets, calls, slices):

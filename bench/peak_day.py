@@ -36,7 +36,7 @@ from alliance_platform.rpc import AllianceClient
 
 from . import console_pages
 from .console_pages import DISTRICTS, World, _database, _start, _wait
-from .gateway_roundtrip import cpu_seconds
+from .environment import cpu_seconds
 from .report import Result, progress
 
 TIMES_PEAK = 10

@@ -20,7 +20,7 @@ from alliance_platform.identity import TokenService
 from alliance_platform.rpc import AllianceClient
 from alliance_registry.domain.identifiers import make_credit_code
 
-from .environment import BenchError
+from .environment import BenchError, cpu_seconds
 from .kombu_echo import KombuRpc
 from .report import Result, progress
 
@@ -43,7 +43,6 @@ def measure(send, calls, window):
 
 
 def run(env, quick):
-    from .gateway_roundtrip import cpu_seconds  # which imports this module, through demand_desk
 
     calls, warmup, slices = (200, 50, 2) if quick else (2000, 200, 10)
     env.start_registry()
